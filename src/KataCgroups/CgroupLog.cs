@@ -1,0 +1,28 @@
+namespace KataCgroups;
+
+/// <summary>
+/// Where the engine reports what it does. The cmdlets forward these to WriteVerbose / WriteWarning /
+/// WriteDebug; the engine itself never prints.
+/// </summary>
+public interface ICgroupLog
+{
+    /// <summary>Each write, mkdir, rmdir and pid move as it happens.</summary>
+    void Verbose(string message);
+    /// <summary>Something skipped, ignored or converted that the user should know about.</summary>
+    void Warning(string message);
+    /// <summary>Low-level detail: errnos, retries, file reads.</summary>
+    void Debug(string message);
+}
+
+/// <summary>A log that drops everything.</summary>
+public sealed class NullCgroupLog : ICgroupLog
+{
+    /// <summary>The instance.</summary>
+    public static NullCgroupLog Instance { get; } = new();
+    /// <inheritdoc/>
+    public void Verbose(string message) { }
+    /// <inheritdoc/>
+    public void Warning(string message) { }
+    /// <inheritdoc/>
+    public void Debug(string message) { }
+}

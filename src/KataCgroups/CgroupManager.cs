@@ -1,0 +1,202 @@
+using KataCgroups.Devices;
+using KataCgroups.Drivers;
+using KataCgroups.Drivers.V1;
+using KataCgroups.Errors;
+using KataCgroups.Host;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+
+namespace KataCgroups;
+
+/// <summary>
+/// The result of a mutating call: a value, or the reason it was skipped. Rootless is an outcome, not an
+/// exception (STYLE rule 7; opencontainers/cgroups ErrRootless): callers warn and carry on.
+/// </summary>
+public readonly record struct Outcome<T>(T? Value, string? SkippedReason)
+{
+    /// <summary>True when nothing was done.</summary>
+    public bool Skipped => SkippedReason is not null;
+}
+
+/// <summary>
+/// The engine's front door: resolves Kata paths, adds the hypervisor devices, picks the driver for the host
+/// (probed once), guards rootless, and delegates to the driver. Everything a cmdlet does goes through here.
+/// </summary>
+public sealed class CgroupManager
+{
+    private static readonly object CacheLock = new();
+    private static (string MountInfo, CgroupManager Manager)? _cache;
+
+    private readonly ICgroupDriver? _fsDriver;
+
+    /// <summary>Creates a manager for a probed host.</summary>
+    public CgroupManager(HostInfo host)
+    {
+        Host = host;
+        _fsDriver = host.Mode switch
+        {
+            CgroupMode.Legacy or CgroupMode.Hybrid => new CgroupV1Driver(host),
+            _ => null,
+        };
+    }
+
+    /// <summary>The host.</summary>
+    public HostInfo Host { get; }
+
+    /// <summary>Probes with the given options (no caching).</summary>
+    public static CgroupManager ForHost(HostOptions? options = null) => new(HostProbe.Probe(options));
+
+    /// <summary>
+    /// The manager for this host, probed once per process and probed again only when the mount table changes
+    /// (a hierarchy mounted or unmounted since the last call).
+    /// </summary>
+    public static CgroupManager Default
+    {
+        get
+        {
+            var options = new HostOptions();
+            string mountInfo = File.ReadAllText(options.MountInfoFile);
+            lock (CacheLock)
+            {
+                if (_cache is { } c && c.MountInfo == mountInfo) return c.Manager;
+                var m = new CgroupManager(HostProbe.Probe(options));
+                _cache = (mountInfo, m);
+                return m;
+            }
+        }
+    }
+
+    /// <summary>Applies the Kata path rules.</summary>
+    public CgroupTarget Resolve(string path, bool systemdMode = false) => CgroupTarget.Resolve(path, systemdMode);
+
+    /// <summary>The driver for a target on this host.</summary>
+    public ICgroupDriver DriverFor(CgroupTarget target)
+    {
+        if (target.Systemd is not null)
+            throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+                $"'{target.RequestedPath}' is a systemd-form path (slice:prefix:name), but the systemd driver is not available in this version; use a cgroupfs path",
+                target.RequestedPath);
+        return _fsDriver ?? throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+            $"this host uses cgroup v{(Host.Mode == CgroupMode.Unified ? "2 (unified)" : "?")} and the cgroupfs v2 driver is not available in this version",
+            Host.Options.CgroupRoot);
+    }
+
+    /// <summary>
+    /// A sandbox's device rules: the caller's (kept, unlike the seed), then the hypervisor devices found under the
+    /// host's dev root (missing ones warned about), then runc's default devices.
+    /// </summary>
+    public List<DeviceRule> SandboxDevices(LinuxResources resources, ICgroupLog log,
+        Func<string, (DeviceNode? Node, string? Error)>? stat = null)
+    {
+        var caller = (resources.Devices ?? new()).Select(DeviceRule.FromOci);
+        var hypervisor = HypervisorDevices.Build(Host.Options.DevRoot, stat ?? HypervisorDevices.Stat, log.Warning);
+        return HypervisorDevices.ForSandbox(caller, hypervisor);
+    }
+
+    /// <summary>The plan for creating <paramref name="target"/> with <paramref name="resources"/> (devices always applied).</summary>
+    public CgroupPlan PlanCreate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
+    {
+        ResourceValidator.Validate(resources);
+        var driver = DriverFor(target);
+        return driver.Plan(target, resources, SandboxDevices(resources, log));
+    }
+
+    /// <summary>The plan for updating an existing cgroup; devices only when the resources carry device rules.</summary>
+    public CgroupPlan PlanUpdate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
+    {
+        ResourceValidator.Validate(resources);
+        var driver = DriverFor(target);
+        if (!driver.Exists(target)) throw NotFound(target);
+        var devices = resources.Devices is null ? null : SandboxDevices(resources, log);
+        return driver.Plan(target, resources, devices);
+    }
+
+    /// <summary>Creates the cgroup (all or nothing) and reads it back.</summary>
+    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var driver = DriverFor(target);
+        if (Host.RootlessReason is { } why) return new(null, why);
+        if (driver.Exists(target))
+            throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
+                $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
+                target.RequestedPath);
+        foreach (var w in plan.Warnings) log.Warning(w);
+        driver.Create(target, plan, log);
+        return new(driver.Read(target), null);
+    }
+
+    /// <summary>Applies a plan to an existing cgroup and reads it back.</summary>
+    public Outcome<CgroupSnapshot> Update(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var driver = DriverFor(target);
+        if (Host.RootlessReason is { } why) return new(null, why);
+        foreach (var w in plan.Warnings) log.Warning(w);
+        driver.Apply(target, plan, log);
+        return new(driver.Read(target), null);
+    }
+
+    /// <summary>Moves processes into the cgroup. Pids must be positive (0 would mean "the writer itself" to the kernel).</summary>
+    public Outcome<IReadOnlyList<ProcessOutcome>> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    {
+        foreach (var pid in pids) ValidatePid(pid);
+        var driver = DriverFor(target);
+        if (Host.RootlessReason is { } why) return new(null, why);
+        return new(driver.AddProcesses(target, pids, log), null);
+    }
+
+    /// <summary>Moves or kills the processes, then removes every directory of the cgroup.</summary>
+    public Outcome<RemoveOutcome> Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
+    {
+        var driver = DriverFor(target);
+        if (Host.RootlessReason is { } why) return new(null, why);
+        if (!driver.Exists(target)) throw NotFound(target);
+        return new(driver.Remove(target, options, log), null);
+    }
+
+    /// <summary>Freezes or thaws.</summary>
+    public Outcome<bool> SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log)
+    {
+        var driver = DriverFor(target);
+        if (Host.RootlessReason is { } why) return new(false, why);
+        driver.SetFreezer(target, state, log);
+        return new(true, null);
+    }
+
+    /// <summary>Reads a cgroup back from the host.</summary>
+    public CgroupSnapshot Read(CgroupTarget target) => DriverFor(target).Read(target);
+
+    /// <summary>True when the cgroup exists.</summary>
+    public bool Exists(CgroupTarget target) => DriverFor(target).Exists(target);
+
+    /// <summary>The cgroup's directory per controller (whether or not it exists yet).</summary>
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => DriverFor(target).GetPaths(target);
+
+    /// <summary>Kata cgroups at or below each root (hierarchy-relative, cleaned; default <c>/vc</c>).</summary>
+    public IReadOnlyList<CgroupTarget> Find(IEnumerable<string>? roots = null)
+    {
+        var driver = _fsDriver ?? DriverFor(new CgroupTarget("/", "/", null));
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var root in roots ?? new[] { KataPath.DefaultBase })
+        {
+            if (KataPath.HasControlCharacter(root))
+                throw new CgroupException(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument,
+                    $"invalid cgroup root '{KataPath.Show(root)}': it contains a control character", root);
+            var clean = CgroupPathText.Clean("/" + root);
+            foreach (var p in driver.Find(clean)) seen.Add(p);
+        }
+        return seen.Select(p => CgroupTarget.FromCgroupPath(p)!).ToList();
+    }
+
+    /// <summary>Throws <see cref="ErrorIds.InvalidProcessId"/> for pids the kernel would misread.</summary>
+    public static void ValidatePid(int pid)
+    {
+        if (pid <= 0)
+            throw new CgroupException(ErrorIds.InvalidProcessId, CgroupErrorKind.InvalidArgument,
+                $"invalid process id {pid}: process ids are positive (writing 0 to cgroup.procs would move the writer itself)",
+                pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static CgroupException NotFound(CgroupTarget target) =>
+        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
+}

@@ -1,0 +1,80 @@
+namespace KataCgroups.Devices;
+
+/// <summary>
+/// The devices a VMM needs inside its device cgroup (semantics §2; seed <c>hypervisorDevices()</c>), and the
+/// final rule list of a Kata sandbox.
+/// </summary>
+public static class HypervisorDevices
+{
+    /// <summary>device-mapper's major: the seed allows every dm device because they are hot-plugged into the VM.</summary>
+    public const long DeviceMapperMajor = 253;
+
+    /// <summary>
+    /// Nodes stat'ed and allowed <c>rwm</c> when present: <c>/dev/kvm</c> (run VMs), <c>/dev/vhost-net</c>
+    /// (virtqueues) from the seed; <c>/dev/vfio/vfio</c> and <c>/dev/vhost-vsock</c> added by later Kata.
+    /// Relative to the dev root so tests can point it elsewhere.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Nodes = new[] { "kvm", "vhost-net", "vfio/vfio", "vhost-vsock" };
+
+    /// <summary>
+    /// Devices runc's specconv appends to every container (specconv <c>AllowedDevices</c>), which the seed
+    /// received through <c>CreateCgroupConfig</c>: mknod of any node, the standard character devices, ptys, tun.
+    /// </summary>
+    public static readonly IReadOnlyList<DeviceRule> RuntimeDefaults = new[]
+    {
+        new DeviceRule(true, 'c', DeviceRule.Wildcard, DeviceRule.Wildcard, DeviceAccess.Mknod),
+        new DeviceRule(true, 'b', DeviceRule.Wildcard, DeviceRule.Wildcard, DeviceAccess.Mknod),
+        new DeviceRule(true, 'c', 1, 3, DeviceAccess.All),   // /dev/null
+        new DeviceRule(true, 'c', 1, 8, DeviceAccess.All),   // /dev/random
+        new DeviceRule(true, 'c', 1, 7, DeviceAccess.All),   // /dev/full
+        new DeviceRule(true, 'c', 5, 0, DeviceAccess.All),   // /dev/tty
+        new DeviceRule(true, 'c', 1, 5, DeviceAccess.All),   // /dev/zero
+        new DeviceRule(true, 'c', 1, 9, DeviceAccess.All),   // /dev/urandom
+        new DeviceRule(true, 'c', 136, DeviceRule.Wildcard, DeviceAccess.All), // /dev/pts/*
+        new DeviceRule(true, 'c', 5, 2, DeviceAccess.All),   // /dev/ptmx
+        new DeviceRule(true, 'c', 10, 200, DeviceAccess.All), // /dev/net/tun
+    };
+
+    /// <summary>
+    /// The hypervisor rules: <c>b 253:* rwm</c>, then each present node. A missing node is reported through
+    /// <paramref name="warn"/> and skipped, never an error.
+    /// </summary>
+    public static List<DeviceRule> Build(string devRoot, Func<string, (DeviceNode? Node, string? Error)> stat, Action<string> warn)
+    {
+        var rules = new List<DeviceRule>
+        {
+            new(true, 'b', DeviceMapperMajor, DeviceRule.Wildcard, DeviceAccess.All),
+        };
+        foreach (var node in Nodes)
+        {
+            var path = Path.Combine(devRoot, node);
+            var (dev, error) = stat(path);
+            if (dev is null)
+            {
+                warn($"hypervisor device {path} skipped: {error}");
+                continue;
+            }
+            rules.Add(new DeviceRule(true, dev.Value.Type, dev.Value.Major, dev.Value.Minor, DeviceAccess.All));
+        }
+        return rules;
+    }
+
+    /// <summary>Real stat of a node.</summary>
+    public static (DeviceNode? Node, string? Error) Stat(string path)
+    {
+        var n = DeviceNode.TryStat(path, out var error);
+        return (n, error);
+    }
+
+    /// <summary>
+    /// A sandbox's full device list: the caller's rules first (kept — the seed dropped them, a bug), then the
+    /// hypervisor rules, then the runtime defaults, applied in that order from deny-all.
+    /// </summary>
+    public static List<DeviceRule> ForSandbox(IEnumerable<DeviceRule> callerRules, IEnumerable<DeviceRule> hypervisor)
+    {
+        var all = new List<DeviceRule>(callerRules);
+        all.AddRange(hypervisor);
+        all.AddRange(RuntimeDefaults);
+        return all;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using KataCgroups.Errors;
+using KataCgroups.Interop;
+
+namespace KataCgroups.Drivers;
+
+/// <summary>
+/// cgroupfs primitives shared by the cgroupfs drivers: one value per write(2) (the kernel parses each write as
+/// one value), mkdir/rmdir with exact errnos, pid moves with upstream's retry rules (semantics §7).
+/// </summary>
+internal static class CgroupFs
+{
+    /// <summary>Writes one value with a single write(2); returns 0 or the errno.</summary>
+    internal static unsafe int TryWrite(string path, string value)
+    {
+        int fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) return Marshal.GetLastPInvokeError();
+        try
+        {
+            int len = Encoding.UTF8.GetByteCount(value);
+            byte[]? rented = null;
+            Span<byte> bytes = len <= 512 ? stackalloc byte[512] : (rented = new byte[len]);
+            Encoding.UTF8.GetBytes(value, bytes);
+            fixed (byte* p = bytes)
+            {
+                nint n;
+                do { n = Libc.Write(fd, p, len); }
+                while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+                if (n < 0) return Marshal.GetLastPInvokeError();
+                // cgroup files consume a whole write or fail it; a short write would mean a different value.
+                if (n != len) return Errno.EIO;
+            }
+            return 0;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary>Writes or throws <see cref="ErrorIds.CgroupWriteFailed"/> naming file, value and errno.</summary>
+    internal static void Write(string path, string value, ICgroupLog log)
+    {
+        log.Verbose($"write {path} = {value}");
+        int errno = TryWrite(path, value);
+        if (errno != 0) throw WriteFailed(path, value, errno);
+    }
+
+    internal static CgroupException WriteFailed(string path, string value, int errno, string? detail = null) =>
+        new(ErrorIds.CgroupWriteFailed, errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied
+                : errno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
+            $"failed to write '{value}' to {path}: {Errno.Describe(errno)}{(detail is null ? "" : "; " + detail)}",
+            path, errno);
+
+    /// <summary>Reads a whole file; null when it does not exist.</summary>
+    internal static string? TryRead(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+    }
+
+    /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
+    internal static string Read(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CgroupException(ErrorIds.CgroupReadFailed, CgroupErrorKind.ReadFailed, $"failed to read {path}: {e.Message}", path, inner: e);
+        }
+    }
+
+    /// <summary>First line of a file, trimmed; null when missing.</summary>
+    internal static string? TryReadValue(string path) => TryRead(path)?.Trim();
+
+    /// <summary>Parses a cgroup number: "max" → -1; null when missing or not a number.</summary>
+    internal static long? TryReadNumber(string path)
+    {
+        var s = TryReadValue(path);
+        if (s is null) return null;
+        if (s == "max") return -1;
+        return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
+    }
+
+    /// <summary>mkdir 0755; returns true when this call created it, false when it existed.</summary>
+    internal static bool Mkdir(string path, ICgroupLog log)
+    {
+        if (Libc.Mkdir(path, Convert.ToUInt32("755", 8)) == 0)
+        {
+            log.Verbose($"mkdir {path}");
+            return true;
+        }
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Errno.EEXIST && Directory.Exists(path)) return false;
+        throw new CgroupException(ErrorIds.CgroupCreateFailed,
+            errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied : CgroupErrorKind.WriteFailed,
+            $"failed to create cgroup directory {path}: {Errno.Describe(errno)}", path, errno);
+    }
+
+    /// <summary>
+    /// rmdir with the upstream backoff (opencontainers/cgroups utils.go RemovePath/rmdir): EBUSY retried 10
+    /// times from 1 ms doubling — the kernel frees a cgroup asynchronously after its last task exits;
+    /// ENOENT counts as removed. Returns 0, or the last errno.
+    /// </summary>
+    internal static int Rmdir(string path, ICgroupLog log)
+    {
+        int delayMs = 1;
+        for (int attempt = 0; ; attempt++)
+        {
+            if (Libc.Rmdir(path) == 0)
+            {
+                log.Verbose($"rmdir {path}");
+                return 0;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.ENOENT) return 0;
+            if (errno != Errno.EBUSY || attempt >= 9) return errno;
+            log.Debug($"rmdir {path}: EBUSY, retry in {delayMs} ms");
+            Thread.Sleep(delayMs);
+            delayMs *= 2;
+        }
+    }
+
+    /// <summary>Pids in <c>cgroup.procs</c> (empty when the directory is gone).</summary>
+    internal static List<int> ReadProcs(string dir)
+    {
+        var pids = new List<int>();
+        var text = TryRead(Path.Combine(dir, "cgroup.procs"));
+        if (text is null) return pids;
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) pids.Add(pid);
+        }
+        return pids;
+    }
+
+    /// <summary>
+    /// Moves a pid into <paramref name="dir"/>. Returns 0 on success or the errno; ESRCH means the process is
+    /// gone. EINVAL is retried 5 × 30 ms: a task that is exiting or being forked briefly refuses to move
+    /// (opencontainers/cgroups utils.go WriteCgroupProc).
+    /// </summary>
+    internal static int TryAddProcess(string dir, int pid, ICgroupLog log)
+    {
+        var file = Path.Combine(dir, "cgroup.procs");
+        var value = pid.ToString(CultureInfo.InvariantCulture);
+        log.Verbose($"write {file} = {value}");
+        int errno = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            errno = TryWrite(file, value);
+            if (errno != Errno.EINVAL) return errno;
+            log.Debug($"{file} = {value}: EINVAL, retry in 30 ms");
+            Thread.Sleep(30);
+        }
+        return errno;
+    }
+}

@@ -1,0 +1,150 @@
+using KataCgroups.Devices;
+using KataCgroups.Host;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+
+namespace KataCgroups.Drivers;
+
+/// <summary>Which driver manages a cgroup.</summary>
+public enum DriverKind
+{
+    /// <summary>cgroupfs on v1 or hybrid hosts.</summary>
+    CgroupfsV1,
+    /// <summary>cgroupfs on the unified (v2) hierarchy.</summary>
+    CgroupfsV2,
+    /// <summary>systemd transient units over D-Bus.</summary>
+    Systemd,
+}
+
+/// <summary>One controller's directory of a cgroup.</summary>
+/// <param name="Controller">v1 controller (<c>cpu</c>), <c>name=systemd</c>, or <c>unified</c> for cgroup2.</param>
+/// <param name="Directory">Absolute directory on the host.</param>
+public sealed record ControllerPath(string Controller, string Directory);
+
+/// <summary>What happened to one pid of an add or move.</summary>
+/// <param name="Pid">The process id.</param>
+/// <param name="Added">True when it is now in the cgroup in every hierarchy.</param>
+/// <param name="Error">Why not, when not (e.g. the process no longer exists).</param>
+/// <param name="Vanished">True when the process did not exist or exited during the move.</param>
+public sealed record ProcessOutcome(int Pid, bool Added, string? Error = null, bool Vanished = false);
+
+/// <summary>Options of a removal.</summary>
+/// <param name="Kill">Kill the processes instead of moving them to the parent.</param>
+public sealed record RemoveOptions(bool Kill = false);
+
+/// <summary>What a removal did.</summary>
+/// <param name="MovedProcesses">Distinct pids moved to the parent.</param>
+/// <param name="KilledProcesses">Distinct pids killed.</param>
+/// <param name="RemovedDirectories">Directories removed.</param>
+public sealed record RemoveOutcome(int MovedProcesses, int KilledProcesses, int RemovedDirectories);
+
+/// <summary>Freezer states.</summary>
+public enum FreezerState
+{
+    /// <summary>Running.</summary>
+    Thawed,
+    /// <summary>Stopped.</summary>
+    Frozen,
+}
+
+/// <summary>
+/// A cgroup as read back from the host: identity, where it lives, its processes and current limits.
+/// Limits use the OCI conventions: -1 unlimited, null not available on this host.
+/// </summary>
+public sealed record CgroupSnapshot
+{
+    /// <summary>The cgroup.</summary>
+    public required CgroupTarget Target { get; init; }
+    /// <summary>The driver that manages it.</summary>
+    public required DriverKind Driver { get; init; }
+    /// <summary>Host cgroup mode.</summary>
+    public required CgroupMode Mode { get; init; }
+    /// <summary>Directory per controller (only those that exist).</summary>
+    public required IReadOnlyList<ControllerPath> Paths { get; init; }
+    /// <summary>Hierarchies in which the directory is missing (a half-made or half-removed cgroup).</summary>
+    public IReadOnlyList<string> MissingIn { get; init; } = Array.Empty<string>();
+    /// <summary>Processes, sorted.</summary>
+    public required IReadOnlyList<int> Pids { get; init; }
+    /// <summary>Memory limit in bytes.</summary>
+    public long? MemoryLimit { get; init; }
+    /// <summary>Memory+swap limit in bytes (v1), swap limit (v2).</summary>
+    public long? MemorySwap { get; init; }
+    /// <summary>Soft limit / memory.low.</summary>
+    public long? MemoryReservation { get; init; }
+    /// <summary>Current usage in bytes.</summary>
+    public long? MemoryUsage { get; init; }
+    /// <summary>cpu.shares (v1) or the weight (v2).</summary>
+    public long? CpuShares { get; init; }
+    /// <summary>CFS quota µs (-1 unlimited).</summary>
+    public long? CpuQuota { get; init; }
+    /// <summary>CFS period µs.</summary>
+    public long? CpuPeriod { get; init; }
+    /// <summary>cpuset.cpus.</summary>
+    public string? Cpus { get; init; }
+    /// <summary>cpuset.mems.</summary>
+    public string? Mems { get; init; }
+    /// <summary>pids.max (-1 = max).</summary>
+    public long? PidsLimit { get; init; }
+    /// <summary>pids.current.</summary>
+    public long? PidsCurrent { get; init; }
+    /// <summary>Block IO weight.</summary>
+    public long? BlkioWeight { get; init; }
+    /// <summary>Device rules as the kernel lists them (v1 devices.list).</summary>
+    public IReadOnlyList<string> Devices { get; init; } = Array.Empty<string>();
+    /// <summary>Freezer state (THAWED, FREEZING, FROZEN).</summary>
+    public string? FreezerState { get; init; }
+}
+
+/// <summary>
+/// The one interface every driver implements (STYLE rule 5; model: opencontainers/cgroups Manager). Chosen
+/// once per host by <see cref="CgroupManager"/>. Drivers validate nothing about paths (targets arrive
+/// resolved) and never check rootless (the manager does, before calling a mutating member).
+/// </summary>
+public interface ICgroupDriver
+{
+    /// <summary>Which driver this is.</summary>
+    DriverKind Kind { get; }
+
+    /// <summary>The host it runs on.</summary>
+    HostInfo Host { get; }
+
+    /// <summary>True when the cgroup's directory exists in any hierarchy it manages.</summary>
+    bool Exists(CgroupTarget target);
+
+    /// <summary>
+    /// Compiles resources against the cgroup as it is now (or, when it does not exist yet, as it will be when
+    /// created). <paramref name="devices"/> is the full device rule list, or null to leave devices alone.
+    /// Reads the host; writes nothing.
+    /// </summary>
+    CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices);
+
+    /// <summary>
+    /// Creates the cgroup and executes the plan, all or nothing: on failure every directory this call created
+    /// is removed again and the error names the file and value that failed.
+    /// </summary>
+    void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log);
+
+    /// <summary>Executes a plan on an existing cgroup.</summary>
+    void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log);
+
+    /// <summary>Moves processes into the cgroup; a vanished pid is reported in its outcome, not thrown.</summary>
+    IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log);
+
+    /// <summary>Processes in the cgroup and its descendants.</summary>
+    IReadOnlyList<int> GetProcesses(CgroupTarget target);
+
+    /// <summary>The cgroup's directory for each controller.</summary>
+    IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target);
+
+    /// <summary>Reads the cgroup back; throws <c>CgroupNotFound</c> when it does not exist.</summary>
+    CgroupSnapshot Read(CgroupTarget target);
+
+    /// <summary>Moves (or kills) the processes, then removes the cgroup and its descendants everywhere.</summary>
+    RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log);
+
+    /// <summary>Freezes or thaws the cgroup and waits until the kernel confirms.</summary>
+    void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log);
+
+    /// <summary>Hierarchy-relative paths of the Kata cgroups (leaf <c>kata_*</c>) at or below <paramref name="root"/>.</summary>
+    IReadOnlyList<string> Find(string root);
+}

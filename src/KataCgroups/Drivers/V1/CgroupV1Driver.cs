@@ -1,0 +1,466 @@
+using System.Globalization;
+using KataCgroups.Devices;
+using KataCgroups.Errors;
+using KataCgroups.Host;
+using KataCgroups.Interop;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+
+namespace KataCgroups.Drivers.V1;
+
+/// <summary>
+/// cgroupfs driver for v1 and hybrid hosts (model: opencontainers/cgroups fs/fs.go manager). A cgroup is one
+/// directory per mounted hierarchy — every v1 controller runc manages, the <c>name=systemd</c> tracking
+/// hierarchy, and on hybrid hosts the cgroup2 <c>unified</c> tree — created and joined in the same order.
+/// </summary>
+public sealed class CgroupV1Driver : ICgroupDriver
+{
+    /// <summary>runc's subsystem order (fs/fs.go <c>subsystems</c>): creation, writes and joins follow it.</summary>
+    public static readonly IReadOnlyList<string> SubsystemOrder = new[]
+    {
+        "cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb", "net_cls", "net_prio",
+        "perf_event", "freezer", "rdma", "misc", "name=systemd",
+    };
+
+    private readonly List<Hierarchy> _hierarchies = new();            // distinct, in creation order
+    private readonly List<(string Controller, Hierarchy H)> _rows = new(); // one per controller, for paths
+    private readonly Dictionary<string, Hierarchy> _byController = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the driver for a probed host.</summary>
+    public CgroupV1Driver(HostInfo host)
+    {
+        Host = host;
+        foreach (var name in SubsystemOrder)
+        {
+            if (!host.ByController.TryGetValue(name, out var h)) continue;
+            _byController[name] = h;
+            _rows.Add((name, h));
+            if (!_hierarchies.Contains(h)) _hierarchies.Add(h);
+        }
+        if (host.Mode == CgroupMode.Hybrid && host.Unified is { } u)
+        {
+            _rows.Add(("unified", u));
+            _hierarchies.Add(u);
+        }
+        Controllers = new HashSet<string>(_byController.Keys, StringComparer.Ordinal);
+    }
+
+    /// <inheritdoc/>
+    public DriverKind Kind => DriverKind.CgroupfsV1;
+
+    /// <inheritdoc/>
+    public HostInfo Host { get; }
+
+    /// <summary>The v1 controllers this driver manages on this host.</summary>
+    public IReadOnlySet<string> Controllers { get; }
+
+    /// <summary>The hierarchies, in creation order; the first one is where <see cref="Find"/> looks.</summary>
+    public IReadOnlyList<Hierarchy> Hierarchies => _hierarchies;
+
+    /// <inheritdoc/>
+    public bool Exists(CgroupTarget target) => _hierarchies.Any(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) =>
+        _rows.Select(r => new ControllerPath(r.Controller, r.H.DirectoryOf(target.CgroupPath))).ToList();
+
+    /// <inheritdoc/>
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    {
+        long currentLimit = CgroupV1Plan.UnlimitedMemory;
+        bool hasMemsw = false, bfq = false;
+        var currentDevices = DeviceRuleSet.DenyAll();
+        if (_byController.TryGetValue("memory", out var mem))
+        {
+            var dir = mem.DirectoryOf(target.CgroupPath);
+            if (Directory.Exists(dir) && CgroupFs.TryReadNumber(Path.Combine(dir, "memory.limit_in_bytes")) is { } l)
+                currentLimit = l;
+            hasMemsw = File.Exists(Path.Combine(NearestExisting(mem, target.CgroupPath), "memory.memsw.limit_in_bytes"));
+        }
+        if (_byController.TryGetValue("blkio", out var blkio))
+        {
+            var dir = NearestExisting(blkio, target.CgroupPath);
+            bfq = !File.Exists(Path.Combine(dir, "blkio.weight")) && File.Exists(Path.Combine(dir, "blkio.bfq.weight"));
+        }
+        if (devices is not null && _byController.TryGetValue("devices", out var dev))
+        {
+            // A new devices cgroup starts as a copy of its parent (security/device_cgroup.c devcgroup_online).
+            var list = CgroupFs.TryRead(Path.Combine(NearestExisting(dev, target.CgroupPath), "devices.list"));
+            if (list is not null) currentDevices = DeviceRuleSet.ParseList(list);
+        }
+        return CgroupV1Plan.Compile(resources, devices,
+            new V1PlanContext(Controllers, currentLimit, hasMemsw, bfq, currentDevices));
+    }
+
+    /// <summary>The cgroup's directory in <paramref name="h"/>, or its nearest existing ancestor.</summary>
+    private static string NearestExisting(Hierarchy h, string cgroupPath)
+    {
+        var p = cgroupPath;
+        while (true)
+        {
+            var dir = h.DirectoryOf(p);
+            if (p == "/" || Directory.Exists(dir)) return dir;
+            p = CgroupPathText.Dir(p);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var created = new List<string>();
+        try
+        {
+            foreach (var h in _hierarchies)
+            {
+                bool cpuset = h.Controllers.Contains("cpuset");
+                foreach (var level in Levels(target.CgroupPath))
+                {
+                    var dir = h.DirectoryOf(level);
+                    if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
+                    if (cpuset) InitCpuset(dir, h.DirectoryOf(CgroupPathText.Dir(level)), log);
+                }
+            }
+            Execute(target, plan, log);
+        }
+        catch (Exception e)
+        {
+            for (int i = created.Count - 1; i >= 0; i--)
+            {
+                int errno = CgroupFs.Rmdir(created[i], log);
+                if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
+            }
+            if (e is CgroupException ce)
+                throw new CgroupException(ce.ErrorId, ce.Kind,
+                    $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
+            throw;
+        }
+    }
+
+    /// <summary>"/a/b/c" → "/a", "/a/b", "/a/b/c".</summary>
+    private static IEnumerable<string> Levels(string cgroupPath)
+    {
+        int i = 0;
+        while ((i = cgroupPath.IndexOf('/', i + 1)) > 0) yield return cgroupPath[..i];
+        if (cgroupPath != "/") yield return cgroupPath;
+    }
+
+    /// <summary>
+    /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks (ENOSPC) until they are set: copy the
+    /// parent's values top-down, as runc's cpuset ensureParent/copyIfNeeded does.
+    /// </summary>
+    private static void InitCpuset(string dir, string parent, ICgroupLog log)
+    {
+        foreach (var file in new[] { "cpuset.cpus", "cpuset.mems" })
+        {
+            var own = CgroupFs.TryReadValue(Path.Combine(dir, file));
+            if (!string.IsNullOrEmpty(own)) continue;
+            var inherited = CgroupFs.TryReadValue(Path.Combine(parent, file));
+            if (!string.IsNullOrEmpty(inherited)) CgroupFs.Write(Path.Combine(dir, file), inherited, log);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        if (!Exists(target)) throw NotFound(target);
+        Execute(target, plan, log);
+    }
+
+    private void Execute(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var writes = plan.Writes;
+        bool quotaWritten = false;
+        for (int i = 0; i < writes.Count; i++)
+        {
+            var w = writes[i];
+            var dir = _byController[w.Controller].DirectoryOf(target.CgroupPath);
+            var file = Path.Combine(dir, w.File);
+            if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
+            log.Verbose($"write {file} = {w.Value}");
+            int errno = CgroupFs.TryWrite(file, w.Value);
+            if (errno == 0) continue;
+
+            // fs/cpu.go: a new period can be EINVAL against the old quota; write the quota first, then retry.
+            if (errno == Errno.EINVAL && w.File == "cpu.cfs_period_us"
+                && writes.Skip(i + 1).FirstOrDefault(x => x.File == "cpu.cfs_quota_us") is { } quota)
+            {
+                log.Debug($"{file}: EINVAL, writing cpu.cfs_quota_us first");
+                CgroupFs.Write(Path.Combine(dir, quota.File), quota.Value, log);
+                quotaWritten = true;
+                CgroupFs.Write(file, w.Value, log);
+                continue;
+            }
+            // fs/memory.go: EBUSY means usage is above the new limit; say so with the numbers.
+            if (errno == Errno.EBUSY && w.File is "memory.limit_in_bytes" or "memory.memsw.limit_in_bytes")
+            {
+                var usage = CgroupFs.TryReadValue(Path.Combine(dir, "memory.usage_in_bytes")) ?? "?";
+                var peak = CgroupFs.TryReadValue(Path.Combine(dir, "memory.max_usage_in_bytes")) ?? "?";
+                throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
+                    $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
+            }
+            throw CgroupFs.WriteFailed(file, w.Value, errno);
+        }
+
+        // devices/v1.go: re-read devices.list and make sure the kernel holds exactly what was asked.
+        if (plan.DeviceTarget is { } want && _byController.TryGetValue("devices", out var devH))
+        {
+            var listFile = Path.Combine(devH.DirectoryOf(target.CgroupPath), "devices.list");
+            var have = DeviceRuleSet.ParseList(CgroupFs.Read(listFile));
+            bool ok = want.DefaultAllow ? have.DefaultAllow : have.SameAs(want);
+            if (!ok)
+                throw new CgroupException(ErrorIds.DevicesMismatch, CgroupErrorKind.WriteFailed,
+                    $"the devices cgroup does not hold the requested rules after the update; {listFile} has [{have.ToListText().Replace('\n', ',')}], wanted [{want.ToListText().Replace('\n', ',')}]",
+                    listFile);
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    {
+        if (!Exists(target)) throw NotFound(target);
+        var outcomes = new List<ProcessOutcome>(pids.Count);
+        foreach (var pid in pids)
+        {
+            ProcessOutcome outcome = new(pid, true);
+            foreach (var h in _hierarchies)
+            {
+                int errno = CgroupFs.TryAddProcess(h.DirectoryOf(target.CgroupPath), pid, log);
+                if (errno == 0) continue;
+                outcome = errno == Errno.ESRCH
+                    ? new ProcessOutcome(pid, false, $"process {pid} does not exist (or exited during the move)", Vanished: true)
+                    : new ProcessOutcome(pid, false, $"failed to move process {pid} into {h.DirectoryOf(target.CgroupPath)}: {Errno.Describe(errno)}");
+                break;
+            }
+            outcomes.Add(outcome);
+        }
+        return outcomes;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target)
+    {
+        var set = new SortedSet<int>();
+        foreach (var h in _hierarchies) set.UnionWith(CgroupFs.ReadProcs(h.DirectoryOf(target.CgroupPath)));
+        return set.ToList();
+    }
+
+    /// <inheritdoc/>
+    public CgroupSnapshot Read(CgroupTarget target)
+    {
+        var paths = new List<ControllerPath>();
+        var missing = new List<string>();
+        foreach (var (controller, h) in _rows)
+        {
+            var dir = h.DirectoryOf(target.CgroupPath);
+            if (Directory.Exists(dir)) paths.Add(new ControllerPath(controller, dir));
+            else if (!missing.Contains(h.Name)) missing.Add(h.Name);
+        }
+        if (paths.Count == 0) throw NotFound(target);
+
+        string? F(string controller, string file) =>
+            _byController.TryGetValue(controller, out var h) ? Path.Combine(h.DirectoryOf(target.CgroupPath), file) : null;
+        long? Num(string controller, string file)
+        {
+            var f = F(controller, file);
+            if (f is null) return null;
+            var n = CgroupFs.TryReadNumber(f);
+            // v1 shows "unlimited" as PAGE_COUNTER_MAX pages; report it the OCI way.
+            return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
+        }
+        string? Str(string controller, string file) => F(controller, file) is { } f ? CgroupFs.TryReadValue(f) : null;
+
+        var devices = F("devices", "devices.list") is { } dl && CgroupFs.TryRead(dl) is { } text
+            ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
+            : new List<string>();
+        return new CgroupSnapshot
+        {
+            Target = target,
+            Driver = Kind,
+            Mode = Host.Mode,
+            Paths = paths,
+            MissingIn = missing,
+            Pids = GetProcesses(target),
+            MemoryLimit = Num("memory", "memory.limit_in_bytes"),
+            MemorySwap = Num("memory", "memory.memsw.limit_in_bytes"),
+            MemoryReservation = Num("memory", "memory.soft_limit_in_bytes"),
+            MemoryUsage = Num("memory", "memory.usage_in_bytes"),
+            CpuShares = Num("cpu", "cpu.shares"),
+            CpuQuota = Num("cpu", "cpu.cfs_quota_us"),
+            CpuPeriod = Num("cpu", "cpu.cfs_period_us"),
+            Cpus = Str("cpuset", "cpuset.cpus"),
+            Mems = Str("cpuset", "cpuset.mems"),
+            PidsLimit = Num("pids", "pids.max"),
+            PidsCurrent = Num("pids", "pids.current"),
+            BlkioWeight = Num("blkio", "blkio.weight") ?? Num("blkio", "blkio.bfq.weight"),
+            Devices = devices,
+            FreezerState = Str("freezer", "freezer.state"),
+        };
+    }
+
+    /// <inheritdoc/>
+    public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
+    {
+        var killed = new HashSet<int>();
+        var moved = new HashSet<int>();
+        if (options.Kill) KillAll(target, killed, log);
+
+        // Move every process of the cgroup and its descendants to the cgroup's parent, in every hierarchy.
+        // Repeat: a process that forks while being moved leaves a child behind (runc#3235-style races).
+        string parentPath = CgroupPathText.Dir(target.CgroupPath);
+        for (int round = 0; round < 10; round++)
+        {
+            int found = 0;
+            foreach (var h in _hierarchies)
+            {
+                var parentDir = h.DirectoryOf(parentPath);
+                foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+                {
+                    foreach (var pid in CgroupFs.ReadProcs(dir))
+                    {
+                        found++;
+                        int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
+                        if (errno == 0) moved.Add(pid);
+                        else if (errno != Errno.ESRCH)
+                            throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed,
+                                $"could not move process {pid} from {dir} to {parentDir}: {Errno.Describe(errno)}", dir, errno);
+                    }
+                }
+            }
+            if (found == 0) break;
+        }
+
+        int removed = 0;
+        var failures = new List<string>();
+        int failedErrno = 0;
+        foreach (var h in _hierarchies)
+        {
+            foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+            {
+                int errno = CgroupFs.Rmdir(dir, log);
+                if (errno == 0) { removed++; continue; }
+                failedErrno = errno;
+                var why = Errno.Describe(errno);
+                if (errno == Errno.EBUSY)
+                {
+                    var left = CgroupFs.ReadProcs(dir).Count;
+                    var children = SafeSubdirs(dir).Count;
+                    why += left > 0 ? $": {left} process(es) are still in it"
+                        : children > 0 ? $": it has {children} child cgroup(s) created meanwhile by someone else"
+                        : ": the kernel still holds it";
+                }
+                failures.Add($"{dir} ({why})");
+            }
+        }
+        if (failures.Count > 0)
+            throw new CgroupException(failedErrno == Errno.EBUSY ? ErrorIds.CgroupBusy : ErrorIds.CgroupRemoveFailed,
+                failedErrno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
+                $"could not remove cgroup {target.CgroupPath}: {string.Join("; ", failures)}", target.CgroupPath, failedErrno);
+        return new RemoveOutcome(moved.Count, killed.Count, removed);
+    }
+
+    /// <summary>v1 has no cgroup.kill: freeze so nothing forks, SIGKILL every task, thaw so they can die.</summary>
+    private void KillAll(CgroupTarget target, HashSet<int> killed, ICgroupLog log)
+    {
+        bool canFreeze = _byController.ContainsKey("freezer") && Directory.Exists(_byController["freezer"].DirectoryOf(target.CgroupPath));
+        if (canFreeze) SetFreezer(target, FreezerState.Frozen, log);
+        try
+        {
+            foreach (var h in _hierarchies)
+                foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+                    foreach (var pid in CgroupFs.ReadProcs(dir))
+                        if (killed.Add(pid))
+                        {
+                            log.Verbose($"kill -KILL {pid}");
+                            Libc.Kill(pid, 9);
+                        }
+        }
+        finally
+        {
+            if (canFreeze) SetFreezer(target, FreezerState.Thawed, log);
+        }
+        // Killed tasks leave cgroup.procs once reaped; wait up to ~2 s.
+        for (int i = 0; i < 200 && GetProcesses(target).Count > 0; i++) Thread.Sleep(10);
+    }
+
+    /// <inheritdoc/>
+    public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log)
+    {
+        if (!_byController.TryGetValue("freezer", out var h))
+            throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the freezer controller is not mounted on this host", "freezer");
+        var file = Path.Combine(h.DirectoryOf(target.CgroupPath), "freezer.state");
+        if (!File.Exists(file)) throw NotFound(target);
+        if (state == FreezerState.Thawed)
+        {
+            CgroupFs.Write(file, "THAWED", log);
+            return;
+        }
+        // fs/freezer.go: writing FROZEN may leave the cgroup FREEZING when a task is in an uninterruptible
+        // state; keep writing, thaw briefly every 50 tries to unstick it, give up after 1000 tries.
+        for (int i = 0; i < 1000; i++)
+        {
+            if (i % 50 == 49)
+            {
+                CgroupFs.Write(file, "THAWED", log);
+                Thread.Sleep(10);
+            }
+            CgroupFs.Write(file, "FROZEN", log);
+            if (i % 25 == 24) Thread.Sleep(10);
+            var now = CgroupFs.TryReadValue(file);
+            if (now == "FROZEN") return;
+            log.Debug($"{file} is {now}, retrying");
+        }
+        CgroupFs.Write(file, "THAWED", log);
+        throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy, $"unable to freeze {file}: still FREEZING after 1000 attempts", file);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Find(string root)
+    {
+        var result = new List<string>();
+        if (_hierarchies.Count == 0) return result;
+        var h = _hierarchies[0];
+        var start = h.DirectoryOf(root);
+        if (!Directory.Exists(start)) return result;
+        if (CgroupPathText.Base(root).StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(root);
+        var stack = new Stack<(string Dir, string Path)>();
+        stack.Push((start, root));
+        while (stack.Count > 0)
+        {
+            var (dir, path) = stack.Pop();
+            foreach (var sub in SafeSubdirs(dir))
+            {
+                var name = System.IO.Path.GetFileName(sub);
+                var subPath = path == "/" ? "/" + name : path + "/" + name;
+                if (name.StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(subPath);
+                stack.Push((sub, subPath));
+            }
+        }
+        result.Sort(StringComparer.Ordinal);
+        return result;
+    }
+
+    private static List<string> SafeSubdirs(string dir)
+    {
+        try { return Directory.EnumerateDirectories(dir).ToList(); }
+        catch (DirectoryNotFoundException) { return new List<string>(); }
+        catch (IOException) { return new List<string>(); }
+    }
+
+    /// <summary>Directory and all its descendants, children before parents (rmdir order).</summary>
+    private static List<string> PostOrder(string dir)
+    {
+        var result = new List<string>();
+        if (!Directory.Exists(dir)) return result;
+        void Walk(string d)
+        {
+            foreach (var sub in SafeSubdirs(d)) Walk(sub);
+            result.Add(d);
+        }
+        Walk(dir);
+        return result;
+    }
+
+    private static CgroupException NotFound(CgroupTarget target) =>
+        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
+}

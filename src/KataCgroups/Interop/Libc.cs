@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+
+namespace KataCgroups.Interop;
+
+/// <summary>
+/// The few libc calls the BCL does not give us with an errno we can act on: open/write for one value per
+/// write() (kernel cgroup files parse one value per write), mkdir/rmdir that report EEXIST/EBUSY/ENOENT
+/// exactly, statfs for the file-system magic, stat for device numbers. Model: dotnet/runtime
+/// src/libraries/Common/src/Interop/Linux.
+/// </summary>
+internal static partial class Libc
+{
+    private const string Lib = "libc";
+
+    internal const int O_RDONLY = 0x0;
+    internal const int O_WRONLY = 0x1;
+    internal const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    internal static unsafe partial nint Write(int fd, byte* buf, nint count);
+
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    internal static unsafe partial nint Read(int fd, byte* buf, nint count);
+
+    [LibraryImport(Lib, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mkdir(string path, uint mode);
+
+    [LibraryImport(Lib, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Rmdir(string path);
+
+    [LibraryImport(Lib, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatFs(string path, byte* buf);
+
+    [LibraryImport(Lib, EntryPoint = "geteuid")]
+    internal static partial uint GetEuid();
+
+    [LibraryImport(Lib, EntryPoint = "strerror")]
+    private static partial nint StrErrorNative(int errnum);
+
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int sig);
+
+    internal static string StrError(int errno)
+    {
+        nint p = StrErrorNative(errno);
+        return p == 0 ? "unknown error" : Marshal.PtrToStringUTF8(p) ?? "unknown error";
+    }
+
+    /// <summary>
+    /// f_type of the file system holding <paramref name="path"/>. struct statfs starts with the
+    /// word-sized f_type on every 64-bit Linux ABI (x86_64, arm64); 256 bytes covers the whole struct.
+    /// </summary>
+    internal static unsafe bool TryGetFsType(string path, out long magic, out int errno)
+    {
+        byte* buf = stackalloc byte[256];
+        if (StatFs(path, buf) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            magic = 0;
+            return false;
+        }
+        errno = 0;
+        magic = *(long*)buf;
+        return true;
+    }
+}

@@ -1,0 +1,89 @@
+using KataCgroups.Errors;
+
+namespace KataCgroups.Paths;
+
+/// <summary>
+/// Kata's cgroup path rules (semantics §1; kata runtime virtcontainers/pkg/cgroups/utils.go):
+/// every cgroupfs path ends in a <c>kata_</c>-prefixed directory, relative paths live under <c>/vc</c>,
+/// and lexical cleaning keeps every result inside the hierarchy root.
+/// </summary>
+public static class KataPath
+{
+    /// <summary>Prefix of the leaf directory of every Kata cgroup.</summary>
+    public const string Prefix = "kata_";
+
+    /// <summary>Base directory of relative paths.</summary>
+    public const string DefaultBase = "/vc";
+
+    /// <summary>NAME_MAX: the kernel refuses longer directory names with ENAMETOOLONG.</summary>
+    public const int NameMax = 255;
+
+    /// <summary><c>RenameCgroupPath</c>: <c>Join(Dir(p), "kata_" + Base(p))</c>; empty is an error.</summary>
+    public static string Rename(string path)
+    {
+        if (path.Length == 0)
+            throw Invalid(path, "the path is empty");
+        return CgroupPathText.Join(CgroupPathText.Dir(path), Prefix + CgroupPathText.Base(path));
+    }
+
+    /// <summary>
+    /// <c>ValidCgroupPath</c>: systemd form unchanged; in systemd mode anything else is malformed; absolute →
+    /// <c>Rename(Clean(p))</c>; relative → <c>Rename(Join("/vc", Clean("/" + p)))</c>.
+    /// Additionally (not in the seed, which let the kernel fail later) rejects NUL/control characters and
+    /// names longer than NAME_MAX, so nothing is written for such input.
+    /// </summary>
+    public static string Validate(string path, bool systemd = false)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (HasControlCharacter(path))
+            throw Invalid(path, "it contains a NUL or control character");
+        if (SystemdPath.IsSystemdForm(path))
+        {
+            SystemdPath.Parse(path);
+            return path;
+        }
+        if (systemd)
+            throw new CgroupException(ErrorIds.MalformedSystemdPath, CgroupErrorKind.InvalidArgument,
+                $"malformed systemd path '{path}': expected to be of form 'slice:prefix:name'", path);
+
+        string result = path.StartsWith('/')
+            ? Rename(CgroupPathText.Clean(path))
+            : Rename(CgroupPathText.Join(DefaultBase, CgroupPathText.Clean("/" + path)));
+        foreach (var component in result.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(component) > NameMax)
+                throw Invalid(path, $"the component '{component[..Math.Min(32, component.Length)]}…' is longer than {NameMax} bytes");
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Validate"/> for a cgroupfs path whose leaf has the kata_ prefix: the path a user
+    /// passes to get this cgroup again (<c>/vc/kata_foo</c> → <c>/vc/foo</c>), or null if the leaf is not a Kata one.
+    /// </summary>
+    public static string? ToRequestedPath(string cgroupPath)
+    {
+        var leaf = CgroupPathText.Base(cgroupPath);
+        if (!leaf.StartsWith(Prefix, StringComparison.Ordinal) || leaf.Length == Prefix.Length)
+            return null;
+        return CgroupPathText.Join(CgroupPathText.Dir(cgroupPath), leaf[Prefix.Length..]);
+    }
+
+    internal static bool HasControlCharacter(string s)
+    {
+        foreach (var c in s)
+            if (char.IsControl(c)) return true;
+        return false;
+    }
+
+    private static CgroupException Invalid(string path, string why) =>
+        new(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument, $"invalid cgroup path '{Show(path)}': {why}", path);
+
+    internal static string Show(string s)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var c in s)
+            sb.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
+        return sb.ToString();
+    }
+}

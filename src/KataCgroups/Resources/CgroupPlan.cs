@@ -1,0 +1,55 @@
+using KataCgroups.Devices;
+
+namespace KataCgroups.Resources;
+
+/// <summary>
+/// One planned write: <paramref name="Value"/> into <paramref name="File"/> of the cgroup's directory in the
+/// hierarchy of <paramref name="Controller"/> (<c>memory</c>, <c>cpu</c>… or <c>unified</c>).
+/// </summary>
+public sealed record CgroupWrite(string Controller, string File, string Value)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{File} = {Value}";
+}
+
+/// <summary>How an OCI value became a file value on this host (empty on v1 where nothing is converted).</summary>
+/// <param name="Source">The OCI value, e.g. <c>cpu.shares 512</c>.</param>
+/// <param name="Target">What was written, e.g. <c>cpu.weight 59</c>.</param>
+public sealed record ValueConversion(string Source, string Target)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Source} → {Target}";
+}
+
+/// <summary>
+/// Resources compiled for one cgroup on one host: the ordered writes the driver executes and <c>-WhatIf</c>
+/// prints (STYLE rule 6), warnings about values that were skipped or ignored, and the device state the
+/// driver verifies afterwards.
+/// </summary>
+public sealed class CgroupPlan
+{
+    /// <summary>Creates a plan.</summary>
+    public CgroupPlan(IReadOnlyList<CgroupWrite> writes, IReadOnlyList<string> warnings,
+        IReadOnlyList<ValueConversion>? conversions = null, DeviceRuleSet? deviceTarget = null)
+    {
+        Writes = writes;
+        Warnings = warnings;
+        Conversions = conversions ?? Array.Empty<ValueConversion>();
+        DeviceTarget = deviceTarget;
+    }
+
+    /// <summary>The writes, in the order the driver performs them.</summary>
+    public IReadOnlyList<CgroupWrite> Writes { get; }
+    /// <summary>Values skipped or ignored, each a full sentence.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+    /// <summary>OCI value → file value, where they differ.</summary>
+    public IReadOnlyList<ValueConversion> Conversions { get; }
+    /// <summary>The device state the cgroup must be in after the writes (v1), or null when devices are untouched.</summary>
+    public DeviceRuleSet? DeviceTarget { get; }
+
+    /// <summary>An empty plan.</summary>
+    public static CgroupPlan Empty { get; } = new(Array.Empty<CgroupWrite>(), Array.Empty<string>());
+
+    /// <summary>One line per write, <c>memory.limit_in_bytes = 268435456</c>.</summary>
+    public IEnumerable<string> Describe() => Writes.Select(w => w.ToString());
+}

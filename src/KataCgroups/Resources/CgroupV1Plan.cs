@@ -1,0 +1,151 @@
+using System.Globalization;
+using KataCgroups.Devices;
+using KataCgroups.Errors;
+
+namespace KataCgroups.Resources;
+
+/// <summary>What the v1 compiler needs to know of the cgroup as it is now (read by the driver).</summary>
+/// <param name="Controllers">v1 controllers mounted on the host.</param>
+/// <param name="CurrentMemoryLimit">Current <c>memory.limit_in_bytes</c> (unlimited for a new cgroup).</param>
+/// <param name="HasMemorySwap">Whether <c>memory.memsw.limit_in_bytes</c> exists (swap accounting on).</param>
+/// <param name="BfqWeight">Whether weights go to <c>blkio.bfq.*</c> (no <c>blkio.weight</c> file: CFQ gone, BFQ in use).</param>
+/// <param name="CurrentDevices">Current <c>devices.list</c> state (for a new cgroup: inherited from the parent).</param>
+public sealed record V1PlanContext(IReadOnlySet<string> Controllers, long CurrentMemoryLimit, bool HasMemorySwap,
+    bool BfqWeight, DeviceRuleSet CurrentDevices);
+
+/// <summary>
+/// Compiles OCI resources into cgroup v1 writes, in runc's subsystem order (opencontainers/cgroups fs/fs.go:
+/// cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma) with each subsystem's own rules
+/// (fs/cpuset.go, devices/v1.go, fs/memory.go, fs/cpu.go, fs/pids.go, fs/blkio.go, fs/hugetlb.go…). Pure: the
+/// driver supplies <see cref="V1PlanContext"/> and executes the result.
+/// </summary>
+public static class CgroupV1Plan
+{
+    /// <summary>The value the kernel shows for an unlimited v1 memory limit (PAGE_COUNTER_MAX pages, 4 KiB pages).</summary>
+    public const long UnlimitedMemory = 9223372036854771712;
+
+    /// <summary>Compiles. <paramref name="devices"/> is the final rule list (caller + hypervisor + defaults) or null to leave devices alone.</summary>
+    public static CgroupPlan Compile(LinuxResources r, IReadOnlyList<DeviceRule>? devices, V1PlanContext ctx)
+    {
+        var warnings = ResourceValidator.Validate(r);
+        if (r.Unified is { Count: > 0 })
+            throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+                "the OCI 'unified' map holds cgroup v2 files and cannot be applied on a cgroup v1 host", "unified");
+
+        var w = new List<CgroupWrite>();
+        var skipped = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string controller, string file, string value)
+        {
+            if (!ctx.Controllers.Contains(controller))
+            {
+                if (skipped.Add(controller))
+                    warnings.Add($"the {controller} controller is not mounted on this host: {file} and other {controller} settings skipped");
+                return;
+            }
+            w.Add(new CgroupWrite(controller, file, value));
+        }
+        static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+        static string U(ulong v) => v.ToString(CultureInfo.InvariantCulture);
+
+        // cpuset (fs/cpuset.go): cpus then mems, empty means "leave".
+        if (!string.IsNullOrEmpty(r.Cpu?.Cpus)) Add("cpuset", "cpuset.cpus", r.Cpu.Cpus);
+        if (!string.IsNullOrEmpty(r.Cpu?.Mems)) Add("cpuset", "cpuset.mems", r.Cpu.Mems);
+
+        // devices (devices/v1.go): the minimal transition from devices.list to the target state.
+        DeviceRuleSet? deviceTarget = null;
+        if (devices is not null)
+        {
+            if (!ctx.Controllers.Contains("devices"))
+                Add("devices", "devices.allow", "");
+            else
+            {
+                deviceTarget = DeviceRuleSet.FromRules(devices);
+                foreach (var rule in ctx.CurrentDevices.Transition(deviceTarget))
+                    Add("devices", rule.Allow ? "devices.allow" : "devices.deny", rule.ToKernelString());
+            }
+        }
+
+        // memory (fs/memory.go setMemoryAndSwap)
+        if (r.Memory is { } m)
+        {
+            long limit = m.Limit ?? 0, swap = m.Swap ?? 0;
+            // An unlimited memory update without a swap value makes swap unlimited too, where swap accounting exists.
+            if (limit == -1 && swap == 0 && ctx.HasMemorySwap) swap = -1;
+            if (swap != 0 && !ctx.HasMemorySwap)
+                throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+                    "memory.swap cannot be set: this kernel has no memory.memsw.limit_in_bytes (boot with swapaccount=1)", "memory.swap");
+            // The kernel requires memsw >= memory at every moment: when raising (or unlimiting) swap past the
+            // current memory limit write memsw first, else memory first.
+            bool swapFirst = limit != 0 && swap != 0 && (swap == -1 || ctx.CurrentMemoryLimit < swap);
+            if (swapFirst) Add("memory", "memory.memsw.limit_in_bytes", N(swap));
+            if (limit != 0) Add("memory", "memory.limit_in_bytes", N(limit));
+            if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(swap));
+            if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(res));
+            if (m.DisableOomKiller == true) Add("memory", "memory.oom_control", "1");
+            if (m.Swappiness is { } sw) Add("memory", "memory.swappiness", U(sw));
+        }
+
+        // cpu (fs/cpu.go): shares, period then quota (the driver retries quota-first on EINVAL), burst, rt, idle.
+        if (r.Cpu is { } c)
+        {
+            if (c.Shares is { } sh && sh != 0) Add("cpu", "cpu.shares", U(sh));
+            if (c.Period is { } p && p != 0) Add("cpu", "cpu.cfs_period_us", U(p));
+            if (c.Quota is { } q && q != 0) Add("cpu", "cpu.cfs_quota_us", N(q));
+            if (c.Burst is { } b) Add("cpu", "cpu.cfs_burst_us", U(b));
+            if (c.RealtimePeriod is { } rp && rp != 0) Add("cpu", "cpu.rt_period_us", U(rp));
+            if (c.RealtimeRuntime is { } rr && rr != 0) Add("cpu", "cpu.rt_runtime_us", N(rr));
+            if (c.Idle is { } idle) Add("cpu", "cpu.idle", N(idle));
+        }
+
+        // pids (fs/pids.go; runc 1.1 numToStr): >0 as is, <0 → max, 0 → not written.
+        if (r.Pids?.Limit is { } pl && pl != 0) Add("pids", "pids.max", pl > 0 ? N(pl) : "max");
+
+        // blkio (fs/blkio.go): BFQ files when CFQ's are gone (kernel 5.0 removed CFQ).
+        if (r.BlockIO is { } bio)
+        {
+            string weightFile = ctx.BfqWeight ? "blkio.bfq.weight" : "blkio.weight";
+            string weightDeviceFile = ctx.BfqWeight ? "blkio.bfq.weight_device" : "blkio.weight_device";
+            if (bio.Weight is { } bw && bw != 0) Add("blkio", weightFile, U(bw));
+            if (bio.LeafWeight is { } lw && lw != 0)
+            {
+                if (ctx.BfqWeight) warnings.Add($"blockIO.leafWeight = {lw} ignored: BFQ has no leaf weights");
+                else Add("blkio", "blkio.leaf_weight", U(lw));
+            }
+            foreach (var wd in bio.WeightDevice ?? new())
+            {
+                if (wd.Weight is { } x && x != 0) Add("blkio", weightDeviceFile, $"{wd.Major}:{wd.Minor} {x}");
+                if (wd.LeafWeight is { } y && y != 0 && !ctx.BfqWeight) Add("blkio", "blkio.leaf_weight_device", $"{wd.Major}:{wd.Minor} {y}");
+            }
+            foreach (var (file, list) in new[]
+            {
+                ("blkio.throttle.read_bps_device", bio.ThrottleReadBpsDevice),
+                ("blkio.throttle.write_bps_device", bio.ThrottleWriteBpsDevice),
+                ("blkio.throttle.read_iops_device", bio.ThrottleReadIopsDevice),
+                ("blkio.throttle.write_iops_device", bio.ThrottleWriteIopsDevice),
+            })
+            {
+                foreach (var td in list ?? new()) Add("blkio", file, $"{td.Major}:{td.Minor} {td.Rate}");
+            }
+        }
+
+        // hugetlb (fs/hugetlb.go)
+        foreach (var h in r.HugepageLimits ?? new())
+            Add("hugetlb", $"hugetlb.{h.PageSize}.limit_in_bytes", U(h.Limit));
+
+        // net_cls, net_prio (fs/net_cls.go, fs/net_prio.go)
+        if (r.Network?.ClassId is { } cls && cls != 0) Add("net_cls", "net_cls.classid", U(cls));
+        foreach (var p in r.Network?.Priorities ?? new())
+            Add("net_prio", "net_prio.ifpriomap", $"{p.Name} {p.Priority}");
+
+        // rdma (fs/rdma.go): one line per device with the set fields.
+        foreach (var (dev, lim) in r.Rdma ?? new())
+        {
+            var line = dev;
+            if (lim.HcaHandles is { } hh) line += $" hca_handle={hh}";
+            if (lim.HcaObjects is { } ho) line += $" hca_object={ho}";
+            if (line != dev) Add("rdma", "rdma.max", line);
+        }
+
+        return new CgroupPlan(w, warnings, null, deviceTarget);
+    }
+}
