@@ -1,0 +1,130 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    One entry point for KataCgroups: Build | Test | Demo | Clean.
+.DESCRIPTION
+    Build  compiles the engine and the cmdlets and lays out out/KataCgroups/ (module root: manifest, cmdlet
+           assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext).
+    Test   builds, runs the xunit tests, then the Pester suite in a fresh pwsh on the built module, and
+           prints a closing "N passed, N failed" line. Exit code 0 only when everything passed.
+    Demo   builds, then walks through a sandbox cgroup's life on this host (rootless: shows the warnings).
+    Clean  removes out/ and the bin/obj folders.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out/KataCgroups'
+$PesterVersion = '5.7.1'   # pinned; restored by the PackageDownload in tests/Unit/KataCgroups.Tests.csproj
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments)
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Build {
+    Write-Host "==> Build ($Configuration)"
+    $publish = Join-Path $Root "out/obj/publish"
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/KataCgroups.PowerShell/KataCgroups.PowerShell.csproj'),
+        '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+    if (Test-Path $Out) { Remove-Item -Recurse -Force $Out }
+    $deps = New-Item -ItemType Directory -Force -Path (Join-Path $Out 'Dependencies')
+    Copy-Item (Join-Path $publish 'KataCgroups.PowerShell.dll') $Out
+    Copy-Item (Join-Path $Root 'KataCgroups.psd1') $Out
+    Copy-Item (Join-Path $Root 'KataCgroups.Format.ps1xml') $Out
+    # Everything else the cmdlets need (the engine, later Tmds.DBus.Protocol) loads from Dependencies/.
+    Get-ChildItem $publish -Filter *.dll |
+        Where-Object Name -notin 'KataCgroups.PowerShell.dll', 'System.Management.Automation.dll' |
+        Copy-Item -Destination $deps
+    Write-Host "    laid out $Out"
+}
+
+function Get-PesterManifest {
+    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    $manifest = Join-Path $cache "pester/$PesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $manifest)) {
+        Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/Unit/KataCgroups.Tests.csproj'), '--nologo', '-v', 'quiet')
+    }
+    if (-not (Test-Path $manifest)) { throw "Pester $PesterVersion was not restored to $manifest" }
+    $manifest
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $passed = 0; $failed = 0
+
+    Write-Host '==> xunit (tests/Unit)'
+    $trx = Join-Path $Root 'out/test-results'
+    if (Test-Path $trx) { Remove-Item -Recurse -Force $trx }
+    & dotnet test (Join-Path $Root 'tests/Unit/KataCgroups.Tests.csproj') -c $Configuration --nologo `
+        --logger 'trx;LogFileName=unit.trx' --results-directory $trx
+    $unitExit = $LASTEXITCODE
+    $trxFile = Get-ChildItem $trx -Filter unit.trx -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($trxFile) {
+        [xml] $x = Get-Content $trxFile.FullName
+        $c = $x.TestRun.ResultSummary.Counters
+        $passed += [int] $c.passed
+        $failed += [int] $c.failed
+    }
+    elseif ($unitExit -ne 0) { $failed++ }
+    if ($unitExit -ne 0 -and $failed -eq 0) { $failed++ }   # build or runner failure counts as a failure
+
+    Write-Host '==> Pester (tests/Pester) in a fresh pwsh on the built module'
+    $pester = Get-PesterManifest
+    $result = Join-Path $Root 'out/test-results/pester.json'
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester' -Force
+`$c = New-PesterConfiguration
+`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$c.Run.PassThru = `$true
+`$c.Output.Verbosity = 'Detailed'
+`$env:KATACGROUPS_MODULE = '$(Join-Path $Out 'KataCgroups.psd1')'
+`$r = Invoke-Pester -Configuration `$c
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$result'
+"@
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -NonInteractive -Command $script
+    if (Test-Path $result) {
+        $p = Get-Content $result | ConvertFrom-Json
+        $passed += $p.Passed; $failed += $p.Failed
+    }
+    else { $failed++ }
+
+    Write-Host ''
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -File (Join-Path $Root 'tools/Demo.ps1') -ModulePath (Join-Path $Out 'KataCgroups.psd1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Clean {
+    foreach ($d in @('out') + (Get-ChildItem $Root -Recurse -Directory -Include bin, obj | ForEach-Object FullName)) {
+        $p = if ([IO.Path]::IsPathRooted($d)) { $d } else { Join-Path $Root $d }
+        if (Test-Path $p) { Remove-Item -Recurse -Force $p; Write-Host "removed $p" }
+    }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test'  { Invoke-Test }
+    'Demo'  { Invoke-Demo }
+    'Clean' { Invoke-Clean }
+}

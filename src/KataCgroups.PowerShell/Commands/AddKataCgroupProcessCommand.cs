@@ -1,0 +1,93 @@
+using System.Management.Automation;
+using KataCgroups.Errors;
+using KataCgroups.Paths;
+using KataCgroups.PowerShell.Internal;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>
+/// Moves processes into a Kata cgroup, in every hierarchy. <c>-Id</c> binds by property name, so
+/// <c>Get-Process qemu* | Add-KataCgroupProcess -Path …</c> works. A process that does not exist (or exits
+/// during the move) is reported as a non-terminating error; the others are still moved.
+/// </summary>
+[Cmdlet(VerbsCommon.Add, "KataCgroupProcess", SupportsShouldProcess = true)]
+[OutputType(typeof(KataCgroup))]
+public sealed class AddKataCgroupProcessCommand : PSCmdlet
+{
+    /// <summary>The cgroup, as given to New-KataCgroup.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string Path { get; set; } = "";
+
+    /// <summary>Process ids (a Process object's Id binds here).</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Pid", "ProcessId")]
+    public int[] Id { get; set; } = Array.Empty<int>();
+
+    /// <summary>Emit each cgroup once, after all processes were added.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private CgroupManager? _manager;
+    private readonly List<CgroupTarget> _touched = new();
+
+    /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        try { _manager = CgroupManager.Default; }
+        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); }
+    }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var log = new CmdletLog(this);
+        CgroupTarget target;
+        try
+        {
+            target = _manager!.Resolve(Path);
+            foreach (var pid in Id) CgroupManager.ValidatePid(pid);
+        }
+        catch (CgroupException e)
+        {
+            WriteError(ErrorRecords.From(e, Path));
+            return;
+        }
+        var pids = string.Join(", ", Id);
+        if (!ShouldProcess($"Move process(es) {pids} into cgroup {target.CgroupPath} (write each pid to cgroup.procs in every hierarchy)",
+                $"Move process(es) {pids} into cgroup {target.CgroupPath}?", "Add-KataCgroupProcess"))
+            return;
+        try
+        {
+            var outcome = _manager.AddProcesses(target, Id, log);
+            if (outcome.Skipped)
+            {
+                WriteWarning($"Add-KataCgroupProcess skipped moving process(es) {pids} into cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                return;
+            }
+            foreach (var o in outcome.Value!)
+            {
+                if (o.Added) continue;
+                var id = o.Vanished ? ErrorIds.ProcessNotFound : ErrorIds.ProcessMoveFailed;
+                var category = o.Vanished ? ErrorCategory.ObjectNotFound : ErrorCategory.WriteError;
+                WriteError(new ErrorRecord(new InvalidOperationException(o.Error), id, category, o.Pid));
+            }
+            if (!_touched.Contains(target)) _touched.Add(target);
+        }
+        catch (CgroupException e)
+        {
+            WriteError(ErrorRecords.From(e, Path));
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        if (!PassThru) return;
+        foreach (var target in _touched)
+        {
+            try { WriteObject(Snapshots.ToOutput(_manager!.Read(target))); }
+            catch (CgroupException e) { WriteError(ErrorRecords.From(e, target.RequestedPath)); }
+        }
+    }
+}

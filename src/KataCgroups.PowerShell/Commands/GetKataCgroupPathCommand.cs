@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Internal;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>Shows where a Kata cgroup lives: one row per controller with its directory. Read-only.</summary>
+[Cmdlet(VerbsCommon.Get, "KataCgroupPath")]
+[OutputType(typeof(KataCgroupPath))]
+public sealed class GetKataCgroupPathCommand : PSCmdlet
+{
+    /// <summary>The cgroup, as given to New-KataCgroup.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string Path { get; set; } = "";
+
+    /// <summary>Only these controllers.</summary>
+    [Parameter]
+    public string[]? Controller { get; set; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            var manager = CgroupManager.Default;
+            var target = manager.Resolve(Path);
+            foreach (var p in manager.GetPaths(target))
+            {
+                if (Controller is not null && !Controller.Contains(p.Controller, StringComparer.OrdinalIgnoreCase)) continue;
+                WriteObject(new KataCgroupPath
+                {
+                    Controller = p.Controller,
+                    Directory = p.Directory,
+                    CgroupPath = target.CgroupPath,
+                    Exists = Directory.Exists(p.Directory),
+                });
+            }
+        }
+        catch (CgroupException e)
+        {
+            WriteError(ErrorRecords.From(e, Path));
+        }
+    }
+}

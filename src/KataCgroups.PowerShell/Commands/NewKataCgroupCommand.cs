@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Internal;
+using KataCgroups.Resources;
+using OciConfigFile = KataCgroups.Resources.OciConfig;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>
+/// Creates a Kata cgroup: applies the Kata path rules, adds the hypervisor devices to the caller's device
+/// rules, writes the limits, and emits the cgroup as read back from the host. All or nothing: if a write
+/// fails, every directory this call created is removed again.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "KataCgroup", SupportsShouldProcess = true)]
+[OutputType(typeof(KataCgroup))]
+public sealed class NewKataCgroupCommand : ResourceCommandBase
+{
+    /// <summary>Cgroup path: absolute (<c>/kubepods/pod1/sandbox1</c>), relative (under <c>/vc</c>) or systemd form.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string? Path { get; set; }
+
+    /// <summary>A runtime-spec config.json: its <c>linux.resources</c>, and its <c>linux.cgroupsPath</c> when -Path is omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? OciConfig { get; set; }
+
+    private CgroupManager? _manager;
+    private LinuxResources? _resources;
+    private string? _configPath;
+
+    /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        _manager = Terminating(() => CgroupManager.Default);
+        OciConfigFile.Parsed? config = null;
+        if (OciConfig is not null)
+        {
+            var file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OciConfig);
+            config = Terminating(() => OciConfigFile.LoadFile(file));
+            _configPath = config.CgroupsPath;
+        }
+        _resources = Terminating(() => BuildResources(config?.Resources));
+    }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var path = Path ?? _configPath;
+        if (path is null)
+        {
+            ThrowTerminatingError(ErrorRecords.Invalid("NoCgroupPath",
+                "no cgroup path: give -Path, or an -OciConfig whose linux.cgroupsPath is set", null));
+            return;
+        }
+        if (path.Length == 0)
+            WriteWarning("the cgroup path is empty: using Kata's default /kata_vc");
+
+        var log = new CmdletLog(this);
+        try
+        {
+            var target = _manager!.Resolve(path);
+            var plan = _manager.PlanCreate(target, _resources!, log);
+            var description = $"Create cgroup {target.CgroupPath} ({_manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(_manager, target, plan)}";
+            if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
+                return;
+            var outcome = _manager.Create(target, plan, log);
+            if (outcome.Skipped)
+            {
+                WriteWarning($"New-KataCgroup skipped creating cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                return;
+            }
+            WriteObject(Snapshots.ToOutput(outcome.Value!));
+        }
+        catch (CgroupException e)
+        {
+            WriteError(ErrorRecords.From(e, path));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Management.Automation;
+using KataCgroups.Drivers;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Internal;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>
+/// Removes a Kata cgroup: its processes are moved to the parent cgroup first (or killed with <c>-Kill</c>),
+/// then every directory — descendants first — is removed in every hierarchy.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "KataCgroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(void))]
+public sealed class RemoveKataCgroupCommand : PSCmdlet
+{
+    /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string Path { get; set; } = "";
+
+    /// <summary>Kill the processes (SIGKILL, with the cgroup frozen) instead of moving them to the parent.</summary>
+    [Parameter]
+    public SwitchParameter Kill { get; set; }
+
+    private CgroupManager? _manager;
+
+    /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        try { _manager = CgroupManager.Default; }
+        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); }
+    }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var log = new CmdletLog(this);
+        try
+        {
+            var target = _manager!.Resolve(Path);
+            if (!_manager.Exists(target))
+                throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+                    $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
+            var pids = _manager.DriverFor(target).GetProcesses(target);
+            var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
+            var dirs = _manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
+            if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
+                    $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
+                return;
+            var outcome = _manager.Remove(target, new RemoveOptions(Kill.IsPresent), log);
+            if (outcome.Skipped)
+            {
+                WriteWarning($"Remove-KataCgroup skipped removing cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                return;
+            }
+            var r = outcome.Value!;
+            WriteVerbose($"removed cgroup {target.CgroupPath}: {r.RemovedDirectories} directories, {r.MovedProcesses} process(es) moved, {r.KilledProcesses} killed");
+        }
+        catch (CgroupException e)
+        {
+            WriteError(ErrorRecords.From(e, Path));
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Management.Automation;
+using KataCgroups.Devices;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Internal;
+using KataCgroups.Resources;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>
+/// The resource parameters New-KataCgroup and Set-KataCgroupResource share, and their translation into an OCI
+/// <c>LinuxResources</c>. Explicit parameters override the same values from <c>-Resources</c>/<c>-OciConfig</c>.
+/// </summary>
+public abstract class ResourceCommandBase : PSCmdlet
+{
+    /// <summary>Memory limit in bytes (<c>256MB</c>, <c>max</c> or -1 for unlimited).</summary>
+    [Parameter]
+    [LimitTransformation]
+    public long MemoryLimit { get; set; }
+
+    /// <summary>Memory soft limit in bytes.</summary>
+    [Parameter]
+    [LimitTransformation]
+    public long MemoryReservation { get; set; }
+
+    /// <summary>Memory plus swap limit in bytes (-1 unlimited).</summary>
+    [Parameter]
+    [LimitTransformation]
+    public long MemorySwap { get; set; }
+
+    /// <summary>Swappiness 0–100.</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int MemorySwappiness { get; set; }
+
+    /// <summary>Disable the OOM killer for the cgroup.</summary>
+    [Parameter]
+    public SwitchParameter DisableOomKiller { get; set; }
+
+    /// <summary>Relative CPU weight (2–262144; 1024 is the default).</summary>
+    [Parameter]
+    public long CpuShares { get; set; }
+
+    /// <summary>CFS quota in µs per period (-1 or <c>max</c> for unlimited).</summary>
+    [Parameter]
+    [LimitTransformation]
+    public long CpuQuota { get; set; }
+
+    /// <summary>CFS period in µs (1000–1000000).</summary>
+    [Parameter]
+    public long CpuPeriod { get; set; }
+
+    /// <summary>CPUs the cgroup may run on, e.g. <c>0-3,6</c>.</summary>
+    [Parameter]
+    public string? Cpus { get; set; }
+
+    /// <summary>Memory nodes the cgroup may allocate from.</summary>
+    [Parameter]
+    public string? Mems { get; set; }
+
+    /// <summary>Maximum number of tasks (-1 or <c>max</c> for unlimited).</summary>
+    [Parameter]
+    [LimitTransformation]
+    public long PidsLimit { get; set; }
+
+    /// <summary>Block IO weight 10–1000.</summary>
+    [Parameter]
+    public int BlkioWeight { get; set; }
+
+    /// <summary>Device rules in kernel form, optionally prefixed allow/deny: <c>'c 10:200 rwm'</c>, <c>'deny b 8:* w'</c>.</summary>
+    [Parameter]
+    public string[]? Device { get; set; }
+
+    /// <summary>An OCI <c>linux.resources</c> object: JSON text, a hashtable, or ConvertFrom-Json output.</summary>
+    [Parameter]
+    public object? Resources { get; set; }
+
+    private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+
+    /// <summary>Builds the resources from <c>-Resources</c> (or <paramref name="baseResources"/>) plus explicit parameters.</summary>
+    private protected LinuxResources BuildResources(LinuxResources? baseResources)
+    {
+        var r = Resources is not null
+            ? OciConfig.ParseResources(JsonInput.ToJson(Resources), "-Resources")
+            : baseResources ?? new LinuxResources();
+
+        if (Bound(nameof(MemoryLimit))) (r.Memory ??= new()).Limit = MemoryLimit;
+        if (Bound(nameof(MemoryReservation))) (r.Memory ??= new()).Reservation = MemoryReservation;
+        if (Bound(nameof(MemorySwap))) (r.Memory ??= new()).Swap = MemorySwap;
+        if (Bound(nameof(MemorySwappiness))) (r.Memory ??= new()).Swappiness = (ulong)MemorySwappiness;
+        if (Bound(nameof(DisableOomKiller))) (r.Memory ??= new()).DisableOomKiller = DisableOomKiller.IsPresent;
+        if (Bound(nameof(CpuShares))) (r.Cpu ??= new()).Shares = Unsigned("cpu.shares", CpuShares);
+        if (Bound(nameof(CpuQuota))) (r.Cpu ??= new()).Quota = CpuQuota;
+        if (Bound(nameof(CpuPeriod))) (r.Cpu ??= new()).Period = Unsigned("cpu.period", CpuPeriod);
+        if (Bound(nameof(Cpus))) (r.Cpu ??= new()).Cpus = Cpus;
+        if (Bound(nameof(Mems))) (r.Cpu ??= new()).Mems = Mems;
+        if (Bound(nameof(PidsLimit))) (r.Pids ??= new()).Limit = PidsLimit;
+        if (Bound(nameof(BlkioWeight)))
+        {
+            if (BlkioWeight is < 0 or > ushort.MaxValue) Unsigned("blockIO.weight", -1);
+            (r.BlockIO ??= new()).Weight = (ushort)BlkioWeight;
+        }
+        if (Device is not null)
+        {
+            r.Devices ??= new();
+            foreach (var text in Device) r.Devices.Add(DeviceRule.Parse(text).ToOci());
+        }
+        return r;
+    }
+
+    private static ulong Unsigned(string name, long value)
+    {
+        if (value < 0)
+            throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
+                $"invalid {name} value {value}: must not be negative", name);
+        return (ulong)value;
+    }
+
+    /// <summary>The plan as -WhatIf shows it: one line per write with its absolute file.</summary>
+    private protected static string DescribePlan(CgroupManager manager, Paths.CgroupTarget target, CgroupPlan plan)
+    {
+        var dirs = manager.GetPaths(target).GroupBy(p => p.Controller).ToDictionary(g => g.Key, g => g.First().Directory);
+        var lines = plan.Writes.Select(w => "  " + (dirs.TryGetValue(w.Controller, out var d) ? Path.Combine(d, w.File) : w.File) + " = " + w.Value);
+        var warnings = plan.Warnings.Select(w => "  (warning) " + w);
+        return string.Join(Environment.NewLine, lines.Concat(warnings));
+    }
+
+    /// <summary>Runs an engine call, turning engine errors into a terminating ErrorRecord (invocation-wide input).</summary>
+    private protected T Terminating<T>(Func<T> action)
+    {
+        try { return action(); }
+        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); throw; }
+    }
+}

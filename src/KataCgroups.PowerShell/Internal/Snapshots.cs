@@ -1,0 +1,32 @@
+using KataCgroups.Drivers;
+
+namespace KataCgroups.PowerShell.Internal;
+
+/// <summary>Engine snapshots → the flat objects the cmdlets emit.</summary>
+internal static class Snapshots
+{
+    public static KataCgroup ToOutput(CgroupSnapshot s) => new()
+    {
+        Path = s.Target.RequestedPath,
+        CgroupPath = s.Target.CgroupPath,
+        Driver = s.Driver.ToString(),
+        Mode = s.Mode.ToString(),
+        Pids = s.Pids.ToArray(),
+        MemoryLimit = s.MemoryLimit,
+        MemorySwap = s.MemorySwap,
+        MemoryReservation = s.MemoryReservation,
+        MemoryUsage = s.MemoryUsage,
+        CpuShares = s.CpuShares,
+        CpuQuota = s.CpuQuota,
+        CpuPeriod = s.CpuPeriod,
+        Cpus = s.Cpus,
+        Mems = s.Mems,
+        PidsLimit = s.PidsLimit,
+        PidsCurrent = s.PidsCurrent,
+        BlkioWeight = s.BlkioWeight,
+        Devices = s.Devices.ToArray(),
+        FreezerState = s.FreezerState,
+        Controllers = s.Paths.Select(p => p.Controller).ToArray(),
+        MissingIn = s.MissingIn.ToArray(),
+    };
+}

@@ -1,0 +1,72 @@
+namespace KataCgroups.PowerShell;
+
+/// <summary>
+/// A Kata cgroup as the cmdlets emit it: flat (strings, numbers and arrays of them) so it survives
+/// serialization over remoting unchanged. <see cref="Path"/> is the path as the user gives it and binds
+/// <c>-Path</c> of the other cmdlets by property name; <see cref="CgroupPath"/> is the resolved directory.
+/// Limits follow OCI: -1 unlimited, null not available on this host.
+/// </summary>
+public sealed class KataCgroup
+{
+    /// <summary>The path as given to New-KataCgroup (resolving it again names this cgroup).</summary>
+    public string Path { get; set; } = "";
+    /// <summary>Hierarchy-relative path after the Kata rules, e.g. <c>/kubepods/pod1/kata_sandbox1</c>.</summary>
+    public string CgroupPath { get; set; } = "";
+    /// <summary>Driver: CgroupfsV1, CgroupfsV2 or Systemd.</summary>
+    public string Driver { get; set; } = "";
+    /// <summary>Host cgroup mode: Legacy, Hybrid or Unified.</summary>
+    public string Mode { get; set; } = "";
+    /// <summary>Processes in the cgroup.</summary>
+    public int[] Pids { get; set; } = Array.Empty<int>();
+    /// <summary>Memory limit in bytes.</summary>
+    public long? MemoryLimit { get; set; }
+    /// <summary>Memory+swap limit in bytes.</summary>
+    public long? MemorySwap { get; set; }
+    /// <summary>Memory soft limit in bytes.</summary>
+    public long? MemoryReservation { get; set; }
+    /// <summary>Memory in use, bytes.</summary>
+    public long? MemoryUsage { get; set; }
+    /// <summary>CPU shares.</summary>
+    public long? CpuShares { get; set; }
+    /// <summary>CFS quota, µs per period (-1 unlimited).</summary>
+    public long? CpuQuota { get; set; }
+    /// <summary>CFS period, µs.</summary>
+    public long? CpuPeriod { get; set; }
+    /// <summary>Allowed CPUs.</summary>
+    public string? Cpus { get; set; }
+    /// <summary>Allowed memory nodes.</summary>
+    public string? Mems { get; set; }
+    /// <summary>Task limit (-1 unlimited).</summary>
+    public long? PidsLimit { get; set; }
+    /// <summary>Tasks now.</summary>
+    public long? PidsCurrent { get; set; }
+    /// <summary>Block IO weight.</summary>
+    public long? BlkioWeight { get; set; }
+    /// <summary>Device rules as the kernel lists them.</summary>
+    public string[] Devices { get; set; } = Array.Empty<string>();
+    /// <summary>Freezer state.</summary>
+    public string? FreezerState { get; set; }
+    /// <summary>Controllers (and named/unified hierarchies) the cgroup has a directory in.</summary>
+    public string[] Controllers { get; set; } = Array.Empty<string>();
+    /// <summary>Hierarchies where the directory is missing (a half-made or half-removed cgroup).</summary>
+    public string[] MissingIn { get; set; } = Array.Empty<string>();
+
+    /// <inheritdoc/>
+    public override string ToString() => CgroupPath;
+}
+
+/// <summary>One controller directory of a cgroup (Get-KataCgroupPath).</summary>
+public sealed class KataCgroupPath
+{
+    /// <summary>Controller: <c>cpu</c>, <c>memory</c>, …, <c>name=systemd</c>, <c>unified</c>.</summary>
+    public string Controller { get; set; } = "";
+    /// <summary>Absolute directory.</summary>
+    public string Directory { get; set; } = "";
+    /// <summary>Hierarchy-relative cgroup path.</summary>
+    public string CgroupPath { get; set; } = "";
+    /// <summary>Whether the directory exists now.</summary>
+    public bool Exists { get; set; }
+
+    /// <inheritdoc/>
+    public override string ToString() => Directory;
+}
