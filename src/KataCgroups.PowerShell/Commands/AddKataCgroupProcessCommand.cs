@@ -12,7 +12,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "KataCgroupProcess", SupportsShouldProcess = true)]
 [OutputType(typeof(KataCgroup))]
-public sealed class AddKataCgroupProcessCommand : PSCmdlet
+public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
 {
     /// <summary>The cgroup, as given to New-KataCgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -28,29 +28,20 @@ public sealed class AddKataCgroupProcessCommand : PSCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private CgroupManager? _manager;
     private readonly List<CgroupTarget> _touched = new();
-
-    /// <inheritdoc/>
-    protected override void BeginProcessing()
-    {
-        try { _manager = CgroupManager.Default; }
-        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); }
-    }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var log = new CmdletLog(this);
         CgroupTarget target;
         try
         {
-            target = _manager!.Resolve(Path);
+            target = Manager.Resolve(Path);
             foreach (var pid in Id) CgroupManager.ValidatePid(pid);
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, Path));
+            WriteEngineError(e, Path);
             return;
         }
         var pids = string.Join(", ", Id);
@@ -59,10 +50,10 @@ public sealed class AddKataCgroupProcessCommand : PSCmdlet
             return;
         try
         {
-            var outcome = _manager.AddProcesses(target, Id, log);
+            var outcome = Manager.AddProcesses(target, Id, Log);
             if (outcome.Skipped)
             {
-                WriteWarning($"Add-KataCgroupProcess skipped moving process(es) {pids} into cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                WriteSkipped($"moving process(es) {pids} into cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
             foreach (var o in outcome.Value!)
@@ -76,7 +67,7 @@ public sealed class AddKataCgroupProcessCommand : PSCmdlet
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, Path));
+            WriteEngineError(e, Path);
         }
     }
 
@@ -86,8 +77,8 @@ public sealed class AddKataCgroupProcessCommand : PSCmdlet
         if (!PassThru) return;
         foreach (var target in _touched)
         {
-            try { WriteObject(Snapshots.ToOutput(_manager!.Read(target))); }
-            catch (CgroupException e) { WriteError(ErrorRecords.From(e, target.RequestedPath)); }
+            try { WriteObject(Snapshots.ToOutput(Manager.Read(target))); }
+            catch (CgroupException e) { WriteEngineError(e, target.RequestedPath); }
         }
     }
 }

@@ -10,7 +10,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "KataCgroup", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(KataCgroup))]
-public sealed class GetKataCgroupCommand : PSCmdlet
+public sealed class GetKataCgroupCommand : KataCgroupCommandBase
 {
     private const string PathSet = "Path";
     private const string ListSet = "List";
@@ -27,16 +27,13 @@ public sealed class GetKataCgroupCommand : PSCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        CgroupManager manager;
-        try { manager = CgroupManager.Default; }
-        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); return; }
-
+        var manager = Manager;
         if (ParameterSetName == PathSet)
         {
             foreach (var p in Path)
             {
                 try { WriteObject(Snapshots.ToOutput(manager.Read(manager.Resolve(p)))); }
-                catch (CgroupException e) { WriteError(ErrorRecords.From(e, p)); }
+                catch (CgroupException e) { WriteEngineError(e, p); }
             }
             return;
         }
@@ -44,13 +41,12 @@ public sealed class GetKataCgroupCommand : PSCmdlet
         var roots = new List<string> { KataCgroups.Paths.KataPath.DefaultBase };
         if (Root is not null) roots.AddRange(Root);
         IReadOnlyList<KataCgroups.Paths.CgroupTarget> found;
-        try { found = manager.Find(roots); }
-        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); return; }
+        found = Terminating(() => manager.Find(roots));
         foreach (var target in found)
         {
             try { WriteObject(Snapshots.ToOutput(manager.Read(target))); }
             catch (CgroupException e) when (e.ErrorId == ErrorIds.CgroupNotFound) { /* removed meanwhile */ }
-            catch (CgroupException e) { WriteError(ErrorRecords.From(e, target.RequestedPath)); }
+            catch (CgroupException e) { WriteEngineError(e, target.RequestedPath); }
         }
     }
 }

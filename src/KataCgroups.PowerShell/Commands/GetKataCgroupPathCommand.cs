@@ -7,7 +7,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// <summary>Shows where a Kata cgroup lives: one row per controller with its directory. Read-only.</summary>
 [Cmdlet(VerbsCommon.Get, "KataCgroupPath")]
 [OutputType(typeof(KataCgroupPath))]
-public sealed class GetKataCgroupPathCommand : PSCmdlet
+public sealed class GetKataCgroupPathCommand : KataCgroupCommandBase
 {
     /// <summary>The cgroup, as given to New-KataCgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -23,9 +23,8 @@ public sealed class GetKataCgroupPathCommand : PSCmdlet
     {
         try
         {
-            var manager = CgroupManager.Default;
-            var target = manager.Resolve(Path);
-            foreach (var p in manager.GetPaths(target))
+            var target = Manager.Resolve(Path);
+            foreach (var p in Manager.GetPaths(target))
             {
                 if (Controller is not null && !Controller.Contains(p.Controller, StringComparer.OrdinalIgnoreCase)) continue;
                 WriteObject(new KataCgroupPath
@@ -39,7 +38,7 @@ public sealed class GetKataCgroupPathCommand : PSCmdlet
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, Path));
+            WriteEngineError(e, Path);
         }
     }
 }

@@ -25,14 +25,12 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
     [ValidateNotNullOrEmpty]
     public string? OciConfig { get; set; }
 
-    private CgroupManager? _manager;
     private LinuxResources? _resources;
     private string? _configPath;
 
     /// <inheritdoc/>
     protected override void BeginProcessing()
     {
-        _manager = Terminating(() => CgroupManager.Default);
         OciConfigFile.Parsed? config = null;
         if (OciConfig is not null)
         {
@@ -56,25 +54,24 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
         if (path.Length == 0)
             WriteWarning("the cgroup path is empty: using Kata's default /kata_vc");
 
-        var log = new CmdletLog(this);
         try
         {
-            var target = _manager!.Resolve(path);
-            var plan = _manager.PlanCreate(target, _resources!, log);
-            var description = $"Create cgroup {target.CgroupPath} ({_manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(_manager, target, plan)}";
+            var target = Manager.Resolve(path);
+            var plan = Manager.PlanCreate(target, _resources!, Log);
+            var description = $"Create cgroup {target.CgroupPath} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
                 return;
-            var outcome = _manager.Create(target, plan, log);
+            var outcome = Manager.Create(target, plan, Log);
             if (outcome.Skipped)
             {
-                WriteWarning($"New-KataCgroup skipped creating cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                WriteSkipped($"creating cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
             WriteObject(Snapshots.ToOutput(outcome.Value!));
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, path));
+            WriteEngineError(e, path);
         }
     }
 }

@@ -11,7 +11,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "KataCgroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
-public sealed class RemoveKataCgroupCommand : PSCmdlet
+public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
 {
     /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -22,35 +22,26 @@ public sealed class RemoveKataCgroupCommand : PSCmdlet
     [Parameter]
     public SwitchParameter Kill { get; set; }
 
-    private CgroupManager? _manager;
-
-    /// <inheritdoc/>
-    protected override void BeginProcessing()
-    {
-        try { _manager = CgroupManager.Default; }
-        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); }
-    }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var log = new CmdletLog(this);
         try
         {
-            var target = _manager!.Resolve(Path);
-            if (!_manager.Exists(target))
+            var target = Manager.Resolve(Path);
+            if (!Manager.Exists(target))
                 throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
                     $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
-            var pids = _manager.DriverFor(target).GetProcesses(target);
+            var pids = Manager.DriverFor(target).GetProcesses(target);
             var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
-            var dirs = _manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
+            var dirs = Manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
             if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
                     $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
                 return;
-            var outcome = _manager.Remove(target, new RemoveOptions(Kill.IsPresent), log);
+            var outcome = Manager.Remove(target, new RemoveOptions(Kill.IsPresent), Log);
             if (outcome.Skipped)
             {
-                WriteWarning($"Remove-KataCgroup skipped removing cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                WriteSkipped($"removing cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
             var r = outcome.Value!;
@@ -58,7 +49,7 @@ public sealed class RemoveKataCgroupCommand : PSCmdlet
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, Path));
+            WriteEngineError(e, Path);
         }
     }
 }

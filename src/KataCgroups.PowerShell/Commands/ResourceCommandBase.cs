@@ -10,7 +10,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// The resource parameters New-KataCgroup and Set-KataCgroupResource share, and their translation into an OCI
 /// <c>LinuxResources</c>. Explicit parameters override the same values from <c>-Resources</c>/<c>-OciConfig</c>.
 /// </summary>
-public abstract class ResourceCommandBase : PSCmdlet
+public abstract class ResourceCommandBase : KataCgroupCommandBase
 {
     /// <summary>Memory limit in bytes (<c>256MB</c>, <c>max</c> or -1 for unlimited).</summary>
     [Parameter]
@@ -122,12 +122,5 @@ public abstract class ResourceCommandBase : PSCmdlet
         var lines = plan.Writes.Select(w => "  " + (dirs.TryGetValue(w.Controller, out var d) ? Path.Combine(d, w.File) : w.File) + " = " + w.Value);
         var warnings = plan.Warnings.Select(w => "  (warning) " + w);
         return string.Join(Environment.NewLine, lines.Concat(warnings));
-    }
-
-    /// <summary>Runs an engine call, turning engine errors into a terminating ErrorRecord (invocation-wide input).</summary>
-    private protected T Terminating<T>(Func<T> action)
-    {
-        try { return action(); }
-        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); throw; }
     }
 }

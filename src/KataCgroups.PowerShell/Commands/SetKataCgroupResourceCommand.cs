@@ -22,13 +22,11 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private CgroupManager? _manager;
     private LinuxResources? _resources;
 
     /// <inheritdoc/>
     protected override void BeginProcessing()
     {
-        _manager = Terminating(() => CgroupManager.Default);
         _resources = Terminating(() => BuildResources(null));
         if (_resources.IsEmpty)
             WriteWarning("Set-KataCgroupResource: no resource values were given; nothing to change.");
@@ -37,25 +35,24 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var log = new CmdletLog(this);
         try
         {
-            var target = _manager!.Resolve(Path);
-            var plan = _manager.PlanUpdate(target, _resources!, log);
-            var description = $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(_manager, target, plan)}";
+            var target = Manager.Resolve(Path);
+            var plan = Manager.PlanUpdate(target, _resources!, Log);
+            var description = $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))
                 return;
-            var outcome = _manager.Update(target, plan, log);
+            var outcome = Manager.Update(target, plan, Log);
             if (outcome.Skipped)
             {
-                WriteWarning($"Set-KataCgroupResource skipped updating cgroup {target.CgroupPath}: {outcome.SkippedReason}; nothing was changed.");
+                WriteSkipped($"updating cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
             if (PassThru) WriteObject(Snapshots.ToOutput(outcome.Value!));
         }
         catch (CgroupException e)
         {
-            WriteError(ErrorRecords.From(e, Path));
+            WriteEngineError(e, Path);
         }
     }
 }

@@ -79,8 +79,10 @@ public sealed class CgroupV1Driver : ICgroupDriver
         }
         if (_byController.TryGetValue("blkio", out var blkio))
         {
+            // fs/blkio.go detectWeightFilenames: CFQ's blkio.weight, else BFQ's blkio.bfq.weight (kernel >= 5.0
+            // has no CFQ). Neither shows on the root cgroup, so a root without blkio.weight also means BFQ.
             var dir = NearestExisting(blkio, target.CgroupPath);
-            bfq = !File.Exists(Path.Combine(dir, "blkio.weight")) && File.Exists(Path.Combine(dir, "blkio.bfq.weight"));
+            bfq = !File.Exists(Path.Combine(dir, "blkio.weight"));
         }
         if (devices is not null && _byController.TryGetValue("devices", out var dev))
         {

@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Internal;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>
+/// What every KataCgroups cmdlet shares: the host's engine (probed once per session), the log that forwards
+/// engine reports to the streams, and the error conventions (STYLE rule 4).
+/// </summary>
+public abstract class KataCgroupCommandBase : PSCmdlet
+{
+    private CgroupManager? _manager;
+    private CmdletLog? _log;
+
+    /// <summary>The engine for this host; a failed host probe ends the command.</summary>
+    private protected CgroupManager Manager => _manager ??= Terminating(() => CgroupManager.Default);
+
+    /// <summary>Engine reports → Verbose/Warning/Debug.</summary>
+    private protected ICgroupLog Log => _log ??= new CmdletLog(this);
+
+    /// <summary>Runs an engine call whose failure ends the command (invocation-wide input).</summary>
+    private protected T Terminating<T>(Func<T> action)
+    {
+        try { return action(); }
+        catch (CgroupException e) { ThrowTerminatingError(ErrorRecords.From(e)); throw; }
+    }
+
+    /// <summary>A per-item engine failure: non-terminating, the pipeline goes on.</summary>
+    private protected void WriteEngineError(CgroupException e, object? target) => WriteError(ErrorRecords.From(e, target));
+
+    /// <summary>The rootless outcome: say what was skipped and that nothing changed (STYLE rule 7).</summary>
+    private protected void WriteSkipped(string action, string? reason) =>
+        WriteWarning($"{MyInvocation.MyCommand.Name} skipped {action}: {reason}; nothing was changed.");
+}
