@@ -1,6 +1,7 @@
 using KataCgroups.Devices;
 using KataCgroups.Drivers;
 using KataCgroups.Drivers.V1;
+using KataCgroups.Drivers.V2;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Paths;
@@ -36,6 +37,7 @@ public sealed class CgroupManager
         _fsDriver = host.Mode switch
         {
             CgroupMode.Legacy or CgroupMode.Hybrid => new CgroupV1Driver(host),
+            _ when host.Unified is { } unified => new CgroupV2Driver(host, unified),
             _ => null,
         };
     }
@@ -77,7 +79,7 @@ public sealed class CgroupManager
                 $"'{target.RequestedPath}' is a systemd-form path (slice:prefix:name), but the systemd driver is not available in this version; use a cgroupfs path",
                 target.RequestedPath);
         return _fsDriver ?? throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
-            $"this host uses cgroup v{(Host.Mode == CgroupMode.Unified ? "2 (unified)" : "?")} and the cgroupfs v2 driver is not available in this version",
+            $"no cgroup hierarchy is mounted under {Host.Options.CgroupRoot}",
             Host.Options.CgroupRoot);
     }
 

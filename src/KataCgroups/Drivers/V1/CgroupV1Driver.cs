@@ -115,7 +115,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
             foreach (var h in _hierarchies)
             {
                 bool cpuset = h.Controllers.Contains("cpuset");
-                foreach (var level in Levels(target.CgroupPath))
+                foreach (var level in CgroupTree.Levels(target.CgroupPath))
                 {
                     var dir = h.DirectoryOf(level);
                     if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
@@ -126,24 +126,10 @@ public sealed class CgroupV1Driver : ICgroupDriver
         }
         catch (Exception e)
         {
-            for (int i = created.Count - 1; i >= 0; i--)
-            {
-                int errno = CgroupFs.Rmdir(created[i], log);
-                if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
-            }
-            if (e is CgroupException ce)
-                throw new CgroupException(ce.ErrorId, ce.Kind,
-                    $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
+            CgroupTree.Rollback(created, log);
+            if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
             throw;
         }
-    }
-
-    /// <summary>"/a/b/c" → "/a", "/a/b", "/a/b/c".</summary>
-    private static IEnumerable<string> Levels(string cgroupPath)
-    {
-        int i = 0;
-        while ((i = cgroupPath.IndexOf('/', i + 1)) > 0) yield return cgroupPath[..i];
-        if (cgroupPath != "/") yield return cgroupPath;
     }
 
     /// <summary>
@@ -226,11 +212,10 @@ public sealed class CgroupV1Driver : ICgroupDriver
             ProcessOutcome outcome = new(pid, true);
             foreach (var h in _hierarchies)
             {
-                int errno = CgroupFs.TryAddProcess(h.DirectoryOf(target.CgroupPath), pid, log);
+                var dir = h.DirectoryOf(target.CgroupPath);
+                int errno = CgroupFs.TryAddProcess(dir, pid, log);
                 if (errno == 0) continue;
-                outcome = errno == Errno.ESRCH
-                    ? new ProcessOutcome(pid, false, $"process {pid} does not exist (or exited during the move)", Vanished: true)
-                    : new ProcessOutcome(pid, false, $"failed to move process {pid} into {h.DirectoryOf(target.CgroupPath)}: {Errno.Describe(errno)}");
+                outcome = CgroupTree.AddOutcome(pid, errno, dir);
                 break;
             }
             outcomes.Add(outcome);
@@ -315,16 +300,14 @@ public sealed class CgroupV1Driver : ICgroupDriver
             foreach (var h in _hierarchies)
             {
                 var parentDir = h.DirectoryOf(parentPath);
-                foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+                foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
                 {
                     foreach (var pid in CgroupFs.ReadProcs(dir))
                     {
                         found++;
                         int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
                         if (errno == 0) moved.Add(pid);
-                        else if (errno != Errno.ESRCH)
-                            throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed,
-                                $"could not move process {pid} from {dir} to {parentDir}: {Errno.Describe(errno)}", dir, errno);
+                        else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, dir, parentDir, errno);
                     }
                 }
             }
@@ -336,27 +319,15 @@ public sealed class CgroupV1Driver : ICgroupDriver
         int failedErrno = 0;
         foreach (var h in _hierarchies)
         {
-            foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+            foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
             {
                 int errno = CgroupFs.Rmdir(dir, log);
                 if (errno == 0) { removed++; continue; }
                 failedErrno = errno;
-                var why = Errno.Describe(errno);
-                if (errno == Errno.EBUSY)
-                {
-                    var left = CgroupFs.ReadProcs(dir).Count;
-                    var children = SafeSubdirs(dir).Count;
-                    why += left > 0 ? $": {left} process(es) are still in it"
-                        : children > 0 ? $": it has {children} child cgroup(s) created meanwhile by someone else"
-                        : ": the kernel still holds it";
-                }
-                failures.Add($"{dir} ({why})");
+                failures.Add(CgroupTree.RmdirFailure(dir, errno));
             }
         }
-        if (failures.Count > 0)
-            throw new CgroupException(failedErrno == Errno.EBUSY ? ErrorIds.CgroupBusy : ErrorIds.CgroupRemoveFailed,
-                failedErrno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
-                $"could not remove cgroup {target.CgroupPath}: {string.Join("; ", failures)}", target.CgroupPath, failedErrno);
+        if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
 
@@ -368,7 +339,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
         try
         {
             foreach (var h in _hierarchies)
-                foreach (var dir in PostOrder(h.DirectoryOf(target.CgroupPath)))
+                foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
                     foreach (var pid in CgroupFs.ReadProcs(dir))
                         if (killed.Add(pid))
                         {
@@ -416,53 +387,8 @@ public sealed class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Find(string root)
-    {
-        var result = new List<string>();
-        if (_hierarchies.Count == 0) return result;
-        var h = _hierarchies[0];
-        var start = h.DirectoryOf(root);
-        if (!Directory.Exists(start)) return result;
-        if (CgroupPathText.Base(root).StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(root);
-        var stack = new Stack<(string Dir, string Path)>();
-        stack.Push((start, root));
-        while (stack.Count > 0)
-        {
-            var (dir, path) = stack.Pop();
-            foreach (var sub in SafeSubdirs(dir))
-            {
-                var name = System.IO.Path.GetFileName(sub);
-                var subPath = path == "/" ? "/" + name : path + "/" + name;
-                if (name.StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(subPath);
-                stack.Push((sub, subPath));
-            }
-        }
-        result.Sort(StringComparer.Ordinal);
-        return result;
-    }
+    public IReadOnlyList<string> Find(string root) =>
+        _hierarchies.Count == 0 ? new List<string>() : CgroupTree.FindKata(_hierarchies[0].DirectoryOf(root), root);
 
-    private static List<string> SafeSubdirs(string dir)
-    {
-        try { return Directory.EnumerateDirectories(dir).ToList(); }
-        catch (DirectoryNotFoundException) { return new List<string>(); }
-        catch (IOException) { return new List<string>(); }
-    }
-
-    /// <summary>Directory and all its descendants, children before parents (rmdir order).</summary>
-    private static List<string> PostOrder(string dir)
-    {
-        var result = new List<string>();
-        if (!Directory.Exists(dir)) return result;
-        void Walk(string d)
-        {
-            foreach (var sub in SafeSubdirs(d)) Walk(sub);
-            result.Add(d);
-        }
-        Walk(dir);
-        return result;
-    }
-
-    private static CgroupException NotFound(CgroupTarget target) =>
-        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
+    private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }

@@ -1,0 +1,110 @@
+using KataCgroups.Errors;
+using KataCgroups.Interop;
+using KataCgroups.Paths;
+
+namespace KataCgroups.Drivers;
+
+/// <summary>Directory-tree helpers every cgroupfs driver uses: levels, post-order walks, the Kata search, errors.</summary>
+internal static class CgroupTree
+{
+    /// <summary>"/a/b/c" → "/a", "/a/b", "/a/b/c" (the directories to create, top-down).</summary>
+    internal static IEnumerable<string> Levels(string cgroupPath)
+    {
+        int i = 0;
+        while ((i = cgroupPath.IndexOf('/', i + 1)) > 0) yield return cgroupPath[..i];
+        if (cgroupPath != "/") yield return cgroupPath;
+    }
+
+    /// <summary>Subdirectories; empty when the directory vanished meanwhile.</summary>
+    internal static List<string> Subdirs(string dir)
+    {
+        try { return Directory.EnumerateDirectories(dir).ToList(); }
+        catch (DirectoryNotFoundException) { return new List<string>(); }
+        catch (IOException) { return new List<string>(); }
+    }
+
+    /// <summary>A directory and its descendants, children before parents (rmdir order).</summary>
+    internal static List<string> PostOrder(string dir)
+    {
+        var result = new List<string>();
+        if (!Directory.Exists(dir)) return result;
+        void Walk(string d)
+        {
+            foreach (var sub in Subdirs(d)) Walk(sub);
+            result.Add(d);
+        }
+        Walk(dir);
+        return result;
+    }
+
+    /// <summary>Hierarchy-relative paths of kata_* directories at or below <paramref name="root"/>, sorted.</summary>
+    internal static List<string> FindKata(string startDir, string root)
+    {
+        var result = new List<string>();
+        if (!Directory.Exists(startDir)) return result;
+        if (CgroupPathText.Base(root).StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(root);
+        var stack = new Stack<(string Dir, string Path)>();
+        stack.Push((startDir, root));
+        while (stack.Count > 0)
+        {
+            var (dir, path) = stack.Pop();
+            foreach (var sub in Subdirs(dir))
+            {
+                var name = Path.GetFileName(sub);
+                var subPath = path == "/" ? "/" + name : path + "/" + name;
+                if (name.StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(subPath);
+                stack.Push((sub, subPath));
+            }
+        }
+        result.Sort(StringComparer.Ordinal);
+        return result;
+    }
+
+    /// <summary>Removes directories this call created, newest first, after a failed create.</summary>
+    internal static void Rollback(List<string> created, ICgroupLog log)
+    {
+        for (int i = created.Count - 1; i >= 0; i--)
+        {
+            int errno = CgroupFs.Rmdir(created[i], log);
+            if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
+        }
+    }
+
+    /// <summary>The create error, saying the rollback happened.</summary>
+    internal static Exception CreateFailed(CgroupTarget target, Exception e) =>
+        e is CgroupException ce
+            ? new CgroupException(ce.ErrorId, ce.Kind,
+                $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce)
+            : e;
+
+    /// <summary>Why an rmdir failed, in words a user can act on.</summary>
+    internal static string RmdirFailure(string dir, int errno)
+    {
+        var why = Errno.Describe(errno);
+        if (errno != Errno.EBUSY) return $"{dir} ({why})";
+        int left = CgroupFs.ReadProcs(dir).Count, children = Subdirs(dir).Count;
+        return $"{dir} ({why}: " + (left > 0 ? $"{left} process(es) are still in it)"
+            : children > 0 ? $"it has {children} child cgroup(s) created meanwhile by someone else)"
+            : "the kernel still holds it)");
+    }
+
+    internal static CgroupException RemoveFailed(CgroupTarget target, List<string> failures, int errno) =>
+        new(errno == Errno.EBUSY ? ErrorIds.CgroupBusy : ErrorIds.CgroupRemoveFailed,
+            errno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
+            $"could not remove cgroup {target.CgroupPath}: {string.Join("; ", failures)}", target.CgroupPath, errno);
+
+    internal static CgroupException ProcessMoveFailed(int pid, string from, string to, int errno) =>
+        new(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed,
+            $"could not move process {pid} from {from} to {to}: {Errno.Describe(errno)}", from, errno);
+
+    internal static CgroupException NotFound(CgroupTarget target) =>
+        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
+
+    internal static ProcessOutcome AddOutcome(int pid, int errno, string dir) => errno switch
+    {
+        0 => new ProcessOutcome(pid, true),
+        Errno.ESRCH => new ProcessOutcome(pid, false, $"process {pid} does not exist (or exited during the move)", Vanished: true),
+        _ => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}"),
+    };
+}

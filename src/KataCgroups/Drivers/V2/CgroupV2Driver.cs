@@ -1,0 +1,286 @@
+using System.Globalization;
+using KataCgroups.Devices;
+using KataCgroups.Errors;
+using KataCgroups.Host;
+using KataCgroups.Interop;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+
+namespace KataCgroups.Drivers.V2;
+
+/// <summary>
+/// cgroupfs driver for the unified hierarchy (model: opencontainers/cgroups fs2). One directory per cgroup;
+/// controllers enabled top-down through <c>cgroup.subtree_control</c>; devices through eBPF.
+/// </summary>
+public sealed class CgroupV2Driver : ICgroupDriver
+{
+    private readonly Hierarchy _h;
+
+    /// <summary>Creates the driver for a host whose cgroup2 mount is <paramref name="unified"/>.</summary>
+    public CgroupV2Driver(HostInfo host, Hierarchy unified)
+    {
+        Host = host;
+        _h = unified;
+    }
+
+    /// <inheritdoc/>
+    public DriverKind Kind => DriverKind.CgroupfsV2;
+
+    /// <inheritdoc/>
+    public HostInfo Host { get; }
+
+    private string Dir(CgroupTarget t) => _h.DirectoryOf(t.CgroupPath);
+
+    /// <inheritdoc/>
+    public bool Exists(CgroupTarget target) => Directory.Exists(Dir(target));
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => new[] { new ControllerPath("unified", Dir(target)) };
+
+    /// <summary>The nearest existing strict ancestor's directory (what the new levels inherit from).</summary>
+    private string ExistingAncestor(string cgroupPath)
+    {
+        var p = CgroupPathText.Dir(cgroupPath);
+        while (p != "/" && !Directory.Exists(_h.DirectoryOf(p))) p = CgroupPathText.Dir(p);
+        return _h.DirectoryOf(p);
+    }
+
+    /// <summary>
+    /// A non-root cgroup to learn which interface files this kernel offers (the root cgroup hides most of
+    /// them, e.g. memory.swap.max and io.bfq.weight): the cgroup itself, an existing ancestor, or any child of
+    /// the root. Read-only.
+    /// </summary>
+    private string? ReferenceDir(CgroupTarget target)
+    {
+        if (Exists(target)) return Dir(target);
+        var anc = ExistingAncestor(target.CgroupPath);
+        if (anc != _h.MountPoint) return anc;
+        try { return Directory.EnumerateDirectories(_h.MountPoint).FirstOrDefault(); }
+        catch (IOException) { return null; }
+    }
+
+    private static HashSet<string> Words(string? text) =>
+        new((text ?? "").Split(new[] { ' ', '\n' }, StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    {
+        var available = Words(CgroupFs.TryRead(Path.Combine(ExistingAncestor(target.CgroupPath), "cgroup.controllers")));
+        var reference = ReferenceDir(target);
+        bool bfq = reference is not null && File.Exists(Path.Combine(reference, "io.bfq.weight"));
+        bool swap = reference is not null && File.Exists(Path.Combine(reference, "memory.swap.max"));
+        return CgroupV2Plan.Compile(resources, devices, new V2PlanContext(available, bfq, swap));
+    }
+
+    /// <inheritdoc/>
+    public void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var created = new List<string>();
+        try
+        {
+            string parent = _h.MountPoint;
+            foreach (var level in CgroupTree.Levels(target.CgroupPath))
+            {
+                EnableControllers(parent, log);
+                var dir = _h.DirectoryOf(level);
+                if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
+                parent = dir;
+            }
+            Execute(target, plan, log);
+        }
+        catch (Exception e)
+        {
+            CgroupTree.Rollback(created, log);
+            if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Enables every controller the cgroup offers for its children (fs2/create.go CreateCgroupPath): all at once,
+    /// then one at a time if the batch fails, so one unavailable controller does not block the others. A
+    /// controller that still fails is reported by the plan when a value needs it.
+    /// </summary>
+    private static void EnableControllers(string dir, ICgroupLog log)
+    {
+        var offered = Words(CgroupFs.TryRead(Path.Combine(dir, "cgroup.controllers")));
+        var enabled = Words(CgroupFs.TryRead(Path.Combine(dir, "cgroup.subtree_control")));
+        var missing = offered.Where(c => !enabled.Contains(c)).OrderBy(c => c, StringComparer.Ordinal).ToList();
+        if (missing.Count == 0) return;
+        var file = Path.Combine(dir, "cgroup.subtree_control");
+        var batch = string.Join(' ', missing.Select(c => "+" + c));
+        log.Verbose($"write {file} = {batch}");
+        if (CgroupFs.TryWrite(file, batch) == 0) return;
+        foreach (var c in missing)
+        {
+            log.Verbose($"write {file} = +{c}");
+            int errno = CgroupFs.TryWrite(file, "+" + c);
+            if (errno != 0) log.Debug($"{file} += {c}: {Errno.Describe(errno)}");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        if (!Exists(target)) throw NotFound(target);
+        Execute(target, plan, log);
+    }
+
+    private void Execute(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var dir = Dir(target);
+        foreach (var w in plan.Writes)
+        {
+            var file = Path.Combine(dir, w.File);
+            log.Verbose($"write {file} = {w.Value}");
+            int errno = CgroupFs.TryWrite(file, w.Value);
+            if (errno == 0) continue;
+            if (errno == Errno.EBUSY && w.File == "memory.max")
+            {
+                var usage = CgroupFs.TryReadValue(Path.Combine(dir, "memory.current")) ?? "?";
+                var peak = CgroupFs.TryReadValue(Path.Combine(dir, "memory.peak")) ?? "?";
+                throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
+                    $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
+            }
+            throw CgroupFs.WriteFailed(file, w.Value, errno,
+                errno == Errno.ENOENT ? $"the {w.Controller} controller is not enabled for this cgroup" : null);
+        }
+        if (plan.DeviceTarget is { } devices) DevicePrograms.Apply(dir, devices, log);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    {
+        if (!Exists(target)) throw NotFound(target);
+        var outcomes = new List<ProcessOutcome>(pids.Count);
+        foreach (var pid in pids)
+        {
+            outcomes.Add(CgroupTree.AddOutcome(pid, CgroupFs.TryAddProcess(Dir(target), pid, log), Dir(target)));
+        }
+        return outcomes;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target)
+    {
+        var list = CgroupFs.ReadProcs(Dir(target));
+        list.Sort();
+        return list;
+    }
+
+    /// <inheritdoc/>
+    public CgroupSnapshot Read(CgroupTarget target)
+    {
+        var dir = Dir(target);
+        if (!Directory.Exists(dir)) throw NotFound(target);
+        long? Num(string file) => CgroupFs.TryReadNumber(Path.Combine(dir, file));
+        string? Str(string file) => CgroupFs.TryReadValue(Path.Combine(dir, file));
+        long? quota = null, period = null;
+        if (Str("cpu.max") is { } cpuMax)
+        {
+            var f = cpuMax.Split(' ');
+            quota = f[0] == "max" ? -1 : long.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out var q) ? q : null;
+            if (f.Length > 1 && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var p)) period = p;
+        }
+        string? freezer = Str("cgroup.freeze") switch { "1" => Frozen(dir) ? "FROZEN" : "FREEZING", "0" => "THAWED", _ => null };
+        IReadOnlyList<string> devices;
+        try { devices = DevicePrograms.Attached(dir).Select(id => $"eBPF program {id}").ToList(); }
+        catch (CgroupException) { devices = Array.Empty<string>(); }
+        return new CgroupSnapshot
+        {
+            Target = target,
+            Driver = Kind,
+            Mode = Host.Mode,
+            Paths = GetPaths(target),
+            Pids = GetProcesses(target),
+            MemoryLimit = Num("memory.max"),
+            MemorySwap = Num("memory.swap.max"),
+            MemoryReservation = Num("memory.low"),
+            MemoryUsage = Num("memory.current"),
+            CpuShares = Num("cpu.weight"),
+            CpuQuota = quota,
+            CpuPeriod = period,
+            Cpus = Str("cpuset.cpus"),
+            Mems = Str("cpuset.mems"),
+            PidsLimit = Num("pids.max"),
+            PidsCurrent = Num("pids.current"),
+            BlkioWeight = Num("io.bfq.weight") ?? Num("io.weight"),
+            Devices = devices,
+            FreezerState = freezer,
+        };
+    }
+
+    private static bool Frozen(string dir) =>
+        (CgroupFs.TryRead(Path.Combine(dir, "cgroup.events")) ?? "").Split('\n').Any(l => l.Trim() == "frozen 1");
+
+    /// <inheritdoc/>
+    public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
+    {
+        var dir = Dir(target);
+        var moved = new HashSet<int>();
+        var killed = new HashSet<int>();
+        if (options.Kill)
+        {
+            var killFile = Path.Combine(dir, "cgroup.kill");
+            foreach (var d in CgroupTree.PostOrder(dir)) killed.UnionWith(CgroupFs.ReadProcs(d));
+            if (File.Exists(killFile))
+            {
+                // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included.
+                CgroupFs.Write(killFile, "1", log);
+            }
+            else
+            {
+                SetFreezer(target, FreezerState.Frozen, log);
+                foreach (var pid in killed) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
+                SetFreezer(target, FreezerState.Thawed, log);
+            }
+            for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => CgroupFs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
+        }
+        var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
+        for (int round = 0; round < 10; round++)
+        {
+            int found = 0;
+            foreach (var d in CgroupTree.PostOrder(dir))
+            {
+                foreach (var pid in CgroupFs.ReadProcs(d))
+                {
+                    found++;
+                    int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
+                    if (errno == 0) moved.Add(pid);
+                    else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, d, parentDir, errno);
+                }
+            }
+            if (found == 0) break;
+        }
+        int removed = 0;
+        foreach (var d in CgroupTree.PostOrder(dir))
+        {
+            int errno = CgroupFs.Rmdir(d, log);
+            if (errno == 0) { removed++; continue; }
+            throw CgroupTree.RemoveFailed(target, new List<string> { CgroupTree.RmdirFailure(d, errno) }, errno);
+        }
+        return new RemoveOutcome(moved.Count, killed.Count, removed);
+    }
+
+    /// <inheritdoc/>
+    public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log)
+    {
+        var dir = Dir(target);
+        var file = Path.Combine(dir, "cgroup.freeze");
+        if (!File.Exists(file)) throw NotFound(target);
+        CgroupFs.Write(file, state == FreezerState.Frozen ? "1" : "0", log);
+        if (state == FreezerState.Thawed) return;
+        // The kernel sets "frozen 1" in cgroup.events once every task stopped (cgroup-v2.rst "cgroup.freeze").
+        for (int i = 0; i < 1000; i++)
+        {
+            if (Frozen(dir)) return;
+            Thread.Sleep(i < 10 ? 1 : 10);
+        }
+        throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy, $"{dir} did not report frozen within 10 s", dir);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Find(string root) => CgroupTree.FindKata(_h.DirectoryOf(root), root);
+
+    private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
+}
