@@ -51,6 +51,15 @@ function Invoke-Build {
     Write-Host "    laid out $Out"
 }
 
+# A fresh pwsh like the one running this script. Under `dotnet pwsh` (the tool manifest) the process is
+# dotnet itself, so the child is `dotnet <PSHOME>/pwsh.dll`.
+function Invoke-FreshPwsh {
+    param([string[]] $Arguments)
+    $self = [Environment]::ProcessPath
+    $pre = @(if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    & $self @pre @Arguments
+}
+
 function Get-PesterManifest {
     $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
     $manifest = Join-Path $cache "pester/$PesterVersion/tools/Pester.psd1"
@@ -95,8 +104,7 @@ Import-Module '$pester' -Force
 `$r = Invoke-Pester -Configuration `$c
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$result'
 "@
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -NonInteractive -Command $script
+    Invoke-FreshPwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
     if (Test-Path $result) {
         $p = Get-Content $result | ConvertFrom-Json
         $passed += $p.Passed; $failed += $p.Failed
@@ -110,8 +118,7 @@ Import-Module '$pester' -Force
 
 function Invoke-Demo {
     Invoke-Build
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -File (Join-Path $Root 'tools/Demo.ps1') -ModulePath (Join-Path $Out 'KataCgroups.psd1')
+    Invoke-FreshPwsh @('-NoProfile', '-File', (Join-Path $Root 'tools/Demo.ps1'), '-ModulePath', (Join-Path $Out 'KataCgroups.psd1'))
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

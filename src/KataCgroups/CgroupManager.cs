@@ -92,7 +92,7 @@ public sealed class CgroupManager
     {
         var caller = (resources.Devices ?? new()).Select(DeviceRule.FromOci);
         var hypervisor = HypervisorDevices.Build(Host.Options.DevRoot, stat ?? HypervisorDevices.Stat, log.Warning);
-        return HypervisorDevices.ForSandbox(caller, hypervisor);
+        return HypervisorDevices.ForSandbox(caller, hypervisor, log.Warning);
     }
 
     /// <summary>The plan for creating <paramref name="target"/> with <paramref name="resources"/> (devices always applied).</summary>
@@ -186,7 +186,13 @@ public sealed class CgroupManager
             var clean = CgroupPathText.Clean("/" + root);
             foreach (var p in driver.Find(clean)) seen.Add(p);
         }
-        return seen.Select(p => CgroupTarget.FromCgroupPath(p)!).ToList();
+        var targets = new List<CgroupTarget>(seen.Count);
+        foreach (var p in seen)
+        {
+            // A directory no Kata path can produce (e.g. /vc/kata_) is not ours to list.
+            if (CgroupTarget.FromCgroupPath(p) is { } t) targets.Add(t);
+        }
+        return targets;
     }
 
     /// <summary>Throws <see cref="ErrorIds.InvalidProcessId"/> for pids the kernel would misread.</summary>

@@ -19,8 +19,8 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     [AllowEmptyString]
     public string Path { get; set; } = "";
 
-    /// <summary>Process ids (a Process object's Id binds here).</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <summary>Process ids (a Process object's Id binds here; piped integers are taken as ids too).</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Pid", "ProcessId")]
     public int[] Id { get; set; } = Array.Empty<int>();
 
@@ -28,29 +28,56 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>A piped object: a Process (its Id binds to -Id by property name) or a pid.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
+    private bool _pathOnCommandLine;
+
+    /// <inheritdoc/>
+    protected override void BeginProcessing() => _pathOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Path));
+
     private readonly List<CgroupTarget> _touched = new();
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
+        // A Process has a Path property too (its executable), which would bind to -Path by name and name a
+        // cgroup such as /usr/bin/kata_qemu. Processes must be piped with -Path given.
+        if (!_pathOnCommandLine && InputObject?.BaseObject is System.Diagnostics.Process proc)
+        {
+            WriteError(ErrorRecords.Invalid("CgroupPathRequired",
+                $"process {proc.Id} was piped without -Path: give the cgroup, e.g. Get-Process qemu* | Add-KataCgroupProcess -Path /kubepods/pod1/sandbox1",
+                proc.Id));
+            return;
+        }
+        var ids = Id.Length > 0 ? Id
+            : InputObject?.BaseObject is int or long or uint ? new[] { Convert.ToInt32(InputObject.BaseObject, System.Globalization.CultureInfo.InvariantCulture) }
+            : null;
+        if (ids is null)
+        {
+            ThrowTerminatingError(ErrorRecords.Invalid("ProcessIdRequired",
+                "no process id: give -Id, or pipe processes or process ids", InputObject));
+            return;
+        }
         CgroupTarget target;
         try
         {
             target = Manager.Resolve(Path);
-            foreach (var pid in Id) CgroupManager.ValidatePid(pid);
+            foreach (var pid in ids) CgroupManager.ValidatePid(pid);
         }
         catch (CgroupException e)
         {
             WriteEngineError(e, Path);
             return;
         }
-        var pids = string.Join(", ", Id);
+        var pids = string.Join(", ", ids);
         if (!ShouldProcess($"Move process(es) {pids} into cgroup {target.CgroupPath} (write each pid to cgroup.procs in every hierarchy)",
                 $"Move process(es) {pids} into cgroup {target.CgroupPath}?", "Add-KataCgroupProcess"))
             return;
         try
         {
-            var outcome = Manager.AddProcesses(target, Id, Log);
+            var outcome = Manager.AddProcesses(target, ids, Log);
             if (outcome.Skipped)
             {
                 WriteSkipped($"moving process(es) {pids} into cgroup {target.CgroupPath}", outcome.SkippedReason);

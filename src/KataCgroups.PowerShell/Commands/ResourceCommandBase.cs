@@ -32,7 +32,7 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     [ValidateRange(0, 100)]
     public int MemorySwappiness { get; set; }
 
-    /// <summary>Disable the OOM killer for the cgroup.</summary>
+    /// <summary>Disable the OOM killer for the cgroup (<c>-DisableOomKiller:$false</c> enables it again).</summary>
     [Parameter]
     public SwitchParameter DisableOomKiller { get; set; }
 
@@ -70,7 +70,7 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     [Parameter]
     public string[]? Device { get; set; }
 
-    /// <summary>An OCI <c>linux.resources</c> object: JSON text, a hashtable, or ConvertFrom-Json output.</summary>
+    /// <summary>An OCI <c>linux.resources</c> object: JSON text, a hashtable, or ConvertFrom-Json output. Its sections override the same sections of -OciConfig.</summary>
     [Parameter]
     public object? Resources { get; set; }
 
@@ -79,9 +79,21 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     /// <summary>Builds the resources from <c>-Resources</c> (or <paramref name="baseResources"/>) plus explicit parameters.</summary>
     private protected LinuxResources BuildResources(LinuxResources? baseResources)
     {
-        var r = Resources is not null
-            ? OciConfig.ParseResources(JsonInput.ToJson(Resources), "-Resources")
-            : baseResources ?? new LinuxResources();
+        var r = baseResources ?? new LinuxResources();
+        if (Resources is not null)
+        {
+            // -Resources overrides the config file section by section (memory, cpu, devices…), not wholesale.
+            var given = OciConfig.ParseResources(JsonInput.ToJson(Resources), "-Resources");
+            r.Devices = given.Devices ?? r.Devices;
+            r.Memory = given.Memory ?? r.Memory;
+            r.Cpu = given.Cpu ?? r.Cpu;
+            r.Pids = given.Pids ?? r.Pids;
+            r.BlockIO = given.BlockIO ?? r.BlockIO;
+            r.HugepageLimits = given.HugepageLimits ?? r.HugepageLimits;
+            r.Network = given.Network ?? r.Network;
+            r.Rdma = given.Rdma ?? r.Rdma;
+            r.Unified = given.Unified ?? r.Unified;
+        }
 
         if (Bound(nameof(MemoryLimit))) (r.Memory ??= new()).Limit = MemoryLimit;
         if (Bound(nameof(MemoryReservation))) (r.Memory ??= new()).Reservation = MemoryReservation;
@@ -96,7 +108,9 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
         if (Bound(nameof(PidsLimit))) (r.Pids ??= new()).Limit = PidsLimit;
         if (Bound(nameof(BlkioWeight)))
         {
-            if (BlkioWeight is < 0 or > ushort.MaxValue) Unsigned("blockIO.weight", -1);
+            if (BlkioWeight is < 0 or > ushort.MaxValue)
+                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
+                    $"invalid blockIO.weight value {BlkioWeight}: valid block IO weight range is {ResourceValidator.MinBlkioWeight}-{ResourceValidator.MaxBlkioWeight}", "blockIO.weight");
             (r.BlockIO ??= new()).Weight = (ushort)BlkioWeight;
         }
         if (Device is not null)
@@ -104,6 +118,8 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
             r.Devices ??= new();
             foreach (var text in Device) r.Devices.Add(DeviceRule.Parse(text).ToOci());
         }
+        // Invocation-wide input: a bad value ends the command before any pipeline item is touched.
+        ResourceValidator.Validate(r);
         return r;
     }
 

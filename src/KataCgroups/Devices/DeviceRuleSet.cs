@@ -106,6 +106,24 @@ public sealed class DeviceRuleSet
         return rules;
     }
 
+    /// <summary>
+    /// The access bits still allowed on <paramref name="type"/> <paramref name="major"/>:<paramref name="minor"/>
+    /// (-1 wildcards): in deny-by-default mode what the exceptions covering the node grant, in allow-by-default
+    /// mode everything their deny exceptions do not take away.
+    /// </summary>
+    public DeviceAccess AllowedAccess(char type, long major, long minor)
+    {
+        var covered = DeviceAccess.None;
+        foreach (var e in _exceptions)
+        {
+            if ((e.Key.Type == type || e.Key.Type == 'a')
+                && (e.Key.Major == DeviceRule.Wildcard || e.Key.Major == major)
+                && (e.Key.Minor == DeviceRule.Wildcard || e.Key.Minor == minor))
+                covered |= e.Value;
+        }
+        return DefaultAllow ? DeviceAccess.All & ~covered : covered;
+    }
+
     /// <summary>Same default and same exceptions.</summary>
     public bool SameAs(DeviceRuleSet other) =>
         DefaultAllow == other.DefaultAllow && _exceptions.Count == other._exceptions.Count

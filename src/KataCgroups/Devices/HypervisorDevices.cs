@@ -45,17 +45,20 @@ public static class HypervisorDevices
         {
             new(true, 'b', DeviceMapperMajor, DeviceRule.Wildcard, DeviceAccess.All),
         };
+        var skipped = new List<string>();
         foreach (var node in Nodes)
         {
             var path = Path.Combine(devRoot, node);
             var (dev, error) = stat(path);
             if (dev is null)
             {
-                warn($"hypervisor device {path} skipped: {error}");
+                skipped.Add($"{path} ({error})");
                 continue;
             }
             rules.Add(new DeviceRule(true, dev.Value.Type, dev.Value.Major, dev.Value.Minor, DeviceAccess.All));
         }
+        if (skipped.Count > 0)
+            warn($"hypervisor device{(skipped.Count > 1 ? "s" : "")} skipped (not on this host): {string.Join(", ", skipped)}");
         return rules;
     }
 
@@ -68,13 +71,28 @@ public static class HypervisorDevices
 
     /// <summary>
     /// A sandbox's full device list: the caller's rules first (kept — the seed dropped them, a bug), then the
-    /// hypervisor rules, then the runtime defaults, applied in that order from deny-all.
+    /// hypervisor rules, then the runtime defaults, applied in that order from deny-all (as runc's specconv
+    /// appends its defaults after the spec's rules). A caller's deny that a later allow re-opens is reported
+    /// through <paramref name="warn"/>, since it silently does nothing.
     /// </summary>
-    public static List<DeviceRule> ForSandbox(IEnumerable<DeviceRule> callerRules, IEnumerable<DeviceRule> hypervisor)
+    public static List<DeviceRule> ForSandbox(IEnumerable<DeviceRule> callerRules, IEnumerable<DeviceRule> hypervisor, Action<string>? warn = null)
     {
-        var all = new List<DeviceRule>(callerRules);
+        var caller = callerRules.ToList();
+        var all = new List<DeviceRule>(caller);
         all.AddRange(hypervisor);
         all.AddRange(RuntimeDefaults);
+        if (warn is not null)
+        {
+            var final = DeviceRuleSet.FromRules(all);
+            foreach (var deny in caller.Where(r => !r.Allow && r.Type != 'a'))
+            {
+                var still = final.AllowedAccess(deny.Type, deny.Major, deny.Minor) & deny.Access;
+                if (still == deny.Access)
+                    warn($"device rule 'deny {deny.ToKernelString()}' has no effect: the hypervisor or runtime default devices, allowed after the caller's rules, allow it again");
+                else if (still != DeviceAccess.None)
+                    warn($"device rule 'deny {deny.ToKernelString()}' is only partly effective: '{DeviceRule.AccessString(still)}' stays allowed by the hypervisor or runtime default devices");
+            }
+        }
         return all;
     }
 }

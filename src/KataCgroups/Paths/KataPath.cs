@@ -64,8 +64,9 @@ public static class KataPath
     public static string? ToRequestedPath(string cgroupPath)
     {
         var leaf = CgroupPathText.Base(cgroupPath);
-        if (!leaf.StartsWith(Prefix, StringComparison.Ordinal) || leaf.Length == Prefix.Length)
-            return null;
+        if (!leaf.StartsWith(Prefix, StringComparison.Ordinal)) return null;
+        // A bare "kata_" leaf only comes from the root: Validate("/") = Join("/", "kata_" + Base("/")) = "/kata_".
+        if (leaf.Length == Prefix.Length) return CgroupPathText.Dir(cgroupPath) == "/" ? "/" : null;
         return CgroupPathText.Join(CgroupPathText.Dir(cgroupPath), leaf[Prefix.Length..]);
     }
 

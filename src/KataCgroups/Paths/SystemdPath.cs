@@ -31,7 +31,12 @@ public sealed record SystemdPath(string Slice, string Prefix, string Name)
             if (KataPath.HasControlCharacter(p))
                 throw Malformed(path, "a part contains a control character");
         }
-        ExpandSlice(parts[0]); // validates the slice name
+        try { ExpandSlice(parts[0]); }
+        catch (CgroupException e)
+        {
+            // Name the whole path the user gave, not just its slice part.
+            throw new CgroupException(e.ErrorId, e.Kind, $"malformed systemd path '{path}': {e.Message[(e.Message.IndexOf("': ", StringComparison.Ordinal) + 3)..]}", path, inner: e);
+        }
         return new SystemdPath(parts[0], parts[1], parts[2]);
     }
 

@@ -81,7 +81,8 @@ public static class CgroupV1Plan
             if (limit != 0) Add("memory", "memory.limit_in_bytes", N(limit));
             if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(swap));
             if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(res));
-            if (m.DisableOomKiller == true) Add("memory", "memory.oom_control", "1");
+            // fs/memory.go writes only "1"; an explicit false writes "0" so Set can turn the killer back on.
+            if (m.DisableOomKiller is { } noOom) Add("memory", "memory.oom_control", noOom ? "1" : "0");
             if (m.Swappiness is { } sw) Add("memory", "memory.swappiness", U(sw));
         }
 
@@ -114,7 +115,11 @@ public static class CgroupV1Plan
             foreach (var wd in bio.WeightDevice ?? new())
             {
                 if (wd.Weight is { } x && x != 0) Add("blkio", weightDeviceFile, $"{wd.Major}:{wd.Minor} {x}");
-                if (wd.LeafWeight is { } y && y != 0 && !ctx.BfqWeight) Add("blkio", "blkio.leaf_weight_device", $"{wd.Major}:{wd.Minor} {y}");
+                if (wd.LeafWeight is { } y && y != 0)
+                {
+                    if (ctx.BfqWeight) warnings.Add($"blockIO.weightDevice {wd.Major}:{wd.Minor} leafWeight = {y} ignored: BFQ has no leaf weights");
+                    else Add("blkio", "blkio.leaf_weight_device", $"{wd.Major}:{wd.Minor} {y}");
+                }
             }
             foreach (var (file, list) in new[]
             {

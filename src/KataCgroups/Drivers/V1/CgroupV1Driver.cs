@@ -178,6 +178,12 @@ public sealed class CgroupV1Driver : ICgroupDriver
                 CgroupFs.Write(file, w.Value, log);
                 continue;
             }
+            // fs/cpu.go: cpu.cfs_burst_us arrived in Linux 5.14; runc ignores its absence.
+            if (errno == Errno.ENOENT && w.File == "cpu.cfs_burst_us")
+            {
+                log.Warning($"cpu.burst = {w.Value} ignored: this kernel has no cpu.cfs_burst_us");
+                continue;
+            }
             // fs/memory.go: EBUSY means usage is above the new limit; say so with the numbers.
             if (errno == Errno.EBUSY && w.File is "memory.limit_in_bytes" or "memory.memsw.limit_in_bytes")
             {

@@ -1,0 +1,311 @@
+# Bad input fails with a clear, pinned error id (Should -Throw -ErrorId '<Id>,<cmdlet class>'), writes nothing
+# and leaves nothing behind: after each case no directory of the test root exists in any hierarchy.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-KcModulePath) -Force
+    $ns = 'KataCgroups.PowerShell.Commands'
+}
+
+Describe 'Malformed and escaping paths' {
+    BeforeEach {
+        $Root = New-KcTestRoot
+    }
+    AfterEach {
+        # nothing may be left behind, whatever the cmdlet was
+        try { Get-KcExistingDirectory $Root -IncludeVc | Should -BeNullOrEmpty }
+        finally { Clear-KcTestState }
+    }
+
+    It '<Cmdlet> rejects a path with a NUL character: InvalidCgroupPath' -ForEach @(
+        @{ Cmdlet = 'New-KataCgroup'; Class = 'NewKataCgroupCommand'; Run = { param($p) New-KataCgroup -Path $p -MemoryLimit 256MB -ErrorAction Stop } }
+        @{ Cmdlet = 'Set-KataCgroupResource'; Class = 'SetKataCgroupResourceCommand'; Run = { param($p) Set-KataCgroupResource -Path $p -MemoryLimit 256MB -ErrorAction Stop } }
+        @{ Cmdlet = 'Add-KataCgroupProcess'; Class = 'AddKataCgroupProcessCommand'; Run = { param($p) Add-KataCgroupProcess -Path $p -Id (Start-KcSleep).Id -ErrorAction Stop } }
+        @{ Cmdlet = 'Get-KataCgroup'; Class = 'GetKataCgroupCommand'; Run = { param($p) Get-KataCgroup -Path $p -ErrorAction Stop } }
+        @{ Cmdlet = 'Get-KataCgroupPath'; Class = 'GetKataCgroupPathCommand'; Run = { param($p) Get-KataCgroupPath -Path $p -ErrorAction Stop } }
+        @{ Cmdlet = 'Remove-KataCgroup'; Class = 'RemoveKataCgroupCommand'; Run = { param($p) Remove-KataCgroup -Path $p -ErrorAction Stop } }
+    ) {
+        $bad = "$Root/pod1/sand`0box"
+        { & $Run $bad } | Should -Throw -ErrorId "InvalidCgroupPath,$ns.$Class"
+    }
+
+    It 'the error names the bad character instead of printing it' {
+        $err = $null
+        New-KataCgroup -Path "$Root/a`0b" -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        @($err).Count | Should -Be 1
+        $err[0].Exception.Message | Should -Match '\\x00'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'rejects other control characters (newline) too' {
+        { New-KataCgroup -Path "$Root/pod1`n/etc" -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidCgroupPath,$ns.NewKataCgroupCommand"
+    }
+
+    It 'rejects a path component longer than NAME_MAX' {
+        { New-KataCgroup -Path "$Root/$('x' * 300)" -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidCgroupPath,$ns.NewKataCgroupCommand"
+    }
+
+    It 'the relative path ''../../etc'' stays under /vc: CgroupPath /vc/kata_etc' {
+        $rows = @(Get-KataCgroupPath -Path '../../etc')
+        $rows.CgroupPath | Select-Object -Unique | Should -BeExactly '/vc/kata_etc'
+        foreach ($row in $rows) {
+            $row.Directory | Should -BeExactly ((Get-KcControllerMount $row.Controller) + '/vc/kata_etc')
+        }
+    }
+
+    It 'an absolute path cannot climb above the hierarchy root: ''/../../etc'' is /kata_etc' {
+        (Get-KataCgroupPath -Path '/../../etc' -Controller memory).CgroupPath | Should -BeExactly '/kata_etc'
+    }
+
+    It 'New-KataCgroup with an escaping relative path creates the cgroup under /vc and nowhere else' {
+        Register-KcVcBase
+        # ../../../<root>/sb climbs out of /vc lexically; Kata cleans it against "/" first, so it lands in /vc<root>
+        $cg = New-KataCgroup -Path "../../..$Root/sb" -WarningAction SilentlyContinue
+        $cg.CgroupPath | Should -BeExactly "/vc$Root/kata_sb"
+        foreach ($dir in Get-KcCgroupDirectory "/vc$Root/kata_sb") { $dir | Should -Exist }
+        Get-KcExistingDirectory $Root | Should -BeNullOrEmpty -Because 'nothing may escape /vc'
+        Get-KataCgroup -Root "/vc$Root" | ForEach-Object CgroupPath | Should -Be "/vc$Root/kata_sb"
+        # without -Root, Get-KataCgroup searches Kata's /vc base
+        Get-KataCgroup | Where-Object CgroupPath -Like "/vc$Root/*" | ForEach-Object CgroupPath | Should -Be "/vc$Root/kata_sb"
+        $cg | Remove-KataCgroup
+        Clear-KcTestState   # removes /vc<root>, and /vc itself when this test made it
+    }
+
+    It 'Get-KataCgroupPath resolves ''<Given>'' to <Expected> (Kata path rules)' -ForEach @(
+        @{ Given = ''; Expected = '/kata_vc' }
+        @{ Given = 'foo/bar'; Expected = '/vc/foo/kata_bar' }
+        @{ Given = '/kubepods/pod1/abc'; Expected = '/kubepods/pod1/kata_abc' }
+        @{ Given = '//kubepods/./pod1//abc/'; Expected = '/kubepods/pod1/kata_abc' }
+        @{ Given = 'a/../../b'; Expected = '/vc/kata_b' }
+    ) {
+        $rows = @(Get-KataCgroupPath -Path $Given)
+        $rows.CgroupPath | Select-Object -Unique | Should -BeExactly $Expected
+        $rows | Where-Object Exists | Should -BeNullOrEmpty -Because 'resolving a path creates nothing'
+    }
+
+    It 'a systemd-form path with ''-'' in the slice (<Given>) is recognised as systemd form, not mangled into a directory' -ForEach @(
+        @{ Given = 'kctest-besteffort.slice:cri-containerd:abc' }
+        @{ Given = 'kctest-a-b.slice:kctest:sb' }
+    ) {
+        # -WhatIf: even a module that mistook it for a cgroupfs path would create nothing outside the test roots
+        { New-KataCgroup -Path $Given -WhatIf -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "UnsupportedOnHost,$ns.NewKataCgroupCommand"
+    }
+
+    It 'a systemd-form path with ''/'' in a part is malformed: MalformedSystemdPath' {
+        { New-KataCgroup -Path 'kctest/x.slice:kctest:sb' -WhatIf -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "MalformedSystemdPath,$ns.NewKataCgroupCommand"
+    }
+
+    It 'a systemd-form path is refused on this cgroupfs host: UnsupportedOnHost' {
+        { New-KataCgroup -Path 'kctest.slice:kctest:sb' -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "UnsupportedOnHost,$ns.NewKataCgroupCommand"
+        Get-KcExistingDirectory '/kctest.slice' | Should -BeNullOrEmpty
+    }
+
+    It 'Get-KataCgroup -Root rejects a control character: InvalidCgroupPath (terminating)' {
+        { Get-KataCgroup -Root "$Root`0" } | Should -Throw -ErrorId "InvalidCgroupPath,$ns.GetKataCgroupCommand"
+    }
+}
+
+Describe 'Bad resource values' {
+    BeforeEach {
+        $Root = New-KcTestRoot
+        $Path = "$Root/pod1/sb"
+    }
+    AfterEach {
+        try { Get-KcExistingDirectory $Root | Should -BeNullOrEmpty }
+        finally { Clear-KcTestState }
+    }
+
+    It 'New-KataCgroup <Parameters> fails with <Id> and creates nothing' -ForEach @(
+        @{ Parameters = '-MemoryLimit -5'; Splat = @{ MemoryLimit = -5 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-MemoryLimit 1'; Splat = @{ MemoryLimit = 1 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-MemoryReservation -2'; Splat = @{ MemoryReservation = -2 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-CpuShares 1'; Splat = @{ CpuShares = 1 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-CpuShares -1'; Splat = @{ CpuShares = -1 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-CpuShares 999999999'; Splat = @{ CpuShares = 999999999 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-CpuPeriod 10'; Splat = @{ CpuPeriod = 10 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-CpuQuota 5'; Splat = @{ CpuQuota = 5 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-BlkioWeight 5'; Splat = @{ BlkioWeight = 5 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-BlkioWeight 70000'; Splat = @{ BlkioWeight = 70000 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-Cpus ''0-a'''; Splat = @{ Cpus = '0-a' }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-Mems ''0;1'''; Splat = @{ Mems = '0;1' }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-Device ''x 1:2 rwm'' (unknown type)'; Splat = @{ Device = 'x 1:2 rwm' }; Id = 'InvalidDeviceRule' }
+        @{ Parameters = '-Device ''c 1:2 rwx'''; Splat = @{ Device = 'c 1:2 rwx' }; Id = 'InvalidDeviceRule' }
+        @{ Parameters = '-Device ''c one:2 rw'''; Splat = @{ Device = 'c one:2 rw' }; Id = 'InvalidDeviceRule' }
+    ) {
+        { New-KataCgroup -Path $Path @Splat -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "$Id,$ns.NewKataCgroupCommand"
+    }
+
+    It 'the error message names the value: -MemoryLimit -5' {
+        # Resource values are invocation-wide input: a bad one is a terminating error (STYLE rule 4).
+        $err = $null
+        try { New-KataCgroup -Path $Path -MemoryLimit -5 -WarningAction SilentlyContinue } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.Exception.Message | Should -Match 'memory\.limit.*-5'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It '-MemorySwappiness 101 is refused by parameter validation' {
+        { New-KataCgroup -Path $Path -MemorySwappiness 101 -ErrorAction Stop } |
+            Should -Throw -ErrorId "ParameterArgumentValidationError,$ns.NewKataCgroupCommand"
+    }
+
+    It '-MemoryLimit ''lots'' is refused by parameter binding (not a number, size or ''max'')' {
+        { New-KataCgroup -Path $Path -MemoryLimit 'lots' -ErrorAction Stop } |
+            Should -Throw -ErrorId "CannotConvertArgumentNoMessage,$ns.NewKataCgroupCommand"
+    }
+
+    It 'an unknown device type in OCI JSON (-Resources) fails with InvalidDeviceRule' {
+        $json = '{"devices":[{"allow":true,"type":"x","major":1,"minor":2,"access":"rwm"}]}'
+        { New-KataCgroup -Path $Path -Resources $json -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidDeviceRule,$ns.NewKataCgroupCommand"
+    }
+
+    It 'a throttle rule for a block device this machine does not have fails with CgroupWriteFailed and rolls back' {
+        # 4095:1048575 is the largest device number there is and no driver uses it: the kernel refuses the rule
+        # after the directories were made, so this checks the rollback.
+        $json = '{"blockIO":{"throttleReadBpsDevice":[{"major":4095,"minor":1048575,"rate":1048576}]}}'
+        { New-KataCgroup -Path $Path -Resources $json -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "CgroupWriteFailed,$ns.NewKataCgroupCommand"
+    }
+
+    It 'a cpuset this machine does not have fails with CgroupWriteFailed and rolls back' {
+        $cpus = [System.IO.File]::ReadAllText('/sys/devices/system/cpu/possible').Trim()
+        $beyond = [int] ($cpus -split '[-,]')[-1] + 1
+        { New-KataCgroup -Path $Path -Cpus "$beyond" -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "CgroupWriteFailed,$ns.NewKataCgroupCommand"
+    }
+
+    It 'the OCI "unified" map is refused on a v1 host: UnsupportedOnHost' {
+        { New-KataCgroup -Path $Path -Resources '{"unified":{"memory.high":"100M"}}' -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "UnsupportedOnHost,$ns.NewKataCgroupCommand"
+    }
+}
+
+Describe 'Bad values on an existing cgroup write nothing' {
+    BeforeAll {
+        $Root = New-KcTestRoot
+        $Path = "$Root/pod1/sb"
+        $Cg = New-KataCgroup -Path $Path -MemoryLimit 256MB -CpuShares 1024 -Device 'c 4:64 rw' -WarningAction SilentlyContinue
+        $Snapshot = {
+            @{
+                Memory  = Get-KcCgroupFile memory $Cg.CgroupPath memory.limit_in_bytes
+                Shares  = Get-KcCgroupFile cpu $Cg.CgroupPath cpu.shares
+                Pids    = Get-KcCgroupFile pids $Cg.CgroupPath pids.max
+                Devices = Get-KcCgroupFile devices $Cg.CgroupPath devices.list
+            }
+        }
+        $Before = & $Snapshot
+    }
+    AfterAll {
+        Clear-KcTestState
+    }
+    AfterEach {
+        $after = & $Snapshot
+        foreach ($k in $Before.Keys) { $after[$k] | Should -BeExactly $Before[$k] -Because "$k must not change" }
+    }
+
+    It 'Set-KataCgroupResource <Parameters> fails with <Id> and changes no file' -ForEach @(
+        @{ Parameters = '-CpuShares 512 -MemoryLimit -5'; Splat = @{ CpuShares = 512; MemoryLimit = -5 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-PidsLimit 10 -CpuShares 1'; Splat = @{ PidsLimit = 10; CpuShares = 1 }; Id = 'InvalidResourceValue' }
+        @{ Parameters = '-MemoryLimit 512MB -Device ''q 1:1 r'''; Splat = @{ MemoryLimit = 512MB; Device = 'q 1:1 r' }; Id = 'InvalidDeviceRule' }
+        @{ Parameters = '-MemoryLimit 512MB -Resources (invalid JSON)'; Splat = @{ MemoryLimit = 512MB; Resources = '{"memory": {"limit": ' }; Id = 'InvalidOciConfig' }
+    ) {
+        { Set-KataCgroupResource -Path $Path @Splat -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "$Id,$ns.SetKataCgroupResourceCommand"
+    }
+
+    It 'New-KataCgroup on an existing cgroup fails with CgroupAlreadyExists' {
+        { New-KataCgroup -Path $Path -MemoryLimit 512MB -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "CgroupAlreadyExists,$ns.NewKataCgroupCommand"
+    }
+
+    It 'Add-KataCgroupProcess -Id <Id> fails with InvalidProcessId' -ForEach @(@{ Id = 0 }, @{ Id = -1 }) {
+        { Add-KataCgroupProcess -Path $Path -Id $Id -ErrorAction Stop } |
+            Should -Throw -ErrorId "InvalidProcessId,$ns.AddKataCgroupProcessCommand"
+        Get-Content ((Get-KcControllerMount memory) + $Cg.CgroupPath + '/cgroup.procs') | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Cgroups that do not exist' {
+    BeforeEach {
+        $Root = New-KcTestRoot
+        $Path = "$Root/pod1/missing"
+    }
+    AfterEach {
+        try { Get-KcExistingDirectory $Root | Should -BeNullOrEmpty }
+        finally { Clear-KcTestState }
+    }
+
+    It '<Cmdlet> on a missing cgroup fails with CgroupNotFound' -ForEach @(
+        @{ Cmdlet = 'Set-KataCgroupResource'; Class = 'SetKataCgroupResourceCommand'; Run = { param($p) Set-KataCgroupResource -Path $p -MemoryLimit 256MB -ErrorAction Stop } }
+        @{ Cmdlet = 'Add-KataCgroupProcess'; Class = 'AddKataCgroupProcessCommand'; Run = { param($p) Add-KataCgroupProcess -Path $p -Id (Start-KcSleep).Id -ErrorAction Stop } }
+        @{ Cmdlet = 'Get-KataCgroup'; Class = 'GetKataCgroupCommand'; Run = { param($p) Get-KataCgroup -Path $p -ErrorAction Stop } }
+        @{ Cmdlet = 'Remove-KataCgroup'; Class = 'RemoveKataCgroupCommand'; Run = { param($p) Remove-KataCgroup -Path $p -ErrorAction Stop } }
+    ) {
+        { & $Run $Path } | Should -Throw -ErrorId "CgroupNotFound,$ns.$Class"
+    }
+
+    It 'Get-KataCgroupPath still answers (read-only) with Exists = false' {
+        $rows = @(Get-KataCgroupPath -Path $Path)
+        $rows.Count | Should -BeGreaterThan 0
+        $rows.Exists | Should -Not -Contain $true
+    }
+
+    It 'Get-KataCgroup -Root of a missing root lists nothing' {
+        @(Get-KataCgroup -Root $Root).Count | Should -Be 0
+    }
+}
+
+Describe 'Invalid JSON' {
+    BeforeEach {
+        $Root = New-KcTestRoot
+        $Path = "$Root/pod1/sb"
+    }
+    AfterEach {
+        try { Get-KcExistingDirectory $Root | Should -BeNullOrEmpty }
+        finally { Clear-KcTestState }
+    }
+
+    It '-Resources <Case> fails with InvalidOciConfig' -ForEach @(
+        @{ Case = 'truncated'; Json = '{"memory": {"limit": ' }
+        @{ Case = 'not an object'; Json = '[1, 2]' }
+        @{ Case = 'wrong type'; Json = '{"memory": {"limit": "a lot"}}' }
+        @{ Case = 'number out of range'; Json = '{"blockIO": {"weight": 70000}}' }
+    ) {
+        { New-KataCgroup -Path $Path -Resources $Json -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidOciConfig,$ns.NewKataCgroupCommand"
+    }
+
+    It '-OciConfig <Case> fails with <Id>' -ForEach @(
+        @{ Case = 'with invalid JSON'; Text = '{"ociVersion": "1.2.0", "linux": { "resources": { "memory": { "limit": 1 } }'; Id = 'InvalidOciConfig' }
+        @{ Case = 'with a non-string cgroupsPath'; Text = '{"linux": {"cgroupsPath": 42}}'; Id = 'InvalidOciConfig' }
+        @{ Case = 'with a non-object linux'; Text = '{"linux": "yes"}'; Id = 'InvalidOciConfig' }
+        @{ Case = 'that is empty'; Text = ''; Id = 'InvalidOciConfig' }
+        @{ Case = 'that does not exist'; Text = $null; Id = 'OciConfigNotFound' }
+    ) {
+        $file = Join-Path $TestDrive "config-$([guid]::NewGuid().ToString('n')).json"
+        if ($null -ne $Text) { Set-Content -LiteralPath $file -Value $Text -NoNewline }
+        { New-KataCgroup -Path $Path -OciConfig $file -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "$Id,$ns.NewKataCgroupCommand"
+    }
+
+    It '-OciConfig with invalid JSON and no -Path fails with InvalidOciConfig (cgroupsPath never used)' {
+        $file = Join-Path $TestDrive 'broken.json'
+        Set-Content -LiteralPath $file -Value "{`"linux`": {`"cgroupsPath`": `"$Path`", `"resources`": {`"memory`": {`"limit`": }}}}"
+        { New-KataCgroup -OciConfig $file -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidOciConfig,$ns.NewKataCgroupCommand"
+    }
+
+    It '-OciConfig without linux.cgroupsPath and without -Path fails with NoCgroupPath' {
+        $file = Join-Path $TestDrive 'nopath.json'
+        Set-Content -LiteralPath $file -Value '{"ociVersion": "1.2.0", "linux": {"resources": {"pids": {"limit": 5}}}}'
+        { New-KataCgroup -OciConfig $file -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "NoCgroupPath,$ns.NewKataCgroupCommand"
+    }
+}

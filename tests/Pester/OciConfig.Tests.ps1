@@ -1,0 +1,242 @@
+# New-KataCgroup -OciConfig with the full runtime-spec fixture: every value must land in its cgroup file, read
+# straight from /sys/fs/cgroup. Runs twice: once taking the path from linux.cgroupsPath, once with -Path.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $fixture = Get-Content (Join-Path $PSScriptRoot 'Fixtures/config.json') -Raw | ConvertFrom-Json
+    $fixtureDevice = '{0}:{1}' -f $fixture.linux.resources.blockIO.throttleReadBpsDevice[0].major,
+    $fixture.linux.resources.blockIO.throttleReadBpsDevice[0].minor
+    $device = Get-KcBlockDevice -Preferred $fixtureDevice
+
+    # controller, file, expected content: the fixture's linux.resources in cgroup v1 form.
+    $files = @(
+        @{ Controller = 'memory'; File = 'memory.limit_in_bytes'; Expected = '268435456' }
+        @{ Controller = 'memory'; File = 'memory.soft_limit_in_bytes'; Expected = '134217728' }
+        @{ Controller = 'memory'; File = 'memory.swappiness'; Expected = '30' }
+        @{ Controller = 'cpu'; File = 'cpu.shares'; Expected = '512' }
+        @{ Controller = 'cpu'; File = 'cpu.cfs_period_us'; Expected = '250000' }
+        @{ Controller = 'cpu'; File = 'cpu.cfs_quota_us'; Expected = '125000' }
+        @{ Controller = 'cpuset'; File = 'cpuset.cpus'; Expected = '0' }
+        @{ Controller = 'cpuset'; File = 'cpuset.mems'; Expected = '0' }
+        @{ Controller = 'pids'; File = 'pids.max'; Expected = '64' }
+        @{ Controller = 'blkio'; File = 'blkio.throttle.read_bps_device'; Expected = "$device 1048576" }
+        @{ Controller = 'blkio'; File = 'blkio.throttle.write_bps_device'; Expected = "$device 2097152" }
+        @{ Controller = 'blkio'; File = 'blkio.throttle.read_iops_device'; Expected = "$device 300" }
+        @{ Controller = 'blkio'; File = 'blkio.throttle.write_iops_device'; Expected = "$device 120" }
+    )
+    $modes = @(
+        @{ Mode = 'linux.cgroupsPath'; UsePath = $false }
+        @{ Mode = '-Path'; UsePath = $true }
+    )
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-KcModulePath) -Force
+    $script:FixturePath = Join-Path $PSScriptRoot 'Fixtures/config.json'
+}
+
+Describe 'New-KataCgroup -OciConfig (<Mode>)' -ForEach $modes {
+    BeforeAll {
+        # The fixture names /kctest-fixture and the block device 254:0; point them at this run's unique root
+        # and at a block device this machine really has.
+        $script:Root = New-KcTestRoot
+        $script:ConfigRoot = New-KcTestRoot          # linux.cgroupsPath lives here
+        $config = Get-Content $FixturePath -Raw | ConvertFrom-Json
+        $script:Device = Get-KcBlockDevice -Preferred ('{0}:{1}' -f $config.linux.resources.blockIO.throttleReadBpsDevice[0].major,
+            $config.linux.resources.blockIO.throttleReadBpsDevice[0].minor)
+        $major, $minor = $Device.Split(':')
+        foreach ($list in 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice') {
+            foreach ($entry in $config.linux.resources.blockIO.$list) { $entry.major = [long] $major; $entry.minor = [long] $minor }
+        }
+        $config.linux.cgroupsPath = $config.linux.cgroupsPath.Replace('/kctest-fixture', $ConfigRoot)
+        $script:ConfigFile = Join-Path $TestDrive 'config.json'
+        $config | ConvertTo-Json -Depth 20 | Set-Content -LiteralPath $ConfigFile
+
+        if ($UsePath) {
+            $script:RequestedPath = "$Root/pod9/sandbox9"
+            $script:CgroupPath = "$Root/pod9/kata_sandbox9"
+            $script:Result = @(New-KataCgroup -Path $RequestedPath -OciConfig $ConfigFile -WarningVariable w -WarningAction SilentlyContinue)
+        }
+        else {
+            $script:RequestedPath = "$ConfigRoot/pod1/sandbox1"
+            $script:CgroupPath = "$ConfigRoot/pod1/kata_sandbox1"
+            $script:Result = @(New-KataCgroup -OciConfig $ConfigFile -WarningVariable w -WarningAction SilentlyContinue)
+        }
+        $script:Warnings = @($w | ForEach-Object { "$_" })
+    }
+    AfterAll {
+        Clear-KcTestState
+    }
+
+    It 'emits one cgroup object whose CgroupPath follows the Kata rules' {
+        $Result.Count | Should -Be 1
+        $Result[0].GetType().FullName | Should -Be 'KataCgroups.PowerShell.KataCgroup'
+        $Result[0].Path | Should -Be $RequestedPath
+        $Result[0].CgroupPath | Should -Be $CgroupPath
+        $Result[0].Mode | Should -Be 'Hybrid'
+    }
+
+    It 'creates the cgroup in every hierarchy, including name=systemd and the unified tree' {
+        foreach ($dir in Get-KcCgroupDirectory $CgroupPath) {
+            $dir | Should -Exist
+        }
+        $Result[0].MissingIn | Should -BeNullOrEmpty
+    }
+
+    It 'creates nothing but the kata_-prefixed leaf, and nothing under the other root' {
+        $parent = $CgroupPath.Substring(0, $CgroupPath.LastIndexOf('/'))
+        foreach ($h in Get-KcHierarchy) {
+            @([System.IO.Directory]::GetDirectories($h.MountPoint + $parent) | ForEach-Object { [System.IO.Path]::GetFileName($_) }) |
+                Should -Be @($CgroupPath.Substring($CgroupPath.LastIndexOf('/') + 1))
+        }
+        # -Path wins over linux.cgroupsPath; without -Path the other root is unused
+        Get-KcExistingDirectory $(if ($UsePath) { $ConfigRoot } else { $Root }) | Should -BeNullOrEmpty
+    }
+
+    It '<Controller>/<File> holds "<Expected>"' -ForEach $files {
+        Get-KcCgroupFile $Controller $CgroupPath $File | Should -BeExactly $Expected
+    }
+
+    It 'memory.oom_control has the OOM killer disabled' {
+        (Get-KcCgroupFile memory $CgroupPath memory.oom_control) -split "`n" | Should -Contain 'oom_kill_disable 1'
+    }
+
+    It 'the block IO weight is 300 (blkio.weight, or blkio.bfq.weight where CFQ is gone)' {
+        $dir = (Get-KcControllerMount blkio) + $CgroupPath
+        $file = @('blkio.weight', 'blkio.bfq.weight') | Where-Object { Test-Path "$dir/$_" } | Select-Object -First 1
+        $file | Should -Not -BeNullOrEmpty -Because 'a blkio cgroup has a CFQ or BFQ weight file'
+        # BFQ prints "default 300" on some kernels, a bare number on others.
+        (Get-Content "$dir/$file" -Raw).Trim() | Should -Match '^(default )?300$'
+    }
+
+    It 'devices.list keeps the caller''s rules: <Rule>' -ForEach @(
+        @{ Rule = 'c 4:64 rw' }
+        @{ Rule = 'b 7:* r' }
+    ) {
+        (Get-KcCgroupFile devices $CgroupPath devices.list) -split "`n" | Should -Contain $Rule
+    }
+
+    It 'devices.list is a whitelist (the caller''s deny-all applied)' {
+        (Get-KcCgroupFile devices $CgroupPath devices.list) -split "`n" | Should -Not -Contain 'a *:* rwm'
+    }
+
+    It 'devices.list holds the hypervisor devices (device-mapper and /dev/kvm)' {
+        $list = (Get-KcCgroupFile devices $CgroupPath devices.list) -split "`n"
+        $list | Should -Contain 'b 253:* rwm'
+        $kvm = Get-KcDeviceNumber /dev/kvm
+        if ($kvm) { $list | Should -Contain "c $kvm rwm" }
+    }
+
+    It 'the output object carries the values read back from the host' {
+        $cg = $Result[0]
+        $cg.MemoryLimit | Should -Be 268435456
+        $cg.MemoryReservation | Should -Be 134217728
+        $cg.CpuShares | Should -Be 512
+        $cg.CpuQuota | Should -Be 125000
+        $cg.CpuPeriod | Should -Be 250000
+        $cg.Cpus | Should -Be '0'
+        $cg.Mems | Should -Be '0'
+        $cg.PidsLimit | Should -Be 64
+        $cg.BlkioWeight | Should -Be 300
+        $cg.Devices | Should -Contain 'c 4:64 rw'
+    }
+
+    It 'Get-KataCgroup -Path reads the same values back' {
+        $cg = Get-KataCgroup -Path $RequestedPath
+        $cg.CgroupPath | Should -Be $CgroupPath
+        $cg.MemoryLimit | Should -Be 268435456
+        $cg.CpuShares | Should -Be 512
+        $cg.PidsLimit | Should -Be 64
+    }
+}
+
+Describe 'New-KataCgroup -MemorySwap' {
+    BeforeAll {
+        $script:Root = New-KcTestRoot
+        # Swap accounting (CONFIG_MEMCG_SWAP / swapaccount=1) shows as memory.memsw.* in the memory hierarchy.
+        $script:HasMemsw = Test-Path ((Get-KcControllerMount memory) + '/memory.memsw.limit_in_bytes')
+    }
+    AfterAll {
+        Clear-KcTestState
+    }
+
+    It 'writes memory.memsw.limit_in_bytes, or fails with UnsupportedOnHost and creates nothing where swap accounting is off' {
+        $path = "$Root/pod1/swap"
+        if ($HasMemsw) {
+            $cg = New-KataCgroup -Path $path -MemoryLimit 256MB -MemorySwap 512MB -WarningAction SilentlyContinue
+            Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
+            Get-KcCgroupFile memory $cg.CgroupPath memory.memsw.limit_in_bytes | Should -BeExactly '536870912'
+            $cg.MemorySwap | Should -Be 536870912
+            # raising both past the current limit needs memsw written first, lowering both needs memory first
+            Set-KataCgroupResource -Path $path -MemoryLimit 1GB -MemorySwap 2GB
+            Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '1073741824'
+            Get-KcCgroupFile memory $cg.CgroupPath memory.memsw.limit_in_bytes | Should -BeExactly '2147483648'
+            Set-KataCgroupResource -Path $path -MemoryLimit 128MB -MemorySwap 192MB
+            Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '134217728'
+            Get-KcCgroupFile memory $cg.CgroupPath memory.memsw.limit_in_bytes | Should -BeExactly '201326592'
+        }
+        else {
+            { New-KataCgroup -Path $path -MemoryLimit 256MB -MemorySwap 512MB -WarningAction SilentlyContinue -ErrorAction Stop } |
+                Should -Throw -ErrorId 'UnsupportedOnHost,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+            Get-KcExistingDirectory $Root | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'rejects swap below the memory limit before writing anything' {
+        { New-KataCgroup -Path "$Root/pod1/swap2" -MemoryLimit 512MB -MemorySwap 256MB -WarningAction SilentlyContinue -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidResourceValue,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+        Get-KcExistingDirectory "$Root/pod1/kata_swap2" | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The shapes -Resources takes, and explicit parameters on top' {
+    BeforeEach {
+        $Root = New-KcTestRoot
+    }
+    AfterEach {
+        Clear-KcTestState
+    }
+
+    It '-Resources as <Shape> sets the values' -ForEach @(
+        @{ Shape = 'JSON text'; Make = { '{"memory":{"limit":268435456},"pids":{"limit":12},"cpu":{"shares":300}}' } }
+        @{ Shape = 'a hashtable'; Make = { @{ memory = @{ limit = 256MB }; pids = @{ limit = 12 }; cpu = @{ shares = 300 } } } }
+        @{ Shape = 'ConvertFrom-Json output'; Make = { '{"memory":{"limit":268435456},"pids":{"limit":12},"cpu":{"shares":300}}' | ConvertFrom-Json } }
+    ) {
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -Resources (& $Make) -WarningAction SilentlyContinue
+        Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '12'
+        Get-KcCgroupFile cpu $cg.CgroupPath cpu.shares | Should -BeExactly '300'
+    }
+
+    It 'explicit parameters override the same values from -Resources' {
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -Resources '{"memory":{"limit":268435456},"pids":{"limit":12}}' -MemoryLimit 512MB -WarningAction SilentlyContinue
+        Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '536870912'
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '12'
+    }
+
+    It 'explicit parameters override the same values from -OciConfig' {
+        $configRoot = New-KcTestRoot
+        $config = Get-Content $FixturePath -Raw | ConvertFrom-Json
+        $config.linux.cgroupsPath = "$configRoot/pod1/sandbox1"
+        $config.linux.resources.PSObject.Properties.Remove('blockIO')   # this test is not about block devices
+        $file = Join-Path $TestDrive 'override.json'
+        $config | ConvertTo-Json -Depth 20 | Set-Content -LiteralPath $file
+        $cg = New-KataCgroup -OciConfig $file -PidsLimit 100 -CpuShares 2048 -WarningAction SilentlyContinue
+        $cg.CgroupPath | Should -BeExactly "$configRoot/pod1/kata_sandbox1"
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '100'
+        Get-KcCgroupFile cpu $cg.CgroupPath cpu.shares | Should -BeExactly '2048'
+        Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
+    }
+
+    It 'unlimited values: -MemoryLimit max and -PidsLimit -1 write the kernel''s unlimited forms' {
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -MemoryLimit 256MB -PidsLimit 10 -WarningAction SilentlyContinue
+        $out = Set-KataCgroupResource -Path $cg.Path -MemoryLimit max -PidsLimit -1 -PassThru
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly 'max'
+        # v1 shows an unlimited memory limit as PAGE_COUNTER_MAX pages: the same number the hierarchy root shows
+        $unlimited = [System.IO.File]::ReadAllText((Get-KcControllerMount memory) + '/memory.limit_in_bytes').Trim()
+        Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly $unlimited
+        $out.MemoryLimit | Should -Be -1
+        $out.PidsLimit | Should -Be -1
+    }
+}

@@ -1,0 +1,47 @@
+# Runs last (file names sort before "zz."): the whole suite must leave the host as it found it. Fails when any
+# test root, cgroup or process the suite made is still there.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
+}
+
+Describe 'Nothing the suite made is left behind' {
+    It 'no kctest-* cgroup directory is left in any hierarchy (/sys/fs/cgroup/*/kctest-*, /sys/fs/cgroup/*/vc/kctest-*)' {
+        $left = @(
+            foreach ($h in Get-KcHierarchy) {
+                foreach ($base in $h.MountPoint, "$($h.MountPoint)/vc") {
+                    if ([System.IO.Directory]::Exists($base)) {
+                        [System.IO.Directory]::GetDirectories($base, 'kctest-*')
+                    }
+                }
+            }
+        )
+        $left | Should -BeNullOrEmpty -Because "the suite must remove every cgroup it made; left: $($left -join ', ')"
+    }
+
+    It 'the same holds for every directory directly under /sys/fs/cgroup' {
+        # Independent of mountinfo parsing: a plain glob over the cgroup mount root.
+        @(Get-ChildItem -Path '/sys/fs/cgroup/*/kctest-*' -Directory -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+    }
+
+    It 'no /vc base the suite created is left' {
+        @($global:KcTestState.CreatedVc) | Should -BeNullOrEmpty
+    }
+
+    It 'every test root handed out was cleaned up' {
+        @($global:KcTestState.Roots) | Should -BeNullOrEmpty
+    }
+
+    It 'no process the suite started is still running (same pid, same start time; zombies count)' {
+        @($global:KcTestState.Processes.Keys) | Should -BeNullOrEmpty -Because 'every started process is killed and reaped by PID'
+        @(Get-KcLeakedProcess) | Should -BeNullOrEmpty
+    }
+
+    It 'no tagged sleep process is running at all (also from an earlier, crashed run)' {
+        @(Find-KcTaggedProcess) | Should -BeNullOrEmpty
+    }
+
+    It 'no temp directory the suite made (rootless copy of pwsh and the module) is left' {
+        @($global:KcTestState.AllTempDirs | Where-Object { Test-Path -LiteralPath $_ }) | Should -BeNullOrEmpty
+    }
+}
