@@ -52,6 +52,8 @@ trap 'rm -rf "$results"' EXIT
 printf 'REPO=%q\nJOB=%q\n' "$repo" "$job" > "$results/job.env"
 
 cmdline="console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1 quiet loglevel=3 systemd.show_status=0"
+# systemd-tmpfiles-setup walks (and copies up) the host's /tmp and /var/tmp over 9p: slow and useless here.
+cmdline+=" systemd.mask=systemd-tmpfiles-setup.service systemd.mask=systemd-tmpfiles-clean.timer"
 cmdline+=" systemd.unit=kernel-command-line.service systemd.run=$repo/tests/Guest/guest-job.sh"
 cmdline+=" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
 start=$(date +%s)
@@ -67,6 +69,7 @@ echo "run-v2-guest: guest ran $(( $(date +%s) - start )) s (qemu exit $qrc)"
 [ -f "$results/guest.log" ] && cat "$results/guest.log"
 mkdir -p "$repo/out/test-results"
 cp "$results"/*.json "$repo/out/test-results/" 2>/dev/null || true
+cp "$results/console.log" "$cache/console.log" 2>/dev/null || true
 if [ ! -f "$results/exit" ]; then
     echo "run-v2-guest: the guest produced no result; console:"; tail -40 "$results/console.log"
     exit 98

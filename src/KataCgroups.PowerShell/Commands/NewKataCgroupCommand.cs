@@ -67,7 +67,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
                 WriteSkipped($"creating cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
-            WriteObject(Snapshots.ToOutput(outcome.Value!));
+            WriteObject(Snapshots.ToOutput(outcome.Value!, plan));
         }
         catch (CgroupException e)
         {

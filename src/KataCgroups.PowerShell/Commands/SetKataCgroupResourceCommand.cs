@@ -48,7 +48,7 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
                 WriteSkipped($"updating cgroup {target.CgroupPath}", outcome.SkippedReason);
                 return;
             }
-            if (PassThru) WriteObject(Snapshots.ToOutput(outcome.Value!));
+            if (PassThru) WriteObject(Snapshots.ToOutput(outcome.Value!, plan));
         }
         catch (CgroupException e)
         {

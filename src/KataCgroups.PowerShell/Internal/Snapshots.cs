@@ -5,7 +5,7 @@ namespace KataCgroups.PowerShell.Internal;
 /// <summary>Engine snapshots → the flat objects the cmdlets emit.</summary>
 internal static class Snapshots
 {
-    public static KataCgroup ToOutput(CgroupSnapshot s) => new()
+    public static KataCgroup ToOutput(CgroupSnapshot s, KataCgroups.Resources.CgroupPlan? plan = null) => new()
     {
         Path = s.Target.RequestedPath,
         CgroupPath = s.Target.CgroupPath,
@@ -28,5 +28,6 @@ internal static class Snapshots
         FreezerState = s.FreezerState,
         Controllers = s.Paths.Select(p => p.Controller).ToArray(),
         MissingIn = s.MissingIn.ToArray(),
+        Conversions = plan?.Conversions.Select(c => c.ToString()).ToArray() ?? Array.Empty<string>(),
     };
 }

@@ -50,6 +50,11 @@ public sealed class KataCgroup
     public string[] Controllers { get; set; } = Array.Empty<string>();
     /// <summary>Hierarchies where the directory is missing (a half-made or half-removed cgroup).</summary>
     public string[] MissingIn { get; set; } = Array.Empty<string>();
+    /// <summary>
+    /// What each OCI value given to New/Set became on this host, e.g. <c>cpu.shares 512 → cpu.weight 59</c>
+    /// on cgroup v2 (empty when read back with Get-KataCgroup: the host keeps no record of the input).
+    /// </summary>
+    public string[] Conversions { get; set; } = Array.Empty<string>();
 
     /// <inheritdoc/>
     public override string ToString() => CgroupPath;

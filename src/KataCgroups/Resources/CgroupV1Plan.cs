@@ -33,8 +33,9 @@ public static class CgroupV1Plan
                 "the OCI 'unified' map holds cgroup v2 files and cannot be applied on a cgroup v1 host", "unified");
 
         var w = new List<CgroupWrite>();
+        var conv = new List<ValueConversion>();
         var skipped = new HashSet<string>(StringComparer.Ordinal);
-        void Add(string controller, string file, string value)
+        void Add(string controller, string file, string value, string? source = null)
         {
             if (!ctx.Controllers.Contains(controller))
             {
@@ -43,6 +44,7 @@ public static class CgroupV1Plan
                 return;
             }
             w.Add(new CgroupWrite(controller, file, value));
+            if (source is not null) conv.Add(new ValueConversion(source, $"{file} {value}"));
         }
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         static string U(ulong v) => v.ToString(CultureInfo.InvariantCulture);
@@ -77,10 +79,10 @@ public static class CgroupV1Plan
             // The kernel requires memsw >= memory at every moment: when raising (or unlimiting) swap past the
             // current memory limit write memsw first, else memory first.
             bool swapFirst = limit != 0 && swap != 0 && (swap == -1 || ctx.CurrentMemoryLimit < swap);
-            if (swapFirst) Add("memory", "memory.memsw.limit_in_bytes", N(swap));
-            if (limit != 0) Add("memory", "memory.limit_in_bytes", N(limit));
-            if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(swap));
-            if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(res));
+            if (swapFirst) Add("memory", "memory.memsw.limit_in_bytes", N(swap), $"memory.swap {swap}");
+            if (limit != 0) Add("memory", "memory.limit_in_bytes", N(limit), $"memory.limit {limit}");
+            if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(swap), $"memory.swap {swap}");
+            if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(res), $"memory.reservation {res}");
             // fs/memory.go writes only "1"; an explicit false writes "0" so Set can turn the killer back on.
             if (m.DisableOomKiller is { } noOom) Add("memory", "memory.oom_control", noOom ? "1" : "0");
             if (m.Swappiness is { } sw) Add("memory", "memory.swappiness", U(sw));
@@ -89,9 +91,9 @@ public static class CgroupV1Plan
         // cpu (fs/cpu.go): shares, period then quota (the driver retries quota-first on EINVAL), burst, rt, idle.
         if (r.Cpu is { } c)
         {
-            if (c.Shares is { } sh && sh != 0) Add("cpu", "cpu.shares", U(sh));
-            if (c.Period is { } p && p != 0) Add("cpu", "cpu.cfs_period_us", U(p));
-            if (c.Quota is { } q && q != 0) Add("cpu", "cpu.cfs_quota_us", N(q));
+            if (c.Shares is { } sh && sh != 0) Add("cpu", "cpu.shares", U(sh), $"cpu.shares {sh}");
+            if (c.Period is { } p && p != 0) Add("cpu", "cpu.cfs_period_us", U(p), $"cpu.period {p}");
+            if (c.Quota is { } q && q != 0) Add("cpu", "cpu.cfs_quota_us", N(q), $"cpu.quota {q}");
             if (c.Burst is { } b) Add("cpu", "cpu.cfs_burst_us", U(b));
             if (c.RealtimePeriod is { } rp && rp != 0) Add("cpu", "cpu.rt_period_us", U(rp));
             if (c.RealtimeRuntime is { } rr && rr != 0) Add("cpu", "cpu.rt_runtime_us", N(rr));
@@ -99,14 +101,14 @@ public static class CgroupV1Plan
         }
 
         // pids (fs/pids.go; runc 1.1 numToStr): >0 as is, <0 → max, 0 → not written.
-        if (r.Pids?.Limit is { } pl && pl != 0) Add("pids", "pids.max", pl > 0 ? N(pl) : "max");
+        if (r.Pids?.Limit is { } pl && pl != 0) Add("pids", "pids.max", pl > 0 ? N(pl) : "max", $"pids.limit {pl}");
 
         // blkio (fs/blkio.go): BFQ files when CFQ's are gone (kernel 5.0 removed CFQ).
         if (r.BlockIO is { } bio)
         {
             string weightFile = ctx.BfqWeight ? "blkio.bfq.weight" : "blkio.weight";
             string weightDeviceFile = ctx.BfqWeight ? "blkio.bfq.weight_device" : "blkio.weight_device";
-            if (bio.Weight is { } bw && bw != 0) Add("blkio", weightFile, U(bw));
+            if (bio.Weight is { } bw && bw != 0) Add("blkio", weightFile, U(bw), $"blkio.weight {bw}");
             if (bio.LeafWeight is { } lw && lw != 0)
             {
                 if (ctx.BfqWeight) warnings.Add($"blockIO.leafWeight = {lw} ignored: BFQ has no leaf weights");
@@ -135,7 +137,7 @@ public static class CgroupV1Plan
 
         // hugetlb (fs/hugetlb.go)
         foreach (var h in r.HugepageLimits ?? new())
-            Add("hugetlb", $"hugetlb.{h.PageSize}.limit_in_bytes", U(h.Limit));
+            Add("hugetlb", $"hugetlb.{h.PageSize}.limit_in_bytes", U(h.Limit), $"hugepageLimits {h.PageSize} {h.Limit}");
 
         // net_cls, net_prio (fs/net_cls.go, fs/net_prio.go)
         if (r.Network?.ClassId is { } cls && cls != 0) Add("net_cls", "net_cls.classid", U(cls));
@@ -151,6 +153,6 @@ public static class CgroupV1Plan
             if (line != dev) Add("rdma", "rdma.max", line);
         }
 
-        return new CgroupPlan(w, warnings, null, deviceTarget);
+        return new CgroupPlan(w, warnings, conv, deviceTarget);
     }
 }

@@ -78,13 +78,10 @@ public sealed class CgroupV2Driver : ICgroupDriver
         var created = new List<string>();
         try
         {
-            string parent = _h.MountPoint;
             foreach (var level in CgroupTree.Levels(target.CgroupPath))
             {
-                EnableControllers(parent, log);
                 var dir = _h.DirectoryOf(level);
                 if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
-                parent = dir;
             }
             Execute(target, plan, log);
         }
@@ -97,25 +94,40 @@ public sealed class CgroupV2Driver : ICgroupDriver
     }
 
     /// <summary>
-    /// Enables every controller the cgroup offers for its children (fs2/create.go CreateCgroupPath): all at once,
-    /// then one at a time if the batch fails, so one unavailable controller does not block the others. A
-    /// controller that still fails is reported by the plan when a value needs it.
+    /// Enables the controllers the plan's files belong to in every ancestor's <c>cgroup.subtree_control</c>,
+    /// top-down (cgroup-v2.rst "Enabling and Disabling": a controller is usable in a cgroup only when its
+    /// parent enables it). Only what is needed and not yet enabled is written — all at once, then one at a time
+    /// if the batch fails, so the error names the controller that could not be enabled.
     /// </summary>
-    private static void EnableControllers(string dir, ICgroupLog log)
+    private void EnableControllers(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
-        var offered = Words(CgroupFs.TryRead(Path.Combine(dir, "cgroup.controllers")));
-        var enabled = Words(CgroupFs.TryRead(Path.Combine(dir, "cgroup.subtree_control")));
-        var missing = offered.Where(c => !enabled.Contains(c)).OrderBy(c => c, StringComparer.Ordinal).ToList();
-        if (missing.Count == 0) return;
-        var file = Path.Combine(dir, "cgroup.subtree_control");
-        var batch = string.Join(' ', missing.Select(c => "+" + c));
-        log.Verbose($"write {file} = {batch}");
-        if (CgroupFs.TryWrite(file, batch) == 0) return;
-        foreach (var c in missing)
+        var needed = plan.Writes.Select(w => w.Controller).Where(c => c != "cgroup").Distinct(StringComparer.Ordinal).ToList();
+        if (needed.Count == 0) return;
+        string parentPath = "/";
+        foreach (var level in CgroupTree.Levels(target.CgroupPath))
         {
-            log.Verbose($"write {file} = +{c}");
-            int errno = CgroupFs.TryWrite(file, "+" + c);
-            if (errno != 0) log.Debug($"{file} += {c}: {Errno.Describe(errno)}");
+            var dir = _h.DirectoryOf(parentPath);
+            var file = Path.Combine(dir, "cgroup.subtree_control");
+            var enabled = Words(CgroupFs.TryRead(file));
+            var missing = needed.Where(c => !enabled.Contains(c)).ToList();
+            if (missing.Count > 0)
+            {
+                var batch = string.Join(' ', missing.Select(c => "+" + c));
+                log.Verbose($"write {file} = {batch}");
+                if (CgroupFs.TryWrite(file, batch) != 0)
+                {
+                    foreach (var c in missing)
+                    {
+                        log.Verbose($"write {file} = +{c}");
+                        int errno = CgroupFs.TryWrite(file, "+" + c);
+                        if (errno != 0)
+                            throw CgroupFs.WriteFailed(file, "+" + c, errno, errno == Errno.EBUSY
+                                ? "the cgroup has processes of its own, and cgroup v2 only lets a cgroup without processes enable controllers for its children"
+                                : $"the {c} controller cannot be enabled here");
+                    }
+                }
+            }
+            parentPath = level;
         }
     }
 
@@ -128,6 +140,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
 
     private void Execute(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
+        EnableControllers(target, plan, log);
         var dir = Dir(target);
         foreach (var w in plan.Writes)
         {

@@ -1,0 +1,93 @@
+using KataCgroups.Drivers;
+using KataCgroups.Host;
+using KataCgroups.Resources;
+
+namespace KataCgroups.Tests.Kernel;
+
+/// <summary>
+/// The cgroupfs v2 driver on this machine's real cgroup2 tree (the unified hierarchy of a hybrid host, probed as
+/// if it were a unified host). Controllers that hybrid hosts keep on v1 are not there, so this covers the core:
+/// create/rollback, hugetlb files where offered, eBPF devices, cgroup.procs, cgroup.freeze, cgroup.kill.
+/// </summary>
+[Trait("Category", "Kernel")]
+public sealed class CgroupV2DriverKernelTests
+{
+    private static CgroupManager UnifiedManager(KernelCgroup2 cg)
+    {
+        var host = HostProbe.Probe(new HostOptions { ModeOverride = CgroupMode.Unified, CgroupRoot = Path.GetDirectoryName(cg.Mount)! });
+        Skip.If(host.Unified?.MountPoint != cg.Mount, "cgroup2 mount not found by the probe");
+        return new CgroupManager(host);
+    }
+
+    [SkippableFact]
+    public void CreateJoinFreezeKillRemoveOnRealCgroup2()
+    {
+        using var cg = new KernelCgroup2();
+        var m = UnifiedManager(cg);
+        var log = new Support.RecordingLog();
+        var target = m.Resolve($"/{cg.Name}/pod/sandbox");
+        var resources = new LinuxResources();
+        var offered = File.ReadAllText(Path.Combine(cg.Mount, "cgroup.controllers")).Split(' ', '\n');
+        if (offered.Contains("pids")) resources.Pids = new LinuxPids { Limit = 64 };
+
+        var plan = m.PlanCreate(target, resources, log);
+        var created = m.Create(target, plan, log).Value!;
+        Assert.Equal(DriverKind.CgroupfsV2, created.Driver);
+        var dir = Path.Combine(cg.Dir, "pod", "kata_sandbox");
+        Assert.True(Directory.Exists(dir));
+        Assert.Single(created.Devices); // one eBPF program, from the hypervisor + default device rules
+        if (offered.Contains("pids")) Assert.Equal("64", File.ReadAllText(Path.Combine(dir, "pids.max")).Trim());
+
+        var sleep = cg.StartSleep();
+        var added = Assert.Single(m.AddProcesses(target, new[] { sleep.Id }, log).Value!);
+        Assert.True(added.Added, added.Error);
+        Assert.Contains(sleep.Id, File.ReadAllText(Path.Combine(dir, "cgroup.procs")).Split('\n').Where(l => l.Length > 0).Select(int.Parse));
+
+        m.SetFreezer(target, FreezerState.Frozen, log);
+        Assert.Contains("frozen 1", File.ReadAllText(Path.Combine(dir, "cgroup.events")));
+        Assert.Equal("FROZEN", m.Read(target).FreezerState);
+        m.SetFreezer(target, FreezerState.Thawed, log);
+        Assert.Equal("THAWED", m.Read(target).FreezerState);
+
+        var removed = m.Remove(target, new RemoveOptions(Kill: true), log).Value!;
+        Assert.Equal(1, removed.KilledProcesses);
+        Assert.True(sleep.WaitForExit(5000), "the killed process is still running");
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [SkippableFact]
+    public void RemoveMovesProcessesToTheParent()
+    {
+        using var cg = new KernelCgroup2();
+        var m = UnifiedManager(cg);
+        var log = new Support.RecordingLog();
+        var target = m.Resolve($"/{cg.Name}/sandbox");
+        m.Create(target, m.PlanCreate(target, new LinuxResources(), log), log);
+        var sleep = cg.StartSleep();
+        Assert.True(m.AddProcesses(target, new[] { sleep.Id }, log).Value![0].Added);
+
+        var removed = m.Remove(target, new RemoveOptions(), log).Value!;
+
+        Assert.Equal(1, removed.MovedProcesses);
+        Assert.False(sleep.HasExited);
+        Assert.Contains($"0::/{cg.Name}\n", File.ReadAllText($"/proc/{sleep.Id}/cgroup"));
+        Assert.False(Directory.Exists(Path.Combine(cg.Dir, "kata_sandbox")));
+        // Leave the parent empty for the fixture's cleanup.
+        File.WriteAllText(Path.Combine(cg.Mount, "cgroup.procs"), sleep.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [SkippableFact]
+    public void AControllerTheTreeDoesNotOfferIsAClearErrorAndNothingIsCreated()
+    {
+        using var cg = new KernelCgroup2();
+        var m = UnifiedManager(cg);
+        var offered = File.ReadAllText(Path.Combine(cg.Mount, "cgroup.controllers"));
+        Skip.If(offered.Contains("memory", StringComparison.Ordinal), "memory is available on this cgroup2 tree");
+        var target = m.Resolve($"/{cg.Name}/sandbox");
+        var e = Assert.Throws<Errors.CgroupException>(() =>
+            m.PlanCreate(target, new LinuxResources { Memory = new LinuxMemory { Limit = 256L << 20 } }, NullCgroupLog.Instance));
+        Assert.Equal(Errors.ErrorIds.ControllerNotMounted, e.ErrorId);
+        Assert.Contains("memory", e.Message);
+        Assert.False(Directory.Exists(cg.Dir));
+    }
+}

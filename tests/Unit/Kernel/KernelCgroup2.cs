@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using KataCgroups.Host;
+
+namespace KataCgroups.Tests.Kernel;
+
+/// <summary>
+/// Real-kernel test context: a scratch directory on this machine's cgroup2 mount (the unified tree of a hybrid
+/// host, or the root of a v2 host), removed again with everything in it. Tests using it are skipped, with the
+/// reason, when not root or when no cgroup2 is mounted — they prove kernel behaviour, so they never fake it.
+/// </summary>
+internal sealed class KernelCgroup2 : IDisposable
+{
+    private readonly List<Process> _processes = new();
+
+    public KernelCgroup2()
+    {
+        Skip.IfNot(Environment.IsPrivilegedProcess, "needs root: it creates cgroups on the real cgroup2 mount");
+        var host = HostProbe.Probe();
+        Skip.If(host.Unified is null, "no cgroup2 hierarchy mounted");
+        Mount = host.Unified!.MountPoint;
+        Name = "kcunit-" + Guid.NewGuid().ToString("N")[..8];
+        Dir = Path.Combine(Mount, Name);
+    }
+
+    public string Mount { get; }
+    public string Name { get; }
+    /// <summary>The scratch cgroup (not created yet).</summary>
+    public string Dir { get; }
+
+    /// <summary>Runs a shell script inside <paramref name="cgroupDir"/> (the shell joins it first) and returns its output.</summary>
+    public string RunInside(string cgroupDir, string script)
+    {
+        var psi = new ProcessStartInfo("/bin/sh", new[] { "-c", $"echo $$ > '{cgroupDir}/cgroup.procs' || exit 99; {script}" })
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.NotEqual(99, p.ExitCode);
+        return output;
+    }
+
+    /// <summary>Starts a sleep this test owns (killed by pid on dispose).</summary>
+    public Process StartSleep()
+    {
+        var p = Process.Start(new ProcessStartInfo("sleep", "300"))!;
+        _processes.Add(p);
+        return p;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try { if (!p.HasExited) { p.Kill(); p.WaitForExit(5000); } } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        if (!Directory.Exists(Dir)) return;
+        // Children first; a cgroup whose last task just exited can stay busy for a moment.
+        foreach (var d in Directory.EnumerateDirectories(Dir, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(Dir))
+        {
+            for (int i = 0; i < 50 && Directory.Exists(d); i++)
+            {
+                try { Directory.Delete(d); }
+                catch (IOException) { Thread.Sleep(20); }
+            }
+        }
+        Assert.False(Directory.Exists(Dir), $"test cgroup {Dir} was left behind");
+    }
+}
