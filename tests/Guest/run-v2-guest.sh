@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache="$repo/out/guest"
-job=${1:-"dotnet pwsh -NoProfile -File tests/Guest/Invoke-GuestSuite.ps1 -ResultPath /mnt/kc-results/pester.json"}
+job=${1:-"dotnet pwsh -NoProfile -File tests/Guest/Invoke-GuestSuite.ps1 -ResultPath /mnt/kc-results/guest.json"}
 mkdir -p "$cache"
 
 need() { command -v "$1" >/dev/null || { echo "run-v2-guest: $1 missing (.ci/run installs qemu-system-x86 and busybox-static)"; exit 99; }; }

@@ -88,8 +88,12 @@ $r.List = [ordered]@{ CgroupPaths = @($l | ForEach-Object CgroupPath); Errors = 
         $Report.Set.Output | Should -Be 0
         $Report.Set.Warnings -match ('^Set-KataCgroupResource skipped updating cgroup ' + [regex]::Escape($Existing.CgroupPath) + ': .*rootless.*nothing was changed') |
             Should -HaveCount 1 -Because "the warnings were: $($Report.Set.Warnings -join ' | ')"
-        Get-KcCgroupFile memory $Existing.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
-        Get-KcCgroupFile pids $Existing.CgroupPath pids.max | Should -BeExactly '16'
+        # v1 hosts keep these in the memory and pids hierarchies, v2 hosts in the one unified directory.
+        $v2 = @(Get-KcHierarchy | Where-Object { -not $_.IsUnified }).Count -eq 0
+        $memory = if ($v2) { Get-KcCgroupFile unified $Existing.CgroupPath memory.max } else { Get-KcCgroupFile memory $Existing.CgroupPath memory.limit_in_bytes }
+        $pids = if ($v2) { Get-KcCgroupFile unified $Existing.CgroupPath pids.max } else { Get-KcCgroupFile pids $Existing.CgroupPath pids.max }
+        $memory | Should -BeExactly '268435456'
+        $pids | Should -BeExactly '16'
     }
 
     It 'Add-KataCgroupProcess warns that it skipped the move and moves nothing' {

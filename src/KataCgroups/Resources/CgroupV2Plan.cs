@@ -120,7 +120,8 @@ public static class CgroupV2Plan
             if (quota != 0 || period != 0)
             {
                 var value = $"{(quota > 0 ? N(quota) : "max")} {(period != 0 ? period : 100000)}";
-                Add("cpu", "cpu.max", value, $"cpu.quota {quota} cpu.period {period}");
+                var source = (quota != 0 ? $"cpu.quota {quota}" : "") + (quota != 0 && period != 0 ? " " : "") + (period != 0 ? $"cpu.period {period}" : "");
+                Add("cpu", "cpu.max", value, source);
             }
             if (c.Idle is { } idle) Add("cpu", "cpu.idle", N(idle));
             if (c.RealtimeRuntime is { } rr && rr != 0 || c.RealtimePeriod is { } rp && rp != 0)

@@ -1,0 +1,127 @@
+# The built module on a pure cgroup v2 host (run inside the qemu guest by tests/Guest/run-v2-guest.sh; on any
+# other host these tests report themselves skipped). Every file value of a full OCI fixture, the v1 → v2
+# conversions and their report, eBPF device enforcement and hot updates, kill-on-remove and move-on-remove.
+
+BeforeDiscovery {
+    $script:IsUnifiedHost = (Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' /sys/fs/cgroup .* - cgroup2 ' }).Count -gt 0
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+    Import-Module (Get-KcModulePath) -Force
+    $Mount = Get-KcControllerMount unified
+    function File([string] $CgroupPath, [string] $Name) { [IO.File]::ReadAllText("$Mount$CgroupPath/$Name").TrimEnd("`n") }
+    # Runs a shell inside the cgroup (it joins first) and returns its output lines.
+    function Invoke-Inside([string] $CgroupPath, [string] $Script) {
+        $out = & sh -c "echo `$`$ > '$Mount$CgroupPath/cgroup.procs' || exit 99; $Script" 2>&1
+        $LASTEXITCODE | Should -Not -Be 99 -Because 'the shell must be able to join the cgroup'
+        @($out | ForEach-Object { "$_" })
+    }
+}
+
+Describe 'cgroup v2 driver' -Skip:(-not $IsUnifiedHost) {
+    BeforeEach {
+        $Root = New-KcTestRoot
+        $Path = "$Root/pod1/sandbox"
+        $CgPath = "$Root/pod1/kata_sandbox"
+    }
+    AfterEach { Clear-KcTestState }
+
+    It 'uses the v2 driver and writes every value of a full OCI fixture to its v2 file' {
+        $json = @'
+{
+  "memory": { "limit": 268435456, "reservation": 134217728, "swap": 536870912 },
+  "cpu": { "shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0" },
+  "pids": { "limit": 128 },
+  "blockIO": { "weight": 500 },
+  "hugepageLimits": [ { "pageSize": "2MB", "limit": 4194304 } ],
+  "unified": { "memory.high": "200000000" }
+}
+'@
+        $cg = New-KataCgroup -Path $Path -Resources $json -WarningAction SilentlyContinue
+        $cg.Driver | Should -Be 'CgroupfsV2'
+        $cg.Mode | Should -Be 'Unified'
+        File $CgPath 'memory.max' | Should -Be '268435456'
+        File $CgPath 'memory.swap.max' | Should -Be '268435456' -Because 'v2 swap is memory+swap minus memory'
+        File $CgPath 'memory.low' | Should -Be '134217728'
+        File $CgPath 'memory.high' | Should -Be '199999488' -Because 'the unified map is written last (the kernel rounds to pages)'
+        File $CgPath 'cpu.weight' | Should -Be '59' -Because 'shares 512 → weight 59 by the quadratic formula'
+        File $CgPath 'cpu.max' | Should -Be '50000 100000'
+        File $CgPath 'cpuset.cpus' | Should -Be '0'
+        File $CgPath 'cpuset.mems' | Should -Be '0'
+        File $CgPath 'pids.max' | Should -Be '128'
+        File $CgPath 'hugetlb.2MB.max' | Should -Be '4194304'
+        $io = if (Test-Path "$Mount$CgPath/io.bfq.weight") { File $CgPath 'io.bfq.weight' } else { File $CgPath 'io.weight' }
+        $io | Should -Match '^default (500|4950)$' -Because 'raw weight for BFQ, else 1 + (w - 10) * 9999 / 990'
+    }
+
+    It 'reports each conversion on the object and in -WhatIf' {
+        $cg = New-KataCgroup -Path $Path -CpuShares 512 -MemoryLimit 256MB -MemorySwap 512MB -CpuQuota 50000 -WarningAction SilentlyContinue
+        $cg.Conversions | Should -Contain 'cpu.shares 512 → cpu.weight 59'
+        $cg.Conversions | Should -Contain 'memory.swap 536870912 → memory.swap.max 268435456'
+        $cg.Conversions | Should -Contain 'cpu.quota 50000 → cpu.max 50000 100000'
+        $text = Invoke-KcWithTranscript { $cg | Set-KataCgroupResource -CpuShares 1024 -WhatIf }
+        $text | Should -Match 'cpu\.weight = 100'
+        $text | Should -Match 'cpu\.shares 1024 → cpu\.weight 100'
+        File $CgPath 'cpu.weight' | Should -Be '59' -Because '-WhatIf changes nothing'
+    }
+
+    It 'enables only the controllers it needs in the ancestors it created' {
+        New-KataCgroup -Path $Path -PidsLimit 10 -WarningAction SilentlyContinue | Out-Null
+        (File "$Root/pod1" 'cgroup.subtree_control') -split ' ' | Should -Be @('pids')
+        (File $Root 'cgroup.subtree_control') -split ' ' | Should -Be @('pids')
+    }
+
+    It 'refuses swap without a memory limit, naming the rule, and leaves nothing' {
+        { New-KataCgroup -Path $Path -MemorySwap 512MB -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'InvalidResourceValue,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+        Get-KcExistingDirectory $Root | Should -BeNullOrEmpty
+    }
+
+    It 'enforces device rules with one eBPF program: allowed opens, denied is EPERM, hot-add works, updates replace' {
+        $cg = New-KataCgroup -Path $Path -WarningAction SilentlyContinue
+        $cg.Devices.Count | Should -Be 1
+        $out = Invoke-Inside $CgPath 'head -c1 /dev/null && echo null-ok; : < /dev/kmsg && echo kmsg-ok; true'
+        $out | Should -Contain 'null-ok'
+        $out -join "`n" | Should -Match 'Operation not permitted' -Because '/dev/kmsg (c 1:11) is in no rule'
+        $out | Should -Not -Contain 'kmsg-ok'
+
+        1..20 | ForEach-Object { $cg | Set-KataCgroupResource -Device 'c 1:11 r' -WarningAction SilentlyContinue }
+        $out = Invoke-Inside $CgPath ': < /dev/kmsg && echo kmsg-ok; true'
+        $out | Should -Contain 'kmsg-ok'
+        (Get-KataCgroup -Path $Path).Devices.Count | Should -Be 1 -Because '20 updates replace the program, never stack it'
+        if (Get-Command bpftool -ErrorAction Ignore) {
+            @(bpftool cgroup show "$Mount$CgPath" | Select-String cgroup_device).Count | Should -Be 1
+        }
+    }
+
+    It 'moves processes to the parent on Remove and removes the directory' {
+        $cg = New-KataCgroup -Path $Path -WarningAction SilentlyContinue
+        $sleep = Start-KcSleep
+        $cg | Add-KataCgroupProcess -Id $sleep.Id
+        (Get-KcProcessCgroup $sleep.Id | Where-Object Controllers -EQ '').Path | Should -Be $CgPath
+        $cg | Remove-KataCgroup
+        (Get-KcProcessCgroup $sleep.Id | Where-Object Controllers -EQ '').Path | Should -Be "$Root/pod1"
+        Test-Path "$Mount$CgPath" | Should -BeFalse
+    }
+
+    It 'kills every process with -Kill (cgroup.kill) and removes the directory' {
+        $cg = New-KataCgroup -Path $Path -WarningAction SilentlyContinue
+        $a = Start-KcSleep; $b = Start-KcSleep
+        $cg | Add-KataCgroupProcess -Id $a.Id, $b.Id
+        $cg | Remove-KataCgroup -Kill
+        $a.WaitForExit(5000) | Should -BeTrue
+        $b.WaitForExit(5000) | Should -BeTrue
+        Test-Path "$Mount$CgPath" | Should -BeFalse
+    }
+
+    It 'reads limits back with Get-KataCgroup' {
+        New-KataCgroup -Path $Path -MemoryLimit 256MB -CpuQuota 25000 -CpuPeriod 50000 -PidsLimit -1 -WarningAction SilentlyContinue | Out-Null
+        $g = Get-KataCgroup -Path $Path
+        $g.MemoryLimit | Should -Be 268435456
+        $g.CpuQuota | Should -Be 25000
+        $g.CpuPeriod | Should -Be 50000
+        $g.PidsLimit | Should -Be -1
+        (Get-KataCgroupPath -Path $Path).Controller | Should -Be 'unified'
+    }
+}
