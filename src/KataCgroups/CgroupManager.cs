@@ -2,6 +2,7 @@ using KataCgroups.Devices;
 using KataCgroups.Drivers;
 using KataCgroups.Drivers.V1;
 using KataCgroups.Drivers.V2;
+using KataCgroups.Drivers.Systemd;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Paths;
@@ -29,18 +30,36 @@ public sealed class CgroupManager
     private static (string MountInfo, CgroupManager Manager)? _cache;
 
     private readonly ICgroupDriver? _fsDriver;
+    private readonly string? _busAddress;
+    private readonly Lazy<CgroupSystemdDriver> _systemd;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CgroupManager> _byBus = new(StringComparer.Ordinal);
 
     /// <summary>Creates a manager for a probed host.</summary>
-    public CgroupManager(HostInfo host)
+    public CgroupManager(HostInfo host) : this(host, null, null) { }
+
+    private CgroupManager(HostInfo host, ICgroupDriver? fsDriver, string? busAddress)
     {
         Host = host;
-        _fsDriver = host.Mode switch
+        _fsDriver = fsDriver ?? host.Mode switch
         {
             CgroupMode.Legacy or CgroupMode.Hybrid => new CgroupV1Driver(host),
             _ when host.Unified is { } unified => new CgroupV2Driver(host, unified),
             _ => null,
         };
+        _busAddress = busAddress;
+        _systemd = new Lazy<CgroupSystemdDriver>(() => new CgroupSystemdDriver(Host, _busAddress));
     }
+
+    /// <summary>
+    /// The same host with the systemd driver talking to <paramref name="address"/> (a D-Bus address such as
+    /// <c>unix:path=/run/dbus/system_bus_socket</c>); null for the default choice (private socket, then the system bus).
+    /// </summary>
+    public CgroupManager ForSystemdBus(string? address) =>
+        string.IsNullOrEmpty(address) || address == _busAddress ? this
+            : _byBus.GetOrAdd(address, a => new CgroupManager(Host, _fsDriver, a));
+
+    /// <summary>The systemd driver of this manager (connects on first use).</summary>
+    public CgroupSystemdDriver Systemd => _systemd.Value;
 
     /// <summary>The host.</summary>
     public HostInfo Host { get; }
@@ -74,10 +93,7 @@ public sealed class CgroupManager
     /// <summary>The driver for a target on this host.</summary>
     public ICgroupDriver DriverFor(CgroupTarget target)
     {
-        if (target.Systemd is not null)
-            throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
-                $"'{target.RequestedPath}' is a systemd-form path (slice:prefix:name), but the systemd driver is not available in this version; use a cgroupfs path",
-                target.RequestedPath);
+        if (target.Systemd is not null) return _systemd.Value;
         return _fsDriver ?? throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
             $"no cgroup hierarchy is mounted under {Host.Options.CgroupRoot}",
             Host.Options.CgroupRoot);
@@ -113,9 +129,11 @@ public sealed class CgroupManager
         return driver.Plan(target, resources, devices);
     }
 
-    /// <summary>Creates the cgroup (all or nothing) and reads it back.</summary>
-    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    /// <summary>Creates the cgroup (all or nothing), moves <paramref name="pids"/> in, and reads it back.</summary>
+    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log, IReadOnlyList<int>? pids = null)
     {
+        pids ??= Array.Empty<int>();
+        foreach (var pid in pids) ValidatePid(pid);
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
         if (driver.Exists(target))
@@ -123,7 +141,8 @@ public sealed class CgroupManager
                 $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
                 target.RequestedPath);
         foreach (var w in plan.Warnings) log.Warning(w);
-        driver.Create(target, plan, log);
+        foreach (var o in driver.Create(target, plan, pids, log))
+            if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
         return new(driver.Read(target), null);
     }
 

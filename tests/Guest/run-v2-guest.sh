@@ -18,15 +18,19 @@ need() { command -v "$1" >/dev/null || { echo "run-v2-guest: $1 missing (.ci/run
 need qemu-system-x86_64
 need busybox
 
+# virtio_blk gives the guest a scratch disk, so io.max/io.weight have a real block device to name.
+modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay"
+have_all() { for m in $modules; do [ -f "$cache/modules/$m.ko" ] || return 1; done; [ -f "$cache/vmlinuz" ]; }
+
 # 1. Kernel: the image linux-image-amd64 depends on, from Debian, unpacked (never installed).
-if [ ! -f "$cache/vmlinuz" ]; then
+if ! have_all; then
     pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
     [ -n "$pkg" ] || { echo "run-v2-guest: cannot resolve the kernel package"; exit 99; }
     rm -rf "$cache/kpkg"; mkdir -p "$cache/kpkg"
     (cd "$cache/kpkg" && apt-get download "$pkg" >/dev/null 2>&1 && dpkg-deb -x ./*.deb x)
     kver=$(ls "$cache/kpkg/x/lib/modules")
     mkdir -p "$cache/modules"
-    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+    for m in $modules; do
         f=$(find "$cache/kpkg/x/lib/modules/$kver" -name "$m.ko" | head -1)
         [ -n "$f" ] || { echo "run-v2-guest: module $m not found in $pkg"; exit 99; }
         cp "$f" "$cache/modules/"
@@ -36,7 +40,7 @@ if [ ! -f "$cache/vmlinuz" ]; then
 fi
 
 # 2. initramfs: busybox-static + the modules + our /init, packed with busybox cpio (no cpio on the host).
-if [ ! -f "$cache/initrd.gz" ] || [ "$here/init" -nt "$cache/initrd.gz" ]; then
+if [ ! -f "$cache/initrd.gz" ] || [ "$here/init" -nt "$cache/initrd.gz" ] || [ "$0" -nt "$cache/initrd.gz" ]; then
     root="$cache/initramfs"; rm -rf "$root"
     mkdir -p "$root"/{bin,dev,proc,sys,modules,newroot}
     cp "$(command -v busybox)" "$root/bin/busybox"
@@ -50,6 +54,7 @@ fi
 results=$(mktemp -d /tmp/kc-guest.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 printf 'REPO=%q\nJOB=%q\n' "$repo" "$job" > "$results/job.env"
+truncate -s 16M "$results/scratch.img"
 
 cmdline="console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1 quiet loglevel=3 systemd.show_status=0"
 # systemd-tmpfiles-setup walks (and copies up) the host's /tmp and /var/tmp over 9p: slow and useless here.
@@ -62,6 +67,7 @@ timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 -nographic
     -kernel "$cache/vmlinuz" -initrd "$cache/initrd.gz" -append "$cmdline" \
     -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
+    -drive "file=$results/scratch.img,format=raw,if=virtio" \
     > "$results/console.log" 2>&1
 qrc=$?
 set -e

@@ -13,8 +13,17 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     private CgroupManager? _manager;
     private CmdletLog? _log;
 
+    /// <summary>
+    /// D-Bus address of the systemd to use for systemd-form paths (<c>slice:prefix:name</c>), e.g.
+    /// <c>unix:path=/run/dbus/system_bus_socket</c>. Default: systemd's private socket when reachable, else the
+    /// system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SystemdBusAddress { get; set; }
+
     /// <summary>The engine for this host; a failed host probe ends the command.</summary>
-    private protected CgroupManager Manager => _manager ??= Terminating(() => CgroupManager.Default);
+    private protected CgroupManager Manager => _manager ??= Terminating(() => CgroupManager.Default.ForSystemdBus(SystemdBusAddress));
 
     /// <summary>Engine reports → Verbose/Warning/Debug.</summary>
     private protected ICgroupLog Log => _log ??= new CmdletLog(this);

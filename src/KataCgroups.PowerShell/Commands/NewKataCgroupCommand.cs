@@ -20,6 +20,14 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
     [AllowEmptyString]
     public string? Path { get; set; }
 
+    /// <summary>
+    /// Processes to put in the new cgroup (the VMM). For a systemd path they become the scope's PIDs; without
+    /// any, an idle holder process keeps the scope alive, since systemd refuses an empty scope.
+    /// </summary>
+    [Parameter]
+    [Alias("Pid", "Id")]
+    public int[]? ProcessId { get; set; }
+
     /// <summary>A runtime-spec config.json: its <c>linux.resources</c>, and its <c>linux.cgroupsPath</c> when -Path is omitted.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -58,10 +66,11 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
         {
             var target = Manager.Resolve(path);
             var plan = Manager.PlanCreate(target, _resources!, Log);
-            var description = $"Create cgroup {target.CgroupPath} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
+            var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
+            var description = $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
                 return;
-            var outcome = Manager.Create(target, plan, Log);
+            var outcome = Manager.Create(target, plan, Log, ProcessId);
             if (outcome.Skipped)
             {
                 WriteSkipped($"creating cgroup {target.CgroupPath}", outcome.SkippedReason);

@@ -135,7 +135,8 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     private protected static string DescribePlan(CgroupManager manager, Paths.CgroupTarget target, CgroupPlan plan)
     {
         var dirs = manager.GetPaths(target).GroupBy(p => p.Controller).ToDictionary(g => g.Key, g => g.First().Directory);
-        var lines = plan.Writes.Select(w => "  " + (dirs.TryGetValue(w.Controller, out var d) ? Path.Combine(d, w.File) : w.File) + " = " + w.Value);
+        var properties = plan.UnitProperties.Select(p => "  systemd " + p);
+        var lines = properties.Concat(plan.Writes.Select(w => "  " + (dirs.TryGetValue(w.Controller, out var d) || dirs.TryGetValue("unified", out d) ? Path.Combine(d, w.File) : w.File) + " = " + w.Value));
         var conversions = plan.Conversions.Select(c => "  (from) " + c);
         var warnings = plan.Warnings.Select(w => "  (warning) " + w);
         return string.Join(Environment.NewLine, lines.Concat(conversions).Concat(warnings));

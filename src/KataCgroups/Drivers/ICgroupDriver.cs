@@ -119,10 +119,11 @@ public interface ICgroupDriver
     CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices);
 
     /// <summary>
-    /// Creates the cgroup and executes the plan, all or nothing: on failure every directory this call created
-    /// is removed again and the error names the file and value that failed.
+    /// Creates the cgroup, executes the plan and moves <paramref name="pids"/> in, all or nothing for the cgroup:
+    /// on failure every directory this call created is removed again and the error names the file and value that
+    /// failed. (systemd needs the processes at creation: it refuses an empty scope.)
     /// </summary>
-    void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log);
+    IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log);
 
     /// <summary>Executes a plan on an existing cgroup.</summary>
     void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log);

@@ -79,5 +79,9 @@ public static class ErrorIds
     public const string ControllerNotMounted = "ControllerNotMounted";
     public const string HostProbeFailed = "HostProbeFailed";
     public const string FreezeFailed = "FreezeFailed";
+    public const string SystemdUnavailable = "SystemdUnavailable";
+    public const string SystemdJobFailed = "SystemdJobFailed";
+    public const string SystemdCallFailed = "SystemdCallFailed";
+    public const string PidNamespaceMismatch = "PidNamespaceMismatch";
 #pragma warning restore CS1591
 }

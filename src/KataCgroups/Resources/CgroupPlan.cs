@@ -30,8 +30,10 @@ public sealed class CgroupPlan
 {
     /// <summary>Creates a plan.</summary>
     public CgroupPlan(IReadOnlyList<CgroupWrite> writes, IReadOnlyList<string> warnings,
-        IReadOnlyList<ValueConversion>? conversions = null, DeviceRuleSet? deviceTarget = null)
+        IReadOnlyList<ValueConversion>? conversions = null, DeviceRuleSet? deviceTarget = null,
+        IReadOnlyList<UnitProperty>? unitProperties = null)
     {
+        UnitProperties = unitProperties ?? Array.Empty<UnitProperty>();
         Writes = writes;
         Warnings = warnings;
         Conversions = conversions ?? Array.Empty<ValueConversion>();
@@ -44,6 +46,9 @@ public sealed class CgroupPlan
     public IReadOnlyList<string> Warnings { get; }
     /// <summary>OCI value → file value, where they differ.</summary>
     public IReadOnlyList<ValueConversion> Conversions { get; }
+    /// <summary>systemd unit properties (systemd driver), sent before the cgroupfs writes of what systemd cannot express.</summary>
+    public IReadOnlyList<UnitProperty> UnitProperties { get; }
+
     /// <summary>The device state the cgroup must be in after the writes (v1), or null when devices are untouched.</summary>
     public DeviceRuleSet? DeviceTarget { get; }
 
@@ -51,5 +56,5 @@ public sealed class CgroupPlan
     public static CgroupPlan Empty { get; } = new(Array.Empty<CgroupWrite>(), Array.Empty<string>());
 
     /// <summary>One line per write, <c>memory.limit_in_bytes = 268435456</c>.</summary>
-    public IEnumerable<string> Describe() => Writes.Select(w => w.ToString());
+    public IEnumerable<string> Describe() => UnitProperties.Select(p => "systemd " + p).Concat(Writes.Select(w => w.ToString()));
 }

@@ -33,11 +33,18 @@ Describe 'cgroup v2 driver' -Skip:(-not $IsUnifiedHost) {
   "memory": { "limit": 268435456, "reservation": 134217728, "swap": 536870912 },
   "cpu": { "shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0" },
   "pids": { "limit": 128 },
-  "blockIO": { "weight": 500 },
+  "blockIO": { "weight": 500,
+    "throttleReadBpsDevice": [ { "major": @MAJ@, "minor": @MIN@, "rate": 1048576 } ],
+    "throttleWriteBpsDevice": [ { "major": @MAJ@, "minor": @MIN@, "rate": 2097152 } ],
+    "throttleReadIOPSDevice": [ { "major": @MAJ@, "minor": @MIN@, "rate": 1000 } ],
+    "throttleWriteIOPSDevice": [ { "major": @MAJ@, "minor": @MIN@, "rate": 500 } ] },
   "hugepageLimits": [ { "pageSize": "2MB", "limit": 4194304 } ],
   "unified": { "memory.high": "200000000" }
 }
 '@
+        # The guest's scratch disk (virtio, /dev/vda) is the block device the throttles name.
+        $maj, $min = (Get-KcBlockDevice) -split ':'
+        $json = $json.Replace('@MAJ@', $maj).Replace('@MIN@', $min)
         $cg = New-KataCgroup -Path $Path -Resources $json -WarningAction SilentlyContinue
         $cg.Driver | Should -Be 'CgroupfsV2'
         $cg.Mode | Should -Be 'Unified'
@@ -53,6 +60,7 @@ Describe 'cgroup v2 driver' -Skip:(-not $IsUnifiedHost) {
         File $CgPath 'hugetlb.2MB.max' | Should -Be '4194304'
         $io = if (Test-Path "$Mount$CgPath/io.bfq.weight") { File $CgPath 'io.bfq.weight' } else { File $CgPath 'io.weight' }
         $io | Should -Match '^default (500|4950)$' -Because 'raw weight for BFQ, else 1 + (w - 10) * 9999 / 990'
+        File $CgPath 'io.max' | Should -Be "$maj`:$min rbps=1048576 wbps=2097152 riops=1000 wiops=500" -Because 'the four throttles are one io.max line per device'
     }
 
     It 'reports each conversion on the object and in -WhatIf' {

@@ -324,11 +324,16 @@ public sealed class CmdletTests : IDisposable
     }
 
     [Fact]
-    public void NewKataCgroup_SystemdFormIsUnsupportedForNow()
+    public void NewKataCgroup_SystemdFormPlansAScopeWithoutTalkingToSystemd()
     {
-        var (_, errors, _) = _ps.Run("New-KataCgroup -Path 'system.slice:kata:unit-test' -WhatIf");
-        var error = Assert.Single(errors);
-        Assert.Matches("^(UnsupportedOnHost|MalformedSystemdPath),", error.FullyQualifiedErrorId);
+        // -WhatIf compiles the unit properties only: no D-Bus connection, no scope, nothing written.
+        var (output, errors, _) = _ps.Run("New-KataCgroup -Path 'system.slice:kata:unit-test' -MemoryLimit 256MB -PidsLimit 64 -WhatIf -WarningAction SilentlyContinue");
+        Assert.Empty(errors);
+        Assert.Empty(output);
+        var text = _ps.Host.Text;
+        Assert.Contains("systemd scope kata-unit-test.scope", text);
+        Assert.Contains("systemd TasksMax=64", text);
+        Assert.Contains("systemd DevicePolicy=strict", text);
     }
 
     [Fact]

@@ -178,12 +178,13 @@ public sealed class CgroupManagerTests : IDisposable
     }
 
     [Fact]
-    public void DriverFor_SystemdFormIsUnsupportedOnHost()
+    public void DriverFor_SystemdFormUsesTheSystemdDriverAndTheScopeDirectory()
     {
         var manager = Manager();
-        var e = Assert.Throws<CgroupException>(() => manager.DriverFor(manager.Resolve("system.slice:kata:abc")));
-        Assert.Equal(ErrorIds.UnsupportedOnHost, e.ErrorId);
-        Assert.Equal("system.slice:kata:abc", e.Target);
+        var target = manager.Resolve("system.slice:kata:abc");
+        Assert.Equal(DriverKind.Systemd, manager.DriverFor(target).Kind);
+        Assert.Equal("/system.slice/kata-abc.scope", target.CgroupPath);
+        Assert.All(manager.GetPaths(target), p => Assert.EndsWith("/system.slice/kata-abc.scope", p.Directory));
     }
 
     [Fact]

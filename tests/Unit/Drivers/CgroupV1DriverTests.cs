@@ -96,7 +96,7 @@ public sealed class CgroupV1DriverTests : IDisposable
     {
         var driver = Driver();
         var log = new RecordingLog();
-        driver.Create(Target, CgroupPlan.Empty, log);
+        driver.Create(Target, CgroupPlan.Empty, System.Array.Empty<int>(), log);
 
         foreach (var mount in FakeCgroupRoot.AllMounts)
             Assert.True(Directory.Exists(_fake.Dir(mount, Leaf)), $"{mount} has no {Leaf}");
@@ -121,7 +121,7 @@ public sealed class CgroupV1DriverTests : IDisposable
             _fake.Touch("cpuset", level, "cpuset.mems");
         }
         var log = new RecordingLog();
-        Driver().Create(Target, CgroupPlan.Empty, log);
+        Driver().Create(Target, CgroupPlan.Empty, System.Array.Empty<int>(), log);
 
         Assert.Equal(new[]
         {
@@ -154,7 +154,7 @@ public sealed class CgroupV1DriverTests : IDisposable
         File.WriteAllText(Path.Combine(_fake.Dir("devices", Leaf), "devices.list"), plan.DeviceTarget!.ToListText() + "\n");
 
         var log = new RecordingLog();
-        driver.Create(Target, plan, log);
+        driver.Create(Target, plan, System.Array.Empty<int>(), log);
 
         string F(string mount, string file) => Path.Combine(_fake.Dir(mount, Leaf), file);
         Assert.Equal(new[]
@@ -242,7 +242,7 @@ public sealed class CgroupV1DriverTests : IDisposable
         var plan = driver.Plan(Target, new LinuxResources { Pids = new LinuxPids { Limit = 100 } }, null);
         var log = new RecordingLog();
 
-        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, log));
+        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, System.Array.Empty<int>(), log));
 
         var file = Path.Combine(_fake.Dir("pids", Leaf), "pids.max");
         Assert.Equal(ErrorIds.CgroupWriteFailed, e.ErrorId);
@@ -267,7 +267,7 @@ public sealed class CgroupV1DriverTests : IDisposable
         var driver = Driver();
         var plan = driver.Plan(Target, new LinuxResources { Pids = new LinuxPids { Limit = 100 } }, null);
 
-        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, new RecordingLog()));
+        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, System.Array.Empty<int>(), new RecordingLog()));
 
         Assert.Equal(ErrorIds.CgroupWriteFailed, e.ErrorId);
         Assert.Equal(Errno.EISDIR, e.Errno);
@@ -288,7 +288,7 @@ public sealed class CgroupV1DriverTests : IDisposable
         var plan = driver.Plan(Target, new LinuxResources { Memory = new LinuxMemory { Limit = 256L << 20 }, Pids = new LinuxPids { Limit = 100 } }, null);
         var log = new RecordingLog();
 
-        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, log));
+        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, System.Array.Empty<int>(), log));
 
         Assert.EndsWith("pids.max", e.Target);
         Assert.Contains(log.Writes, w => w.EndsWith("memory.limit_in_bytes = 268435456", StringComparison.Ordinal));
@@ -308,7 +308,7 @@ public sealed class CgroupV1DriverTests : IDisposable
         var driver = Driver();
         var plan = driver.Plan(Target, new LinuxResources(), new[] { DeviceRule.Parse("c 1:3 rwm") });
 
-        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, new RecordingLog()));
+        var e = Assert.Throws<CgroupException>(() => driver.Create(Target, plan, System.Array.Empty<int>(), new RecordingLog()));
 
         Assert.Equal(ErrorIds.DevicesMismatch, e.ErrorId);
         Assert.Contains("devices.list", e.Message);

@@ -107,7 +107,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         var created = new List<string>();
         try
@@ -130,6 +130,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
             if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
             throw;
         }
+        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
     }
 
     /// <summary>

@@ -73,7 +73,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public void Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         var created = new List<string>();
         try
@@ -91,6 +91,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
             if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
             throw;
         }
+        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
     }
 
     /// <summary>

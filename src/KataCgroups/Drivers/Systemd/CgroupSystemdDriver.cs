@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using KataCgroups.Devices;
+using KataCgroups.Drivers.V1;
+using KataCgroups.Drivers.V2;
+using KataCgroups.Errors;
+using KataCgroups.Host;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+using Tmds.DBus.Protocol;
+
+namespace KataCgroups.Drivers.Systemd;
+
+/// <summary>
+/// systemd driver (semantics §6; model: opencontainers/cgroups systemd/v1.go and v2.go): a Kata cgroup in
+/// <c>slice:prefix:name</c> form is the transient scope <c>prefix-name.scope</c> in the expanded slice. What
+/// systemd has a property for goes over D-Bus; the rest is written through cgroupfs into the scope's
+/// directories afterwards, as upstream does. Reading, pids and leftovers go through the cgroupfs driver of the
+/// host's mode, pointed at the scope's directory.
+/// </summary>
+public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
+{
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(30);
+    private readonly ICgroupDriver _fs;
+    private readonly SystemdBus _bus;
+    private readonly bool _unified;
+
+    /// <summary>Creates the driver; <paramref name="busAddress"/> names a D-Bus address, else the default choice.</summary>
+    public CgroupSystemdDriver(HostInfo host, string? busAddress, ICgroupLog? log = null)
+    {
+        Host = host;
+        _unified = host.Mode == CgroupMode.Unified;
+        _fs = _unified && host.Unified is { } u ? new CgroupV2Driver(host, u) : new CgroupV1Driver(host);
+        _bus = new SystemdBus(busAddress, log ?? NullCgroupLog.Instance);
+    }
+
+    /// <inheritdoc/>
+    public DriverKind Kind => DriverKind.Systemd;
+
+    /// <inheritdoc/>
+    public HostInfo Host { get; }
+
+    private static SystemdPath Unit(CgroupTarget t) =>
+        t.Systemd ?? throw new CgroupException(ErrorIds.MalformedSystemdPath, CgroupErrorKind.InvalidArgument,
+            $"'{t.RequestedPath}' is not a systemd path (slice:prefix:name)", t.RequestedPath);
+
+    private static T Sync<T>(Task<T> task)
+    {
+        try { return task.GetAwaiter().GetResult(); }
+        catch (DBusErrorReplyException e)
+        {
+            throw new CgroupException(ErrorIds.SystemdCallFailed, CgroupErrorKind.WriteFailed, $"systemd refused the call: {e.ErrorName}: {e.ErrorMessage}", e.ErrorName, inner: e);
+        }
+    }
+
+    private static void Sync(Task task) => Sync(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+
+    /// <inheritdoc/>
+    public bool Exists(CgroupTarget target) => _fs.Exists(target);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => _fs.GetPaths(target);
+
+    /// <inheritdoc/>
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    {
+        var sd = SystemdProperties.Compile(resources, _unified, devices, SystemdProperties.ProcDevices(Host.Options.ProcRoot));
+        var fsPlan = _fs.Plan(target, sd.Residual, null);
+        var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
+        return new CgroupPlan(fsPlan.Writes, warnings, fsPlan.Conversions, null, sd.Properties);
+    }
+
+    /// <summary>The properties every Kata scope gets (systemd/common.go + v1.go/v2.go Apply).</summary>
+    private List<UnitProperty> ScopeProperties(SystemdPath unit, IReadOnlyList<int> pids)
+    {
+        var p = new List<UnitProperty>
+        {
+            new("Description", $"Kata sandbox {unit.Name} (KataCgroups)"),
+            new("Slice", unit.Slice),
+            new("Delegate", true),
+            new("PIDs", pids.Select(x => (uint)x).ToArray()),
+            new("DefaultDependencies", false),
+            new("MemoryAccounting", true),
+            new("CPUAccounting", true),
+            new(_unified ? "IOAccounting" : "BlockIOAccounting", true),
+            new("TasksAccounting", true),
+        };
+        return p;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
+    {
+        var unit = Unit(target);
+        var holder = (Process?)null;
+        var members = pids.ToList();
+        if (members.Count == 0)
+        {
+            // systemd refuses an empty scope ("Scope has no PIDs"): like cgcreate, park an idle holder in it. It
+            // lives as long as the scope; Remove stops the scope, which ends it.
+            holder = Process.Start(new ProcessStartInfo("sleep", "infinity") { UseShellExecute = false })
+                ?? throw new CgroupException(ErrorIds.CgroupCreateFailed, CgroupErrorKind.WriteFailed, "could not start the scope's holder process", unit.UnitName);
+            log.Verbose($"started holder process {holder.Id} (sleep infinity) for {unit.UnitName}");
+            members.Add(holder.Id);
+        }
+        CheckPidNamespace(members);
+        var properties = ScopeProperties(unit, members);
+        properties.AddRange(plan.UnitProperties);
+        try
+        {
+            StartUnit(unit.UnitName, properties, log);
+            if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
+        }
+        catch
+        {
+            try { StopAndReset(unit.UnitName, log); } catch (CgroupException) { }
+            if (holder is { HasExited: false }) holder.Kill();
+            throw;
+        }
+        return pids.Select(p => new ProcessOutcome(p, true)).ToList();
+    }
+
+    private void StartUnit(string unit, List<UnitProperty> properties, ICgroupLog log)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            log.Verbose($"D-Bus StartTransientUnit {unit} replace: {string.Join(", ", properties)}");
+            string job;
+            try { job = Sync(_bus.StartTransientUnitAsync(unit, properties)); }
+            catch (CgroupException e) when (attempt == 0 && e.Target == "org.freedesktop.systemd1.UnitExists")
+            {
+                // A failed unit of the same name lingers until reset (systemd/common.go startUnit).
+                log.Debug($"{unit}: UnitExists, ResetFailedUnit and retry once");
+                Sync(_bus.ResetFailedUnitAsync(unit));
+                continue;
+            }
+            var result = Sync(_bus.WaitForJobAsync(job, JobTimeout));
+            log.Debug($"job {job} for {unit}: {result}");
+            if (result == "done") return;
+            try { Sync(_bus.ResetFailedUnitAsync(unit)); } catch (CgroupException) { }
+            throw new CgroupException(ErrorIds.SystemdJobFailed, CgroupErrorKind.WriteFailed,
+                $"systemd could not start {unit}: the job finished with result '{result}'", unit);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    {
+        var unit = Unit(target);
+        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        bool devices = plan.UnitProperties.Any(p => p.Name == "DeviceAllow");
+        // v1: clearing DeviceAllow briefly denies every device; freeze the scope so nothing in it notices.
+        bool freeze = devices && !_unified && Host.ByController.ContainsKey("freezer");
+        if (freeze) _fs.SetFreezer(target, FreezerState.Frozen, log);
+        try
+        {
+            if (plan.UnitProperties.Count > 0)
+            {
+                log.Verbose($"D-Bus SetUnitProperties {unit.UnitName} runtime: {string.Join(", ", plan.UnitProperties)}");
+                Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties));
+            }
+            if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
+        }
+        finally
+        {
+            if (freeze) _fs.SetFreezer(target, FreezerState.Thawed, log);
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    {
+        var unit = Unit(target);
+        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        CheckPidNamespace(pids);
+        var outcomes = new List<ProcessOutcome>();
+        foreach (var pid in pids)
+        {
+            if (!Directory.Exists(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            {
+                outcomes.Add(new ProcessOutcome(pid, false, $"process {pid} does not exist", Vanished: true));
+                continue;
+            }
+            try
+            {
+                log.Verbose($"D-Bus AttachProcessesToUnit {unit.UnitName} '' [{pid}]");
+                Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }));
+                outcomes.Add(new ProcessOutcome(pid, true));
+            }
+            catch (CgroupException e) when (e.Target == "org.freedesktop.DBus.Error.UnknownMethod")
+            {
+                // systemd < 238 has no AttachProcessesToUnit: write the scope's cgroup.procs instead.
+                outcomes.AddRange(_fs.AddProcesses(target, new[] { pid }, log));
+            }
+            catch (CgroupException e)
+            {
+                outcomes.Add(new ProcessOutcome(pid, false, e.Message));
+            }
+        }
+        return outcomes;
+    }
+
+    /// <summary>
+    /// PIDs are read in systemd's PID namespace: a pid from another namespace is refused or, worse, names a
+    /// different process. This process shares systemd's namespace when its own PID 1 is systemd.
+    /// </summary>
+    private void CheckPidNamespace(IReadOnlyList<int> pids)
+    {
+        if (pids.Count == 0) return;
+        var comm = CgroupFs.TryReadValue(Path.Combine(Host.Options.ProcRoot, "1", "comm"));
+        if (comm == "systemd") return;
+        throw new CgroupException(ErrorIds.PidNamespaceMismatch, CgroupErrorKind.NotSupported,
+            $"process ids cannot be sent to systemd from here: PID 1 in this PID namespace is '{comm ?? "unknown"}', not systemd, so systemd " +
+            "would read them in a different PID namespace (run the command inside systemd's PID namespace, e.g. with nsenter)", string.Join(",", pids));
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => _fs.GetProcesses(target);
+
+    /// <inheritdoc/>
+    public CgroupSnapshot Read(CgroupTarget target) => _fs.Read(target) with { Driver = Kind };
+
+    /// <inheritdoc/>
+    public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
+    {
+        var unit = Unit(target);
+        int moved = 0;
+        if (!options.Kill)
+        {
+            // The seed moves processes to the parent before destroying: stopping a scope kills what is in it.
+            var parent = target with { CgroupPath = CgroupPathText.Dir(target.CgroupPath) };
+            var pids = _fs.GetProcesses(target);
+            moved = _fs.AddProcesses(parent, pids, log).Count(o => o.Added);
+        }
+        StopAndReset(unit.UnitName, log);
+        // Leftovers systemd did not remove (directories made through cgroupfs, or a unit already gone).
+        var left = _fs.Exists(target) ? _fs.Remove(target, options, log) : new RemoveOutcome(0, 0, 0);
+        return new RemoveOutcome(moved + left.MovedProcesses, left.KilledProcesses, left.RemovedDirectories);
+    }
+
+    private void StopAndReset(string unit, ICgroupLog log)
+    {
+        log.Verbose($"D-Bus StopUnit {unit} replace");
+        try
+        {
+            var job = Sync(_bus.StopUnitAsync(unit));
+            var result = Sync(_bus.WaitForJobAsync(job, JobTimeout));
+            log.Debug($"stop job for {unit}: {result}");
+        }
+        catch (CgroupException e) when (e.Target == "org.freedesktop.systemd1.NoSuchUnit") { }
+        try { Sync(_bus.ResetFailedUnitAsync(unit)); }
+        catch (CgroupException e) when (e.Target is "org.freedesktop.systemd1.NoSuchUnit" or "org.freedesktop.DBus.Error.InvalidArgs") { }
+    }
+
+    /// <inheritdoc/>
+    public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log) => _fs.SetFreezer(target, state, log);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Find(string root) => Array.Empty<string>();
+
+    /// <summary>A unit property as systemd reports it (for tests and Get).</summary>
+    public VariantValue GetUnitProperty(CgroupTarget target, string iface, string property)
+    {
+        var path = Sync(_bus.GetUnitAsync(Unit(target).UnitName));
+        return Sync(_bus.GetUnitPropertyAsync(path, iface, property));
+    }
+
+    /// <summary>The D-Bus address in use (empty before the first call).</summary>
+    public string BusAddress => _bus.Address;
+
+    /// <summary>Drops the connection (the next call reconnects): used to prove reconnection.</summary>
+    public void Disconnect() => _bus.Disconnect();
+
+    /// <inheritdoc/>
+    public void Dispose() => _bus.Dispose();
+}

@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using KataCgroups.Errors;
+using KataCgroups.Resources;
+using Tmds.DBus.Protocol;
+
+namespace KataCgroups.Drivers.Systemd;
+
+/// <summary>
+/// The systemd manager over D-Bus (org.freedesktop.systemd1(5)), with Tmds.DBus.Protocol. Connects to the
+/// private socket <c>/run/systemd/private</c> when reachable (peer-to-peer, as root), else the system bus
+/// (<c>DBUS_SYSTEM_BUS_ADDRESS</c> honoured) or an address the caller names; reconnects once when the
+/// connection drops. JobRemoved is watched before any job is started and results are buffered, because the
+/// signal can arrive before the method reply (opencontainers/cgroups systemd/common.go startUnit).
+/// </summary>
+internal sealed class SystemdBus : IDisposable
+{
+    internal const string Destination = "org.freedesktop.systemd1";
+    internal const string ManagerPath = "/org/freedesktop/systemd1";
+    internal const string ManagerInterface = "org.freedesktop.systemd1.Manager";
+    internal const string PrivateSocket = "/run/systemd/private";
+
+    private readonly string? _explicitAddress;
+    private readonly ICgroupLog _log;
+    private DBusConnection? _connection;
+    private IDisposable? _jobWatch;
+    private string _address = "";
+    private readonly ConcurrentDictionary<string, string> _finishedJobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _waiting = new(StringComparer.Ordinal);
+
+    internal SystemdBus(string? explicitAddress, ICgroupLog log)
+    {
+        _explicitAddress = explicitAddress;
+        _log = log;
+    }
+
+    /// <summary>The address in use.</summary>
+    internal string Address => _address;
+
+    /// <summary>True when talking peer-to-peer (the private socket): no bus daemon, no sender names.</summary>
+    internal bool PeerToPeer { get; private set; }
+
+    private IEnumerable<string> Candidates()
+    {
+        if (!string.IsNullOrEmpty(_explicitAddress)) { yield return _explicitAddress; yield break; }
+        if (Environment.IsPrivilegedProcess && File.Exists(PrivateSocket)) yield return "unix:path=" + PrivateSocket;
+        yield return Environment.GetEnvironmentVariable("DBUS_SYSTEM_BUS_ADDRESS") is { Length: > 0 } env
+            ? env : "unix:path=/var/run/dbus/system_bus_socket";
+    }
+
+    private async Task<DBusConnection> ConnectAsync()
+    {
+        if (_connection is not null) return _connection;
+        Exception? last = null;
+        foreach (var address in Candidates())
+        {
+            var c = new DBusConnection(address);
+            try
+            {
+                _log.Debug($"D-Bus connect {address}");
+                await c.ConnectAsync().ConfigureAwait(false);
+                // The private socket speaks peer-to-peer: systemd answers Hello with an error, no unique name.
+                PeerToPeer = c.UniqueName is null;
+                // Signals: on the bus, Subscribe() or systemd emits nothing; peer-to-peer they always come.
+                _jobWatch = await c.WatchSignalAsync(PeerToPeer ? null : Destination, ManagerPath, ManagerInterface, "JobRemoved",
+                    static (Message m, object? _) =>
+                    {
+                        var r = m.GetBodyReader();
+                        r.ReadUInt32();
+                        var job = r.ReadObjectPathAsString();
+                        var unit = r.ReadString();
+                        var result = r.ReadString();
+                        return (job, unit, result);
+                    },
+                    (Notification<(string Job, string Unit, string Result)> n) =>
+                    {
+                        if (!n.HasValue) return;
+                        var v = n.Value;
+                        if (_waiting.TryRemove(v.Job, out var tcs)) tcs.TrySetResult(v.Result);
+                        else _finishedJobs[v.Job] = v.Result;
+                    }, ObserverFlags.None, false, null).ConfigureAwait(false);
+                if (!PeerToPeer) await CallAsync(c, "Subscribe", null, static w => { }).ConfigureAwait(false);
+                _connection = c;
+                _address = address;
+                return c;
+            }
+            catch (Exception e) when (e is DBusConnectionException or DBusErrorReplyException or IOException or System.Net.Sockets.SocketException or DBusConnectionClosedException)
+            {
+                // systemd refuses its private socket to clients outside its PID namespace; try the next address.
+                _log.Debug($"D-Bus {address}: {e.Message}");
+                last = e;
+                _jobWatch?.Dispose();
+                _jobWatch = null;
+                c.Dispose();
+            }
+        }
+        throw new CgroupException(ErrorIds.SystemdUnavailable, CgroupErrorKind.NotSupported,
+            $"cannot reach systemd over D-Bus (tried {string.Join(", ", Candidates())}): {last?.Message}", _explicitAddress, inner: last);
+    }
+
+    private void Drop()
+    {
+        _jobWatch?.Dispose();
+        _jobWatch = null;
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    /// <summary>Runs a manager call; on a dropped connection reconnects once and repeats it.</summary>
+    private async Task<T> WithReconnect<T>(Func<DBusConnection, Task<T>> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var c = await ConnectAsync().ConfigureAwait(false);
+            try { return await call(c).ConfigureAwait(false); }
+            catch (DBusConnectionClosedException e) when (attempt == 0)
+            {
+                _log.Debug($"D-Bus connection to {_address} dropped ({e.Message}); reconnecting once");
+                Drop();
+            }
+        }
+    }
+
+    private delegate void BodyWriter(ref MessageWriter writer);
+
+    private static Task CallAsync(DBusConnection c, string member, string? signature, Action<MessageWriterBox> body) =>
+        CallAsync<object?>(c, member, signature, body, null);
+
+    /// <summary>Builds a method call synchronously (MessageWriter is a ref struct) and sends it.</summary>
+    private static Task<T> CallAsync<T>(DBusConnection c, string member, string? signature, Action<MessageWriterBox> body, MessageValueReader<T>? reader)
+    {
+        MessageBuffer buffer;
+        var writer = c.GetMessageWriter();
+        try
+        {
+            writer.WriteMethodCallHeader(Destination, ManagerPath, ManagerInterface, member, signature, MessageFlags.None);
+            var box = new MessageWriterBox();
+            body(box);
+            box.Flush(ref writer);
+            buffer = writer.CreateMessage();
+        }
+        finally { writer.Dispose(); }
+        return reader is null
+            ? c.CallMethodAsync(buffer).ContinueWith(t => { t.GetAwaiter().GetResult(); return default(T)!; }, TaskScheduler.Default)
+            : c.CallMethodAsync(buffer, reader, null);
+    }
+
+    /// <summary>StartTransientUnit(name, "replace", properties, []) → job path.</summary>
+    internal Task<string> StartTransientUnitAsync(string unit, IReadOnlyList<UnitProperty> properties) =>
+        WithReconnect(c => CallAsync(c, "StartTransientUnit", "ssa(sv)a(sa(sv))", w =>
+        {
+            w.String(unit);
+            w.String("replace");
+            w.Properties(properties);
+            w.EmptyAuxUnits();
+        }, static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
+
+    /// <summary>SetUnitProperties(name, runtime, properties).</summary>
+    internal Task SetUnitPropertiesAsync(string unit, IReadOnlyList<UnitProperty> properties) =>
+        WithReconnect(async c =>
+        {
+            await CallAsync(c, "SetUnitProperties", "sba(sv)", w => { w.String(unit); w.Bool(true); w.Properties(properties); }).ConfigureAwait(false);
+            return true;
+        });
+
+    /// <summary>StopUnit(name, "replace") → job path.</summary>
+    internal Task<string> StopUnitAsync(string unit) =>
+        WithReconnect(c => CallAsync(c, "StopUnit", "ss", w => { w.String(unit); w.String("replace"); },
+            static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
+
+    /// <summary>ResetFailedUnit(name).</summary>
+    internal Task ResetFailedUnitAsync(string unit) =>
+        WithReconnect(async c =>
+        {
+            await CallAsync(c, "ResetFailedUnit", "s", w => w.String(unit)).ConfigureAwait(false);
+            return true;
+        });
+
+    /// <summary>AttachProcessesToUnit(name, "", pids) (systemd ≥ 238).</summary>
+    internal Task AttachProcessesAsync(string unit, IReadOnlyList<int> pids) =>
+        WithReconnect(async c =>
+        {
+            await CallAsync(c, "AttachProcessesToUnit", "ssau", w => { w.String(unit); w.String(""); w.UInt32Array(pids.Select(p => (uint)p).ToArray()); }).ConfigureAwait(false);
+            return true;
+        });
+
+    /// <summary>Waits for the JobRemoved of <paramref name="job"/> and returns its result ("done", "failed"…).</summary>
+    internal async Task<string> WaitForJobAsync(string job, TimeSpan timeout)
+    {
+        if (_finishedJobs.TryRemove(job, out var early)) return early;
+        var tcs = _waiting.GetOrAdd(job, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+        // The signal may have landed between the first check and the registration.
+        if (_finishedJobs.TryRemove(job, out early)) { _waiting.TryRemove(job, out _); return early; }
+        var done = await Task.WhenAny(tcs.Task, Task.Delay(timeout)).ConfigureAwait(false);
+        if (done != tcs.Task)
+        {
+            _waiting.TryRemove(job, out _);
+            throw new CgroupException(ErrorIds.SystemdJobFailed, CgroupErrorKind.ResourceBusy,
+                $"systemd job {job} did not finish within {timeout.TotalSeconds:0} s", job);
+        }
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one property of a unit (org.freedesktop.DBus.Properties.Get on its object).</summary>
+    internal Task<VariantValue> GetUnitPropertyAsync(string unitObjectPath, string iface, string property) =>
+        WithReconnect(c =>
+        {
+            MessageBuffer buffer;
+            var writer = c.GetMessageWriter();
+            try
+            {
+                writer.WriteMethodCallHeader(Destination, unitObjectPath, "org.freedesktop.DBus.Properties", "Get", "ss", MessageFlags.None);
+                writer.WriteString(iface);
+                writer.WriteString(property);
+                buffer = writer.CreateMessage();
+            }
+            finally { writer.Dispose(); }
+            return c.CallMethodAsync(buffer, static (m, _) => m.GetBodyReader().ReadVariantValue(), null);
+        });
+
+    /// <summary>GetUnit(name) → object path.</summary>
+    internal Task<string> GetUnitAsync(string unit) =>
+        WithReconnect(c => CallAsync(c, "GetUnit", "s", w => w.String(unit), static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
+
+    /// <summary>Closes the connection (a later call reconnects).</summary>
+    internal void Disconnect() => Drop();
+
+    public void Dispose() => Drop();
+}
+
+/// <summary>
+/// Collects a method body outside the ref-struct writer (so lambdas can describe it), then writes it in one go.
+/// </summary>
+internal sealed class MessageWriterBox
+{
+    private readonly List<object> _items = new();
+    private sealed record AuxUnits;
+    private sealed record UIntArray(uint[] Values);
+
+    internal void String(string s) => _items.Add(s);
+    internal void Bool(bool b) => _items.Add(b);
+    internal void Properties(IReadOnlyList<UnitProperty> p) => _items.Add(p);
+    internal void EmptyAuxUnits() => _items.Add(new AuxUnits());
+    internal void UInt32Array(uint[] values) => _items.Add(new UIntArray(values));
+
+    internal void Flush(ref MessageWriter w)
+    {
+        foreach (var item in _items)
+        {
+            switch (item)
+            {
+                case string s: w.WriteString(s); break;
+                case bool b: w.WriteBool(b); break;
+                case UIntArray a: w.WriteArray(a.Values); break;
+                case AuxUnits:
+                    var aux = w.WriteArrayStart(DBusType.Struct);
+                    w.WriteArrayEnd(aux);
+                    break;
+                case IReadOnlyList<UnitProperty> props:
+                    var start = w.WriteArrayStart(DBusType.Struct);
+                    foreach (var p in props)
+                    {
+                        w.WriteStructureStart();
+                        w.WriteString(p.Name);
+                        w.WriteVariant(ToVariant(p.Value));
+                    }
+                    w.WriteArrayEnd(start);
+                    break;
+            }
+        }
+    }
+
+    private static VariantValue ToVariant(object v) => v switch
+    {
+        bool b => VariantValue.Bool(b),
+        ulong u => VariantValue.UInt64(u),
+        string s => VariantValue.String(s),
+        byte[] bytes => VariantValue.Array(bytes),
+        uint[] values => VariantValue.Array(values),
+        (string, string)[] pairs => new Tmds.DBus.Protocol.Array<Struct<string, string>>(pairs.Select(p => Struct.Create(p.Item1, p.Item2))).AsVariantValue(),
+        _ => throw new ArgumentException($"unsupported unit property value {v.GetType().Name}"),
+    };
+}
