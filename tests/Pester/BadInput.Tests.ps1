@@ -89,9 +89,12 @@ Describe 'Malformed and escaping paths' {
         @{ Given = 'kctest-besteffort.slice:cri-containerd:abc' }
         @{ Given = 'kctest-a-b.slice:kctest:sb' }
     ) {
-        # -WhatIf: even a module that mistook it for a cgroupfs path would create nothing outside the test roots
-        { New-KataCgroup -Path $Given -WhatIf -ErrorAction Stop -WarningAction SilentlyContinue } |
-            Should -Throw -ErrorId "UnsupportedOnHost,$ns.NewKataCgroupCommand"
+        # Resolving it names the transient scope in the expanded slice (not a kata_ directory); nothing is created.
+        $rows = @(Get-KataCgroupPath -Path $Given)
+        $parts = $Given -split ':'
+        $rows.CgroupPath | Select-Object -Unique | Should -Match ([regex]::Escape("/$($parts[1])-$($parts[2]).scope") + '$')
+        $rows.CgroupPath | Select-Object -Unique | Should -Not -Match 'kata_'
+        $rows | Where-Object Exists | Should -BeNullOrEmpty
     }
 
     It 'a systemd-form path with ''/'' in a part is malformed: MalformedSystemdPath' {
@@ -99,9 +102,13 @@ Describe 'Malformed and escaping paths' {
             Should -Throw -ErrorId "MalformedSystemdPath,$ns.NewKataCgroupCommand"
     }
 
-    It 'a systemd-form path is refused on this cgroupfs host: UnsupportedOnHost' {
-        { New-KataCgroup -Path 'kctest.slice:kctest:sb' -ErrorAction Stop -WarningAction SilentlyContinue } |
-            Should -Throw -ErrorId "UnsupportedOnHost,$ns.NewKataCgroupCommand"
+    It 'a systemd-form path where no systemd answers is a clear SystemdUnavailable error, and nothing is made' {
+        $env:DBUS_SYSTEM_BUS_ADDRESS = 'unix:path=/nonexistent/kctest-bus'
+        try {
+            { New-KataCgroup -Path 'kctest.slice:kctest:sb' -ErrorAction Stop -WarningAction SilentlyContinue } |
+                Should -Throw -ErrorId "SystemdUnavailable,$ns.NewKataCgroupCommand"
+        }
+        finally { Remove-Item Env:DBUS_SYSTEM_BUS_ADDRESS }
         Get-KcExistingDirectory '/kctest.slice' | Should -BeNullOrEmpty
     }
 

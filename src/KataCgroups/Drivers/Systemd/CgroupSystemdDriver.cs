@@ -91,6 +91,9 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         var unit = Unit(target);
+        // Fail before starting anything: no systemd, or a systemd that would misread our pids.
+        Sync(_bus.EnsureConnectedAsync());
+        CheckPidNamespace(new[] { 1 });
         var holder = (Process?)null;
         var members = pids.ToList();
         if (members.Count == 0)
@@ -102,7 +105,6 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             log.Verbose($"started holder process {holder.Id} (sleep infinity) for {unit.UnitName}");
             members.Add(holder.Id);
         }
-        CheckPidNamespace(members);
         var properties = ScopeProperties(unit, members);
         properties.AddRange(plan.UnitProperties);
         try

@@ -221,6 +221,9 @@ internal sealed class SystemdBus : IDisposable
     internal Task<string> GetUnitAsync(string unit) =>
         WithReconnect(c => CallAsync(c, "GetUnit", "s", w => w.String(unit), static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
 
+    /// <summary>Connects now (throws SystemdUnavailable when no systemd answers).</summary>
+    internal Task EnsureConnectedAsync() => ConnectAsync();
+
     /// <summary>Closes the connection (a later call reconnects).</summary>
     internal void Disconnect() => Drop();
 
