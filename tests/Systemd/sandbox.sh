@@ -14,9 +14,21 @@
 # Environment:
 #   KC_SANDBOX_TIMEOUT        seconds for start to reach readiness (default 30; fractions allowed)
 #   KC_SANDBOX_STOP_TIMEOUT   seconds stop waits for the poweroff before SIGKILL (default 10)
-#   KC_SANDBOX_FAIL_AT        test hook: make start fail at a stage (launched | released | private-socket |
+#   KC_SANDBOX_FAIL_AT        test hook: make start fail at a stage (prepared | launched | released | private-socket |
 #                             running | ready), to prove the cleanup of a start that fails midway
+#   KC_SANDBOX_TEST_HANG      test hook: 1 adds a start-up job that never finishes (a readiness timeout with
+#                             systemd and its bus up)
+#   KC_SANDBOX_CONSOLE_COPY   stop (and a failed start) copy the console log (systemd's /dev/console) here first
+#   KC_SANDBOX_VERBOSE        1: start logs the time of each stage to stderr
 #   KC_CHECK_HOST_IGNORE      ERE; snapshot/check lines matching it are ignored (concurrent activity on the host)
+#
+# Beyond the note, deliberately: systemd gets container=kc-systemd-sandbox (authoritative container detection,
+# so neither systemd nor systemd-shutdown does host-level work: no superblock remount of / read-only, no swapoff,
+# no module loading; the cgroup namespace alone also makes systemd 252 detect "container-other"); unshare runs
+# with --kill-child; the unshare process goes back to the cgroups it came from (the hierarchy root here, except
+# memory: this machine's /process_api/...), not into the root of a hierarchy it was not in; the mounts in the
+# namespace are checked before systemd is exec'd; exec also enters the cgroup namespace (-C), so
+# /proc/self/cgroup inside agrees with the sandbox's /sys/fs/cgroup.
 #
 # State dir layout (host side): name, pid (systemd, host pid), unshare.pid, helper.pid, hierarchies, units/,
 # run/ (bound onto the sandbox's /run), console.log (systemd's /dev/console), helper.log.
@@ -65,44 +77,42 @@ us_to_secs() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
 # ---------------------------------------------------------------------------------------------------------
 # cgroup hierarchies
 
-# Known subsystem names (first column of /proc/cgroups).
-subsystems() { awk 'NR > 1 && $1 !~ /^#/ { print $1 }' /proc/cgroups; }
-
-# Every cgroup mount of the host: "mountpoint fstype superopts root majmin", one per hierarchy (first mount wins).
+# Every cgroup mount of the host, one per hierarchy (first mount wins):
+#   "mountpoint fstype superopts root majmin" and, given a pid, that pid's cgroup path in the hierarchy
+# (matched by the controller set: the subsystems and name= among the super options vs /proc/<pid>/cgroup).
 cgroup_mounts() {
-    awk '{
-        for (i = 7; i <= NF; i++) if ($i == "-") break
-        fstype = $(i + 1); super = $(i + 3)
-        if ((fstype == "cgroup" || fstype == "cgroup2") && !seen[$3]++) print $5, fstype, super, $4, $3
-    }' /proc/self/mountinfo
-}
-
-# The controllers of a v1 mount's super options, sorted, comma-joined ("cpu", "name=systemd"); "" for cgroup2.
-hier_key() {
-    local fstype=$1 super=$2 subs tok out=()
-    [ "$fstype" = cgroup2 ] && { echo ""; return; }
-    subs=" $(subsystems | tr '\n' ' ') "
-    IFS=, read -ra toks <<<"$super"
-    for tok in "${toks[@]}"; do
-        if [[ $tok == name=* ]] || [[ $subs == *" $tok "* ]]; then out+=("$tok"); fi
-    done
-    printf '%s\n' "${out[@]}" | sort | paste -sd, -
-}
-
-# The path of <pid>'s cgroup in the hierarchy <fstype>/<super> (from /proc/<pid>/cgroup, in the reader's view).
-pid_cgroup() {
-    local pid=$1 fstype=$2 super=$3 key line id ctrls path k
-    key=$(hier_key "$fstype" "$super")
-    while IFS= read -r line; do
-        id=${line%%:*}; line=${line#*:}; ctrls=${line%%:*}; path=${line#*:}
-        if [ "$fstype" = cgroup2 ]; then
-            [ "$id" = 0 ] && [ -z "$ctrls" ] && { echo "$path"; return 0; }
-        else
-            k=$(tr ',' '\n' <<<"$ctrls" | sort | paste -sd, -)
-            [ -n "$ctrls" ] && [ "$k" = "$key" ] && { echo "$path"; return 0; }
-        fi
-    done <"/proc/$pid/cgroup"
-    return 1
+    local pidcg=/dev/null
+    [ $# -ge 1 ] && pidcg="/proc/$1/cgroup"
+    awk -v pidcg="$pidcg" -v want="$#" '
+        function sortcsv(s,    a, n, i, j, t, out) {
+            n = split(s, a, ",")
+            for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            out = ""; for (i = 1; i <= n; i++) out = out (i > 1 ? "," : "") a[i]
+            return out
+        }
+        FILENAME == "/proc/cgroups" { if (FNR > 1 && $1 !~ /^#/) known[$1] = 1; next }
+        FILENAME == pidcg {
+            i1 = index($0, ":"); rest = substr($0, i1 + 1); i2 = index(rest, ":")
+            id = substr($0, 1, i1 - 1); ctrls = substr(rest, 1, i2 - 1); path = substr(rest, i2 + 1)
+            if (id == "0" && ctrls == "") v2 = path; else if (ctrls != "") cg[sortcsv(ctrls)] = path
+            next
+        }
+        {
+            for (i = 7; i <= NF; i++) if ($i == "-") break
+            fstype = $(i + 1); super = $(i + 3)
+            if ((fstype != "cgroup" && fstype != "cgroup2") || seen[$3]++) next
+            line = $5 " " fstype " " super " " $4 " " $3
+            if (want > 0) {
+                if (fstype == "cgroup2") path = v2
+                else {
+                    n = split(super, t, ","); key = ""
+                    for (k = 1; k <= n; k++) if (t[k] in known || t[k] ~ /^name=/) key = key (key == "" ? "" : ",") t[k]
+                    path = cg[sortcsv(key)]
+                }
+                line = line " " (path == "" ? "?" : path)
+            }
+            print line
+        }' /proc/cgroups "$pidcg" /proc/self/mountinfo
 }
 
 # Is <pid> alive and inside /<name> (its own cgroup subtree) in the cgroup2/name=systemd view?
@@ -169,6 +179,14 @@ EOF
         getty multi-user graphical rescue emergency sigpwr ctrl-alt-del kbrequest; do
         printf '[Unit]\nDescription=%s (sandbox stub)\nDefaultDependencies=no\n' "$u.target" >"$dir/$u.target"
     done
+    if [ "${KC_SANDBOX_TEST_HANG:-}" = 1 ]; then
+        # test hook: a start-up job that never finishes, so readiness (is-system-running --wait) times out
+        # while systemd and the bus are up
+        printf '[Unit]\nDescription=never finishes (sandbox test hook)\n\n[Service]\nType=oneshot\nExecStart=/bin/sleep infinity\n' \
+            >"$dir/kc-sandbox-hang.service"
+        mkdir -p "$dir/$OWN_TARGET.d"
+        printf '[Unit]\nWants=kc-sandbox-hang.service\nAfter=kc-sandbox-hang.service\n' >"$dir/$OWN_TARGET.d/hang.conf"
+    fi
     # The host's shutdown chain (no kexec) and slices.
     for u in shutdown.target umount.target final.target poweroff.target systemd-poweroff.service \
         halt.target systemd-halt.service reboot.target systemd-reboot.service exit.target systemd-exit.service \
@@ -231,7 +249,11 @@ python_bin() {
 # ---------------------------------------------------------------------------------------------------------
 # start
 
-fail_at() { [ "${KC_SANDBOX_FAIL_AT:-}" = "$1" ] && die "KC_SANDBOX_FAIL_AT=$1: failing on purpose"; return 0; }
+fail_at() {
+    [ "${KC_SANDBOX_VERBOSE:-}" = 1 ] && log "stage $1 at +$(us_to_secs $(($(now_us) - T0)))s"
+    [ "${KC_SANDBOX_FAIL_AT:-}" = "$1" ] && die "KC_SANDBOX_FAIL_AT=$1: failing on purpose"
+    return 0
+}
 
 START_OK=0
 START_STATE=
@@ -241,7 +263,7 @@ start_exit_trap() {
     local rc=$?
     exec 5>&-
     if [ "$START_OK" != 1 ] && [ -n "$START_STATE" ]; then
-        log "start failed; cleaning up"
+        log "start failed; cleaning up $START_STATE (cgroup /$(cat "$START_STATE/name" 2>/dev/null || echo '<none yet>'))"
         if [ -s "$START_STATE/console.log" ]; then
             log "last lines of the console:"
             tail -n 25 "$START_STATE/console.log" | tr -d '\r' | sed 's/^/  | /' >&2 || true
@@ -250,7 +272,7 @@ start_exit_trap() {
             log "helper output:"
             sed 's/^/  | /' "$START_STATE/helper.log" >&2 || true
         fi
-        do_stop "$START_STATE" || log "cleanup after the failed start also failed; state kept in $START_STATE"
+        KC_SANDBOX_STOP_TIMEOUT=${KC_SANDBOX_STOP_TIMEOUT:-3} do_stop "$START_STATE" || log "cleanup after the failed start also failed; state kept in $START_STATE"
         [ "$rc" = 0 ] && rc=1
     fi
     exit "$rc"
@@ -275,6 +297,7 @@ cmd_start() {
     state=$(abs_dir "$1")
     tmo=$(secs_to_us "${KC_SANDBOX_TIMEOUT:-30}")
     t0=$(now_us)
+    T0=$t0
     DEADLINE=$((t0 + tmo))
 
     for c in unshare nsenter busctl mount mknod timeout realpath; do command -v "$c" >/dev/null || die "'$c' is required"; done
@@ -306,19 +329,22 @@ cmd_start() {
 
     # cgroup view: /<name> in every hierarchy; remember where we came from in each
     : >"$state/hierarchies"
-    while read -r mp fstype super root majmin; do
+    while read -r mp fstype super root majmin orig; do
         [ "$root" = / ] || die "cgroup mount $mp has root $root (nested cgroup mounts are not supported)"
         case "$mp" in "$CG_BASE"/*) ;; *) die "cgroup mount $mp is not under $CG_BASE" ;; esac
-        orig=$(pid_cgroup $$ "$fstype" "$super") || die "cannot find my own cgroup in $mp"
+        [[ $orig == /* ]] || die "cannot find my own cgroup in $mp"
         printf '%s\t%s\t%s\t%s\n' "$mp" "$fstype" "$super" "$orig" >>"$state/hierarchies"
         mkdir "$mp/$name"
         if [ -e "$mp/cpuset.cpus" ]; then
             cat "$mp/cpuset.cpus" >"$mp/$name/cpuset.cpus"
             cat "$mp/cpuset.mems" >"$mp/$name/cpuset.mems"
         fi
-    done < <(cgroup_mounts)
+    done < <(cgroup_mounts $$)
     [ -s "$state/hierarchies" ] || die "no cgroup mounts found"
     grep -q $'\tcgroup2\t' "$state/hierarchies" || die "no cgroup2 (unified) mount found"
+
+    # symlinks beside the hierarchies (cpu -> cpu,cpuacct on hosts that co-mount), recreated in the sandbox
+    find "$CG_BASE" -mindepth 1 -maxdepth 1 -type l -printf '%f\t%l\n' >"$state/cgsymlinks"
 
     # device nodes for the sandbox's private /dev, with the host's numbers, modes and owners
     : >"$state/devnodes"
@@ -326,6 +352,8 @@ cmd_start() {
         [ -c "/dev/$node" ] || { [ "$node" = kvm ] && continue; die "/dev/$node is missing on the host"; }
         stat -c "$node %Hr %Lr %a %u %g" "/dev/$node" >>"$state/devnodes"
     done
+
+    fail_at prepared
 
     # release fifo: the sandbox's pid 1 waits on it until the unshare process is out of /<name>
     mkfifo "$state/sync"
@@ -341,10 +369,13 @@ cmd_start() {
 
     # the forked child of unshare is pid 1 of the new pid namespace: it will exec systemd
     S=
-    get_child() { S=$(cat "/proc/$U/task/$U/children" 2>/dev/null | awk '{ print $1 }'); [ -n "$S" ]; }
+    get_child() {
+        [ "$(cat "/proc/$U/comm" 2>/dev/null)" = unshare ] || return 1   # not before the launcher became unshare
+        S=$(cat "/proc/$U/task/$U/children" 2>/dev/null | awk '{ print $1 }')
+        [ -n "$S" ] && grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$S/status" 2>/dev/null
+    }
     wait_until "the namespace's pid 1" get_child
     pid_in_sandbox "$S" "$name" || die "pid $S is not in /$name"
-    grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$S/status" || die "pid $S is not pid 1 of a child pid namespace"
 
     # move unshare (outside the pid namespace) back where it came from, or systemd finds an invisible pid
     while IFS=$'\t' read -r mp fstype super orig; do
@@ -361,7 +392,10 @@ cmd_start() {
 
     rem=$(remaining_us)
     [ "$rem" -gt 0 ] || die "timed out before is-system-running"
-    out=$(timeout "$(us_to_secs "$rem")" /bin/bash "$SELF" exec "$state" -- systemctl is-system-running --wait 2>&1) || true
+    # the timeout runs inside, so a timed-out systemctl is reaped there (a process whose parent is outside the
+    # pid namespace makes systemd-shutdown wait 10 s for it at stop)
+    out=$(timeout -k 1 "$(us_to_secs $((rem + 2000000)))" /bin/bash "$SELF" exec "$state" -- \
+        timeout "$(us_to_secs "$rem")" systemctl is-system-running --wait 2>&1) || true
     case "$out" in
         running | degraded) ;;
         *) die "systemctl is-system-running --wait said: '${out:-<nothing, timed out>}'" ;;
@@ -447,6 +481,11 @@ cmd__inner() {
         mounted+="$rel "
         [ "$fstype" = cgroup ] && for sub in ${opts//,/ }; do mounted+="$sub "; done
     done <hierarchies
+    local link target
+    while IFS=$'\t' read -r link target; do
+        [ -e "$CG_BASE/$link" ] || [ -L "$CG_BASE/$link" ] || ln -s "$target" "$CG_BASE/$link"
+        mounted+="$link "
+    done <cgsymlinks
     local ph=()
     for sub in $(awk 'NR > 1 && $4 == 1 { print $1 }' /proc/cgroups); do
         [[ $mounted == *" $sub "* ]] || ph+=("$sub")
@@ -462,7 +501,16 @@ cmd__inner() {
     done
     mount -n -o remount,ro,nosuid,nodev,noexec,mode=755 "$CG_BASE"
 
-    # 5. private writable dirs
+    # 5. console: the pty slave (fd 3) is a file of the host's devpts, whose mount this namespace has a copy
+    #    of; stage a bind of it in /run while /dev/pts is still visible (a bind source must be in our namespace)
+    local tty
+    tty=$(readlink /proc/self/fd/3)
+    [[ $tty == /dev/pts/* ]] || die "fd 3 is not a pty slave: $tty"
+    [ "$(stat -L -c '%d:%i' /proc/self/fd/3)" = "$(stat -c '%d:%i' "$tty")" ] || die "$tty is not the console pty here"
+    touch /run/kc-sandbox/console
+    mount -n --bind "$tty" /run/kc-sandbox/console
+
+    # 6. private writable dirs
     mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
     mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
     mount -n -t tmpfs -o mode=755,nosuid,size=4m tmpfs /dev
@@ -481,10 +529,12 @@ cmd__inner() {
     ln -s /proc/self/fd/2 /dev/stderr
     touch /dev/console
     chmod 600 /dev/console
-    mount -n --no-canonicalize --bind /proc/self/fd/3 /dev/console
+    mount -n --bind /run/kc-sandbox/console /dev/console
+    umount -n /run/kc-sandbox/console
+    rm -f /run/kc-sandbox/console
     exec 3>&-
 
-    # 6. verify the safeguards before systemd runs
+    # 7. verify the safeguards before systemd runs
     must_ro / ; must_ro /proc/sys ; [ ! -e /proc/sysrq-trigger ] || must_ro /proc/sysrq-trigger ; must_ro /sys ; must_ro "$CG_BASE" ; must_ro "$INNER_UNITS"
     must_type /tmp tmpfs ; must_type /var/tmp tmpfs ; must_type /dev tmpfs ; must_type "$CG_BASE" tmpfs
     must_type /sys sysfs ; must_type /dev/pts devpts
@@ -493,7 +543,7 @@ cmd__inner() {
     [ -f "$INNER_UNITS/$OWN_TARGET" ] || die "units are not visible at $INNER_UNITS"
 
     cd /
-    echo "sandbox.sh: namespaces ready, exec $SYSTEMD_BIN" >&2
+    echo "sandbox.sh: namespaces ready at $EPOCHREALTIME, exec $SYSTEMD_BIN" >&2
     exec env -i container=kc-systemd-sandbox PATH="$PATH_DEFAULT" LANG=C.UTF-8 \
         SYSTEMD_UNIT_PATH="$INNER_UNITS" SYSTEMD_GENERATOR_PATH="$INNER_EMPTY" \
         SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$INNER_EMPTY" \
@@ -520,10 +570,22 @@ cmdline_has() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | g
 do_stop() {
     local state=$1 name S U H pids p round dir left end
     [ -d "$state" ] || die "no state dir $state"
+    # never remove a directory that is not a sandbox state dir
+    local e unknown=
+    for e in "$state"/* "$state"/.[!.]*; do
+        [ -e "$e" ] || [ -L "$e" ] || continue
+        case "${e##*/}" in
+            name | pid | unshare.pid | unshare.pid.tmp | helper.pid | hierarchies | cgsymlinks | devnodes | units | run | sync | \
+                console.log | helper.log) ;;
+            *) unknown+=" ${e##*/}" ;;
+        esac
+    done
+    [ -z "$unknown" ] || die "$state is not a sandbox state dir (unexpected:$unknown); not touching it"
     name=$(cat "$state/name" 2>/dev/null || true)
     if [ -z "$name" ]; then
         # nothing was created yet beyond the dir itself
-        rm -rf -- "$state"
+        [ -z "$(ls -A -- "$state")" ] || die "$state has no sandbox name; not touching it"
+        rmdir -- "$state"
         return 0
     fi
     [[ $name =~ ^kc-systemd-[0-9a-f]+$ ]] || die "bad sandbox name '$name' in $state/name"
@@ -533,10 +595,24 @@ do_stop() {
 
     # 1. poweroff, SIGKILL after the timeout (kills the whole pid namespace)
     if [ -n "$S" ] && pid_in_sandbox "$S" "$name"; then
-        if [ "$(cat "/proc/$S/comm" 2>/dev/null)" = systemd ]; then
+        # first the commands still running from `exec`: their parent (nsenter) is outside the pid namespace, so
+        # systemd-shutdown gets no SIGCHLD for them and waits 10 s before it looks again
+        local nsS dir p pp
+        nsS=$(readlink "/proc/$S/ns/pid" 2>/dev/null || true)
+        for dir in $(name_dirs "$name"); do
+            for p in $(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u); do
+                [ "$p" = "$S" ] && continue
+                [ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" = "$nsS" ] || continue
+                pp=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+                [ -n "$pp" ] && [ "$(readlink "/proc/$pp/ns/pid" 2>/dev/null)" != "$nsS" ] && kill -KILL "$p" 2>/dev/null || true
+            done
+        done
+        if [ "$(cat "/proc/$S/comm" 2>/dev/null)" = systemd ] && [ -S "$state/run/systemd/private" ]; then
             kill -s RTMIN+4 "$S" 2>/dev/null || true
         else
-            kill -KILL "$S" 2>/dev/null || true   # pid 1 has not become systemd yet
+            # pid 1 is not systemd yet, or systemd is too early in its start to have its signal handlers (a
+            # signal without a handler is dropped for a namespace's init): the namespace dies with it anyway
+            kill -KILL "$S" 2>/dev/null || true
         fi
         if ! wait_gone "$S" "${KC_SANDBOX_STOP_TIMEOUT:-10}"; then
             log "systemd ($S) did not power off in time: SIGKILL"
@@ -579,6 +655,10 @@ do_stop() {
         return 1
     fi
 
+    if [ -n "${KC_SANDBOX_CONSOLE_COPY:-}" ] && [ -f "$state/console.log" ]; then
+        cp -- "$state/console.log" "$KC_SANDBOX_CONSOLE_COPY" || log "could not copy the console log"
+    fi
+
     # 6. nothing of the state dir may be mounted on the host; then remove it
     awk -v s="$state" '{ mp = $5; if (mp == s || index(mp, s "/") == 1) print mp }' /proc/self/mountinfo |
         sort -r | while read -r mp; do umount -n "$mp" || umount -n -l "$mp"; done
@@ -601,6 +681,7 @@ cmd_stop() {
 
 cmd_exec() {
     [ $# -ge 1 ] || usage
+    [ "$(id -u)" = 0 ] || die "exec needs root"
     local state name S mp fstype super orig
     state=$(abs_dir "$1"); shift
     [ "${1:-}" = -- ] && shift

@@ -229,9 +229,19 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         if (!options.Kill)
         {
             // The seed moves processes to the parent before destroying: stopping a scope kills what is in it.
-            var parent = target with { CgroupPath = CgroupPathText.Dir(target.CgroupPath) };
-            var pids = _fs.GetProcesses(target);
-            moved = _fs.AddProcesses(parent, pids, log).Count(o => o.Added);
+            // Only the hierarchies systemd made the scope in (on v1 not cpuset, for instance).
+            var movedPids = new HashSet<int>();
+            foreach (var dir in _fs.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))
+            {
+                var parentDir = Path.GetDirectoryName(dir)!;
+                foreach (var pid in CgroupFs.ReadProcs(dir))
+                {
+                    int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
+                    if (errno == 0) movedPids.Add(pid);
+                    else if (errno != Interop.Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, dir, parentDir, errno);
+                }
+            }
+            moved = movedPids.Count;
         }
         StopAndReset(unit.UnitName, log);
         // Leftovers systemd did not remove (directories made through cgroupfs, or a unit already gone).
