@@ -102,7 +102,7 @@ function Invoke-Test {
 `$ErrorActionPreference = 'Stop'
 Import-Module '$pester' -Force
 `$c = New-PesterConfiguration
-`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$c.Run.Path = @('$(Join-Path $Root 'tests/Pester')', '$(Join-Path $Root 'tests/Systemd')')
 `$c.Run.ExcludePath = @('$(Join-Path $Root 'tests/Pester/V2')/*')
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'

@@ -100,7 +100,8 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         {
             // systemd refuses an empty scope ("Scope has no PIDs"): like cgcreate, park an idle holder in it. It
             // lives as long as the scope; Remove stops the scope, which ends it.
-            holder = Process.Start(new ProcessStartInfo("sleep", "infinity") { UseShellExecute = false })
+            // Detached from our standard streams, so a caller capturing this command's output is not held open.
+            holder = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", "exec sleep infinity </dev/null >/dev/null 2>&1" }) { UseShellExecute = false })
                 ?? throw new CgroupException(ErrorIds.CgroupCreateFailed, CgroupErrorKind.WriteFailed, "could not start the scope's holder process", unit.UnitName);
             log.Verbose($"started holder process {holder.Id} (sleep infinity) for {unit.UnitName}");
             members.Add(holder.Id);

@@ -1,0 +1,129 @@
+# The systemd driver against a real systemd 252 (tests/Systemd/sandbox.sh: confined to its own cgroup subtree and
+# namespaces). The cmdlets run in a pwsh inside systemd's PID namespace — pids are per namespace, and the module
+# refuses to send pids across — and every step is checked twice: the unit's properties as systemd reports them
+# (systemctl show) and the cgroupfs values, read from the host.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../../Systemd/SystemdSandbox.psm1') -Force
+    Import-Module (Get-KcModulePath) -Force
+    $Sb = Start-KcSystemdSandbox
+    $ModulePath = Get-KcModulePath
+    $Exe = [Environment]::ProcessPath
+    $PwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+
+    # Runs $Script in a fresh pwsh inside the sandbox (its /tmp is private and the host root read-only) with the
+    # module imported; the script's last output line 'KCRESULT:<json>' comes back as an object.
+    function Invoke-SandboxPwsh([string] $Script) {
+        $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; Import-Module '$ModulePath'`n"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
+        $lines = Invoke-KcInSandbox $Sb -TimeoutSeconds 120 -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp XDG_CACHE_HOME=/tmp `
+            NO_COLOR=1 TERM=dumb DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 `
+            $Exe @PwshArgs -NoProfile -NonInteractive -EncodedCommand $encoded
+        $result = @($lines | Where-Object { $_ -like 'KCRESULT:*' }) | Select-Object -Last 1
+        if (-not $result) { throw "the sandbox pwsh reported nothing:`n$($lines -join "`n")" }
+        $result.Substring(9) | ConvertFrom-Json
+    }
+    # A cgroupfs file of the scope, read on the host (the sandbox's tree is /<name> in every hierarchy).
+    function HostFile([string] $Controller, [string] $Scope, [string] $File) {
+        [IO.File]::ReadAllText("/sys/fs/cgroup/$Controller/$($Sb.Name)/kctest.slice/$Scope/$File").Trim()
+    }
+    function ScopeExists([string] $Scope) {
+        @(Get-ChildItem -Directory /sys/fs/cgroup/*/$($Sb.Name)/kctest.slice/$Scope -ErrorAction Ignore).Count -gt 0
+    }
+    $Show = 'function Show($u) { $h = @{}; foreach ($l in (systemctl show $u -p MemoryLimit -p CPUShares -p CPUQuotaPerSecUSec -p TasksMax -p DevicePolicy -p ActiveState -p LoadState)) { $k, $v = $l -split "=", 2; $h[$k] = $v }; $h }'
+}
+
+AfterAll {
+    if ($Sb) { Stop-KcSystemdSandbox $Sb }
+}
+
+Describe 'systemd driver (v1/hybrid property set)' {
+    It 'creates the scope with the resource properties; systemd and cgroupfs agree; Set and Remove follow' {
+        $r = Invoke-SandboxPwsh @"
+$Show
+`$p = @{ Id = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo `$!') }
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:sb1' -MemoryLimit 256MB -CpuShares 512 -CpuQuota 50000 -CpuPeriod 100000 -PidsLimit 64 -ProcessId `$p.Id -WarningAction SilentlyContinue
+`$afterNew = Show kata-sb1.scope
+`$procLine = (Get-Content /proc/`$(`$p.Id)/cgroup | Where-Object { `$_ -like '*:memory:*' })
+`$set = `$cg | Set-KataCgroupResource -MemoryLimit 512MB -PidsLimit 128 -PassThru
+`$afterSet = Show kata-sb1.scope
+'KCRESULT:' + (@{ Pid = `$p.Id; Driver = `$cg.Driver; CgroupPath = `$cg.CgroupPath; Pids = `$cg.Pids; New = `$afterNew; ProcLine = `$procLine; SetMemory = `$set.MemoryLimit; Set = `$afterSet } | ConvertTo-Json -Depth 4 -Compress)
+"@
+        $r.Driver | Should -Be 'Systemd'
+        $r.CgroupPath | Should -Be '/kctest.slice/kata-sb1.scope'
+        $r.Pids | Should -Contain $r.Pid
+        $r.ProcLine | Should -BeLike '*:memory:/kctest.slice/kata-sb1.scope'
+        # what systemd reports …
+        $r.New.MemoryLimit | Should -Be '268435456'
+        $r.New.CPUShares | Should -Be '512'
+        $r.New.CPUQuotaPerSecUSec | Should -Be '500ms'
+        $r.New.TasksMax | Should -Be '64'
+        $r.New.DevicePolicy | Should -Be 'strict'
+        $r.Set.MemoryLimit | Should -Be '536870912'
+        $r.Set.TasksMax | Should -Be '128'
+        $r.SetMemory | Should -Be 536870912
+        # … and what the kernel holds
+        HostFile memory kata-sb1.scope memory.limit_in_bytes | Should -Be '536870912'
+        HostFile cpu kata-sb1.scope cpu.shares | Should -Be '512'
+        HostFile cpu kata-sb1.scope cpu.cfs_quota_us | Should -Be '50000'
+        HostFile pids kata-sb1.scope pids.max | Should -Be '128'
+        $devices = (HostFile devices kata-sb1.scope devices.list) -split "`n"
+        $devices | Should -Contain 'c 1:3 rwm'
+        $devices | Should -Contain 'c 10:232 rwm' -Because '/dev/kvm (a hypervisor device) is in DeviceAllow'
+
+        $removed = Invoke-SandboxPwsh @"
+$Show
+Remove-KataCgroup -Path 'kctest.slice:kata:sb1'
+`$after = Show kata-sb1.scope
+`$line = (Get-Content /proc/$($r.Pid)/cgroup | Where-Object { `$_ -like '*:memory:*' })
+Stop-Process -Id $($r.Pid)
+'KCRESULT:' + (@{ After = `$after; Line = `$line } | ConvertTo-Json -Compress)
+"@
+        $removed.After.LoadState | Should -Be 'not-found' -Because 'Remove stops the scope and resets it: no unit is left'
+        $removed.Line | Should -Not -BeLike '*kata-sb1.scope*' -Because 'the process was moved out before the scope stopped'
+        ScopeExists kata-sb1.scope | Should -BeFalse
+    }
+
+    It 'without -ProcessId keeps the scope alive with a holder process, which Remove ends' {
+        $r = Invoke-SandboxPwsh @"
+$Show
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:sb2' -PidsLimit 10 -WarningAction SilentlyContinue
+`$state = (Show kata-sb2.scope).ActiveState
+`$holder = `$cg.Pids[0]
+`$comm = Get-Content /proc/`$holder/comm
+Remove-KataCgroup -Path 'kctest.slice:kata:sb2' -Kill
+Start-Sleep -Milliseconds 300
+'KCRESULT:' + (@{ State = `$state; Count = @(`$cg.Pids).Count; Comm = `$comm; HolderAlive = (Test-Path /proc/`$holder); After = (Show kata-sb2.scope).LoadState } | ConvertTo-Json -Compress)
+"@
+        $r.State | Should -Be 'active'
+        $r.Count | Should -Be 1
+        $r.Comm | Should -Be 'sleep'
+        $r.HolderAlive | Should -BeFalse
+        $r.After | Should -Be 'not-found'
+        ScopeExists kata-sb2.scope | Should -BeFalse
+    }
+
+    It 'works over the system bus as well as the private socket, and recovers when the bus connection drops' {
+        $r = Invoke-SandboxPwsh @"
+$Show
+`$bus = 'unix:path=/run/dbus/system_bus_socket'
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:sb3' -MemoryLimit 128MB -SystemdBusAddress `$bus -WarningAction SilentlyContinue
+systemctl restart dbus.service
+`$cg | Set-KataCgroupResource -MemoryLimit 192MB -SystemdBusAddress `$bus
+`$mem = (Show kata-sb3.scope).MemoryLimit
+Remove-KataCgroup -Path 'kctest.slice:kata:sb3' -SystemdBusAddress `$bus -Kill
+'KCRESULT:' + (@{ Memory = `$mem; After = (Show kata-sb3.scope).LoadState } | ConvertTo-Json -Compress)
+"@
+        $r.Memory | Should -Be '201326592'
+        $r.After | Should -Be 'not-found'
+        ScopeExists kata-sb3.scope | Should -BeFalse
+    }
+
+    It 'refuses to send a pid from another PID namespace, naming the problem, and creates nothing' {
+        # This pwsh runs on the host: its pids mean nothing (or something else) to the sandbox's systemd.
+        { New-KataCgroup -Path 'kctest.slice:kata:sb4' -ProcessId $PID -SystemdBusAddress $Sb.BusAddress -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'PidNamespaceMismatch,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+        ScopeExists kata-sb4.scope | Should -BeFalse
+    }
+}
