@@ -15,13 +15,13 @@ BeforeAll {
     # Runs $Script in a fresh pwsh inside the sandbox (its /tmp is private and the host root read-only) with the
     # module imported; the script's last output line 'KCRESULT:<json>' comes back as an object.
     function Invoke-SandboxPwsh([string] $Script) {
-        $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; Import-Module '$ModulePath'`n"
+        $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; trap { 'KCERROR: ' + `$_.FullyQualifiedErrorId + ': ' + `$_.Exception.Message; exit 1 }; Import-Module '$ModulePath'`n"
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
         $lines = Invoke-KcInSandbox $Sb -TimeoutSeconds 120 -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp XDG_CACHE_HOME=/tmp `
             NO_COLOR=1 TERM=dumb DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 `
             $Exe @PwshArgs -NoProfile -NonInteractive -EncodedCommand $encoded
         $result = @($lines | Where-Object { $_ -like 'KCRESULT:*' }) | Select-Object -Last 1
-        if (-not $result) { throw "the sandbox pwsh reported nothing:`n$($lines -join "`n")" }
+        if (-not $result) { throw "the sandbox pwsh reported nothing (a script error goes to its stderr; run with -Verbose):`n$($lines -join "`n")" }
         $result.Substring(9) | ConvertFrom-Json
     }
     # A cgroupfs file of the scope, read on the host (the sandbox's tree is /<name> in every hierarchy).
@@ -46,14 +46,20 @@ $Show
 `$cg = New-KataCgroup -Path 'kctest.slice:kata:sb1' -MemoryLimit 256MB -CpuShares 512 -CpuQuota 50000 -CpuPeriod 100000 -PidsLimit 64 -ProcessId `$p.Id -WarningAction SilentlyContinue
 `$afterNew = Show kata-sb1.scope
 `$procLine = (Get-Content /proc/`$(`$p.Id)/cgroup | Where-Object { `$_ -like '*:memory:*' })
+`$q = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo `$!')
+`$added = `$cg | Add-KataCgroupProcess -Id `$q -PassThru
+`$addedLine = (Get-Content /proc/`$q/cgroup | Where-Object { `$_ -like '*:pids:*' })
+Stop-Process -Id `$q
 `$set = `$cg | Set-KataCgroupResource -MemoryLimit 512MB -PidsLimit 128 -PassThru
 `$afterSet = Show kata-sb1.scope
-'KCRESULT:' + (@{ Pid = `$p.Id; Driver = `$cg.Driver; CgroupPath = `$cg.CgroupPath; Pids = `$cg.Pids; New = `$afterNew; ProcLine = `$procLine; SetMemory = `$set.MemoryLimit; Set = `$afterSet } | ConvertTo-Json -Depth 4 -Compress)
+'KCRESULT:' + (@{ Added = `$q; AddedPids = `$added.Pids; AddedLine = `$addedLine; Pid = `$p.Id; Driver = `$cg.Driver; CgroupPath = `$cg.CgroupPath; Pids = `$cg.Pids; New = `$afterNew; ProcLine = `$procLine; SetMemory = `$set.MemoryLimit; Set = `$afterSet } | ConvertTo-Json -Depth 4 -Compress)
 "@
         $r.Driver | Should -Be 'Systemd'
         $r.CgroupPath | Should -Be '/kctest.slice/kata-sb1.scope'
         $r.Pids | Should -Contain $r.Pid
         $r.ProcLine | Should -BeLike '*:memory:/kctest.slice/kata-sb1.scope'
+        $r.AddedPids | Should -Contain $r.Added -Because 'Add-KataCgroupProcess attaches through AttachProcessesToUnit'
+        $r.AddedLine | Should -BeLike '*:pids:/kctest.slice/kata-sb1.scope'
         # what systemd reports …
         $r.New.MemoryLimit | Should -Be '268435456'
         $r.New.CPUShares | Should -Be '512'
@@ -118,6 +124,25 @@ Remove-KataCgroup -Path 'kctest.slice:kata:sb3' -SystemdBusAddress `$bus -Kill
         $r.Memory | Should -Be '201326592'
         $r.After | Should -Be 'not-found'
         ScopeExists kata-sb3.scope | Should -BeFalse
+    }
+
+    It 'recovers from a leftover failed unit of the same name (UnitExists → ResetFailedUnit → retry once)' {
+        $r = Invoke-SandboxPwsh @"
+$Show
+# A scope that failed (RuntimeMaxSec exceeded) stays loaded in state 'failed' under the name we want.
+sh -c 'systemd-run --unit=kata-ue --scope -p RuntimeMaxSec=1 sleep 10 </dev/null >/dev/null 2>&1'
+`$before = Show kata-ue.scope
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:ue' -PidsLimit 20 -WarningAction SilentlyContinue
+`$during = Show kata-ue.scope
+Remove-KataCgroup -Path 'kctest.slice:kata:ue' -Kill
+'KCRESULT:' + (@{ Before = `$before; During = `$during; Driver = `$cg.Driver; After = (Show kata-ue.scope).LoadState } | ConvertTo-Json -Compress)
+"@
+        $r.Before.ActiveState | Should -Be 'failed'
+        $r.Driver | Should -Be 'Systemd'
+        $r.During.ActiveState | Should -Be 'active'
+        $r.During.TasksMax | Should -Be '20'
+        $r.After | Should -Be 'not-found'
+        ScopeExists kata-ue.scope | Should -BeFalse
     }
 
     It 'refuses to send a pid from another PID namespace, naming the problem, and creates nothing' {
