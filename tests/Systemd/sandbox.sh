@@ -738,6 +738,11 @@ parse_excludes() {
     done
 }
 
+# .NET runtime IPC files and MSBuild temp dirs that host processes (the test runner itself, builds) create and
+# remove in /tmp at any time: not the sandbox's doing, so never a difference. KC_CHECK_HOST_IGNORE adds to it.
+RUNTIME_TMP_NOISE='^tmp: (clr-debug-pipe-|dotnet-diagnostic-|MSBuildTemp|MSBuild)'
+KC_CHECK_HOST_IGNORE="$RUNTIME_TMP_NOISE${KC_CHECK_HOST_IGNORE:+|$KC_CHECK_HOST_IGNORE}"
+
 filtered_state() {
     if [ -n "${KC_CHECK_HOST_IGNORE:-}" ]; then
         host_state "$@" | grep -vE -- "$KC_CHECK_HOST_IGNORE" || true

@@ -60,6 +60,27 @@ internal static class CgroupTree
         return result;
     }
 
+    /// <summary>
+    /// Moves every process of <paramref name="dir"/> and its descendants into <paramref name="parentDir"/>
+    /// (a vanished one is skipped); returns how many were found. Callers repeat until none is found: a process
+    /// that forks while being moved leaves its child behind.
+    /// </summary>
+    internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log)
+    {
+        int found = 0;
+        foreach (var d in PostOrder(dir))
+        {
+            foreach (var pid in CgroupFs.ReadProcs(d))
+            {
+                found++;
+                int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
+                if (errno == 0) moved.Add(pid);
+                else if (errno != Errno.ESRCH) throw ProcessMoveFailed(pid, d, parentDir, errno);
+            }
+        }
+        return found;
+    }
+
     /// <summary>Removes directories this call created, newest first, after a failed create.</summary>
     internal static void Rollback(List<string> created, ICgroupLog log)
     {

@@ -8,7 +8,11 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../../Systemd/SystemdSandbox.psm1') -Force
     Import-Module (Get-KcModulePath) -Force
     $Sb = Start-KcSystemdSandbox
-    $ModulePath = Get-KcModulePath
+    # The sandbox sees the host root read-only but has its own /tmp: a checkout under /tmp is invisible inside.
+    # Its /run is the state dir's run/, so the built module goes there.
+    $moduleDir = Split-Path (Get-KcModulePath)
+    Copy-Item -LiteralPath $moduleDir -Destination (Join-Path $Sb.StateDir 'run/kc-module') -Recurse
+    $ModulePath = '/run/kc-module/' + (Split-Path (Get-KcModulePath) -Leaf)
     $Exe = [Environment]::ProcessPath
     $PwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
 

@@ -233,15 +233,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             // Only the hierarchies systemd made the scope in (on v1 not cpuset, for instance).
             var movedPids = new HashSet<int>();
             foreach (var dir in _fs.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))
-            {
-                var parentDir = Path.GetDirectoryName(dir)!;
-                foreach (var pid in CgroupFs.ReadProcs(dir))
-                {
-                    int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
-                    if (errno == 0) movedPids.Add(pid);
-                    else if (errno != Interop.Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, dir, parentDir, errno);
-                }
-            }
+                CgroupTree.MoveSubtree(dir, Path.GetDirectoryName(dir)!, movedPids, log);
             moved = movedPids.Count;
         }
         StopAndReset(unit.UnitName, log);

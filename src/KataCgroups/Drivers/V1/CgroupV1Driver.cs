@@ -305,19 +305,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
         {
             int found = 0;
             foreach (var h in _hierarchies)
-            {
-                var parentDir = h.DirectoryOf(parentPath);
-                foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
-                {
-                    foreach (var pid in CgroupFs.ReadProcs(dir))
-                    {
-                        found++;
-                        int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
-                        if (errno == 0) moved.Add(pid);
-                        else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, dir, parentDir, errno);
-                    }
-                }
-            }
+                found += CgroupTree.MoveSubtree(h.DirectoryOf(target.CgroupPath), h.DirectoryOf(parentPath), moved, log);
             if (found == 0) break;
         }
 

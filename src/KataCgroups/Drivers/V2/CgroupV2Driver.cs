@@ -251,21 +251,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
             for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => CgroupFs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
         }
         var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
-        for (int round = 0; round < 10; round++)
-        {
-            int found = 0;
-            foreach (var d in CgroupTree.PostOrder(dir))
-            {
-                foreach (var pid in CgroupFs.ReadProcs(d))
-                {
-                    found++;
-                    int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
-                    if (errno == 0) moved.Add(pid);
-                    else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, d, parentDir, errno);
-                }
-            }
-            if (found == 0) break;
-        }
+        for (int round = 0; round < 10 && CgroupTree.MoveSubtree(dir, parentDir, moved, log) > 0; round++) { }
         int removed = 0;
         foreach (var d in CgroupTree.PostOrder(dir))
         {
