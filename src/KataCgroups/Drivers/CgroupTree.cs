@@ -65,7 +65,7 @@ internal static class CgroupTree
     /// (a vanished one is skipped); returns how many were found. Callers repeat until none is found: a process
     /// that forks while being moved leaves its child behind.
     /// </summary>
-    internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log)
+    internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
     {
         int found = 0;
         foreach (var d in PostOrder(dir))
@@ -73,7 +73,17 @@ internal static class CgroupTree
             foreach (var pid in CgroupFs.ReadProcs(d))
             {
                 found++;
-                int errno = CgroupFs.TryAddProcess(parentDir, pid, log);
+                var to = parentDir;
+                int errno = CgroupFs.TryAddProcess(to, pid, log);
+                // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
+                // children refuses processes with EBUSY. Go up to the nearest ancestor that takes them; the root
+                // always does.
+                while (errno == Errno.EBUSY && mountPoint is not null && to.Length > mountPoint.Length)
+                {
+                    to = Path.GetDirectoryName(to)!;
+                    errno = CgroupFs.TryAddProcess(to, pid, log);
+                    if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
+                }
                 if (errno == 0) moved.Add(pid);
                 else if (errno != Errno.ESRCH) throw ProcessMoveFailed(pid, d, parentDir, errno);
             }

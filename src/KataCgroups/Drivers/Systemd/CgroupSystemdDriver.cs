@@ -233,7 +233,11 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             // Only the hierarchies systemd made the scope in (on v1 not cpuset, for instance).
             var movedPids = new HashSet<int>();
             foreach (var dir in _fs.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))
-                CgroupTree.MoveSubtree(dir, Path.GetDirectoryName(dir)!, movedPids, log);
+            {
+                var mount = Host.Hierarchies.Where(h => h.IsUnified && dir.StartsWith(h.MountPoint + "/", StringComparison.Ordinal))
+                    .Select(h => h.MountPoint).FirstOrDefault();
+                CgroupTree.MoveSubtree(dir, Path.GetDirectoryName(dir)!, movedPids, log, mount);
+            }
             moved = movedPids.Count;
         }
         StopAndReset(unit.UnitName, log);

@@ -251,7 +251,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
             for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => CgroupFs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
         }
         var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
-        for (int round = 0; round < 10 && CgroupTree.MoveSubtree(dir, parentDir, moved, log) > 0; round++) { }
+        for (int round = 0; round < 10 && CgroupTree.MoveSubtree(dir, parentDir, moved, log, _h.MountPoint) > 0; round++) { }
         int removed = 0;
         foreach (var d in CgroupTree.PostOrder(dir))
         {
