@@ -114,7 +114,7 @@ public sealed class CgroupManager
     /// <summary>The plan for creating <paramref name="target"/> with <paramref name="resources"/> (devices always applied).</summary>
     public CgroupPlan PlanCreate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
     {
-        ResourceValidator.Validate(resources);
+        // Values are validated by the driver's compiler (ResourceValidator), before anything is read or written.
         var driver = DriverFor(target);
         return driver.Plan(target, resources, SandboxDevices(resources, log));
     }
@@ -122,7 +122,6 @@ public sealed class CgroupManager
     /// <summary>The plan for updating an existing cgroup; devices only when the resources carry device rules.</summary>
     public CgroupPlan PlanUpdate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
     {
-        ResourceValidator.Validate(resources);
         var driver = DriverFor(target);
         if (!driver.Exists(target)) throw NotFound(target);
         var devices = resources.Devices is null ? null : SandboxDevices(resources, log);

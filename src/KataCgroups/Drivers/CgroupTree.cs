@@ -91,22 +91,27 @@ internal static class CgroupTree
         return found;
     }
 
-    /// <summary>Removes directories this call created, newest first, after a failed create.</summary>
-    internal static void Rollback(List<string> created, ICgroupLog log)
+    /// <summary>
+    /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is
+    /// given; if it throws, those are removed again, newest first, and the error says so.
+    /// </summary>
+    internal static void Transactional(CgroupTarget target, ICgroupLog log, Action<List<string>> body)
     {
-        for (int i = created.Count - 1; i >= 0; i--)
+        var created = new List<string>();
+        try { body(created); }
+        catch (Exception e)
         {
-            int errno = CgroupFs.Rmdir(created[i], log);
-            if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
+            for (int i = created.Count - 1; i >= 0; i--)
+            {
+                int errno = CgroupFs.Rmdir(created[i], log);
+                if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
+            }
+            if (e is CgroupException ce)
+                throw new CgroupException(ce.ErrorId, ce.Kind,
+                    $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
+            throw;
         }
     }
-
-    /// <summary>The create error, saying the rollback happened.</summary>
-    internal static Exception CreateFailed(CgroupTarget target, Exception e) =>
-        e is CgroupException ce
-            ? new CgroupException(ce.ErrorId, ce.Kind,
-                $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce)
-            : e;
 
     /// <summary>Why an rmdir failed, in words a user can act on.</summary>
     internal static string RmdirFailure(string dir, int errno)

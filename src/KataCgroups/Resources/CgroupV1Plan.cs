@@ -58,7 +58,7 @@ public static class CgroupV1Plan
         if (devices is not null)
         {
             if (!ctx.Controllers.Contains("devices"))
-                Add("devices", "devices.allow", "");
+                warnings.Add("the devices controller is not mounted on this host: device rules skipped");
             else
             {
                 deviceTarget = DeviceRuleSet.FromRules(devices);

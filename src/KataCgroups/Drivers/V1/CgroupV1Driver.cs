@@ -109,8 +109,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        var created = new List<string>();
-        try
+        CgroupTree.Transactional(target, log, created =>
         {
             foreach (var h in _hierarchies)
             {
@@ -123,13 +122,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
                 }
             }
             Execute(target, plan, log);
-        }
-        catch (Exception e)
-        {
-            CgroupTree.Rollback(created, log);
-            if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
-            throw;
-        }
+        });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
     }
 

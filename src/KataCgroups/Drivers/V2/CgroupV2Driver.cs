@@ -75,8 +75,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        var created = new List<string>();
-        try
+        CgroupTree.Transactional(target, log, created =>
         {
             foreach (var level in CgroupTree.Levels(target.CgroupPath))
             {
@@ -84,13 +83,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
                 if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
             }
             Execute(target, plan, log);
-        }
-        catch (Exception e)
-        {
-            CgroupTree.Rollback(created, log);
-            if (CgroupTree.CreateFailed(target, e) is var wrapped && wrapped != e) throw wrapped;
-            throw;
-        }
+        });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
     }
 
