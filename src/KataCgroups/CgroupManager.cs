@@ -87,8 +87,20 @@ public sealed class CgroupManager
         }
     }
 
-    /// <summary>Applies the Kata path rules.</summary>
-    public CgroupTarget Resolve(string path, bool systemdMode = false) => CgroupTarget.Resolve(path, systemdMode);
+    /// <summary>
+    /// Applies the Kata path rules. <see cref="DriverSelection.Systemd"/> requires the systemd form (the seed's
+    /// systemd mode); <see cref="DriverSelection.Cgroupfs"/> refuses it, because a systemd-form path names a unit
+    /// only systemd can manage.
+    /// </summary>
+    public CgroupTarget Resolve(string path, DriverSelection selection = DriverSelection.Auto)
+    {
+        var target = CgroupTarget.Resolve(path, selection == DriverSelection.Systemd);
+        if (selection == DriverSelection.Cgroupfs && target.Systemd is not null)
+            throw new CgroupException(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument,
+                $"'{KataPath.Show(path)}' is a systemd path (slice:prefix:name): it names a systemd unit, which the cgroupfs driver does not manage; use -Driver Systemd or Auto",
+                path);
+        return target;
+    }
 
     /// <summary>The driver for a target on this host.</summary>
     public ICgroupDriver DriverFor(CgroupTarget target)
@@ -191,26 +203,43 @@ public sealed class CgroupManager
     /// <summary>The cgroup's directory per controller (whether or not it exists yet).</summary>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => DriverFor(target).GetPaths(target);
 
-    /// <summary>Kata cgroups at or below each root (hierarchy-relative, cleaned; default <c>/vc</c>).</summary>
-    public IReadOnlyList<CgroupTarget> Find(IEnumerable<string>? roots = null)
+    /// <summary>
+    /// The Kata cgroups on this host, sorted by directory. cgroupfs: <c>kata_*</c> leaves at or below each of
+    /// <paramref name="roots"/> (hierarchy-relative, cleaned; default <c>/vc</c>). systemd: the units this module
+    /// started, at or below the roots when given, else all of them; with <see cref="DriverSelection.Auto"/> only on
+    /// a systemd-booted host (or with a bus address), and an unreachable systemd is then a warning, not an error.
+    /// </summary>
+    public IReadOnlyList<CgroupTarget> Find(IEnumerable<string>? roots = null, DriverSelection selection = DriverSelection.Auto, ICgroupLog? log = null)
     {
-        var driver = _fsDriver ?? DriverFor(new CgroupTarget("/", "/", null));
-        var seen = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var root in roots ?? new[] { KataPath.DefaultBase })
+        var given = roots?.ToList();
+        foreach (var root in given ?? new List<string>())
         {
             if (KataPath.HasControlCharacter(root))
                 throw new CgroupException(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument,
                     $"invalid cgroup root '{KataPath.Show(root)}': it contains a control character", root);
-            var clean = CgroupPathText.Clean("/" + root);
-            foreach (var p in driver.Find(clean)) seen.Add(p);
         }
-        var targets = new List<CgroupTarget>(seen.Count);
-        foreach (var p in seen)
+        var clean = (given is { Count: > 0 } ? given : null)?.Select(r => CgroupPathText.Clean("/" + r)).Distinct().ToList();
+        var found = new SortedDictionary<string, CgroupTarget>(StringComparer.Ordinal);
+        if (selection != DriverSelection.Systemd && _fsDriver is { } fs)
         {
-            // A directory no Kata path can produce (e.g. /vc/kata_) is not ours to list.
-            if (CgroupTarget.FromCgroupPath(p) is { } t) targets.Add(t);
+            foreach (var root in clean ?? new List<string> { KataPath.DefaultBase })
+                foreach (var t in fs.Find(root)) found.TryAdd(t.CgroupPath, t);
         }
-        return targets;
+        bool systemd = selection == DriverSelection.Systemd
+            || (selection == DriverSelection.Auto && (Host.SystemdBooted || _busAddress is not null));
+        if (systemd)
+        {
+            try
+            {
+                foreach (var root in clean ?? new List<string> { "/" })
+                    foreach (var t in _systemd.Value.Find(root)) found.TryAdd(t.CgroupPath, t);
+            }
+            catch (CgroupException e) when (selection == DriverSelection.Auto && e.ErrorId == ErrorIds.SystemdUnavailable)
+            {
+                (log ?? NullCgroupLog.Instance).Warning($"systemd units were not listed: {e.Message}");
+            }
+        }
+        return found.Values.ToList();
     }
 
     /// <summary>Throws <see cref="ErrorIds.InvalidProcessId"/> for pids the kernel would misread.</summary>

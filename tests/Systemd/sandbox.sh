@@ -179,6 +179,10 @@ EOF
         getty multi-user graphical rescue emergency sigpwr ctrl-alt-del kbrequest; do
         printf '[Unit]\nDescription=%s (sandbox stub)\nDefaultDependencies=no\n' "$u.target" >"$dir/$u.target"
     done
+    # Test fixture: a slice whose start always fails (an assertion that never holds). A scope placed in it gets a
+    # start job that ends with result 'dependency', so tests can prove systemd's job result reaches the user.
+    printf '[Unit]\nDescription=always fails to start (sandbox test fixture)\nAssertPathExists=/kc-sandbox-never-exists\n' \
+        >"$dir/kcfail.slice"
     if [ "${KC_SANDBOX_TEST_HANG:-}" = 1 ]; then
         # test hook: a start-up job that never finishes, so readiness (is-system-running --wait) times out
         # while systemd and the bus are up

@@ -63,7 +63,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
         CgroupTarget target;
         try
         {
-            target = Manager.Resolve(Path);
+            target = Resolve(Path);
             foreach (var pid in ids) CgroupManager.ValidatePid(pid);
         }
         catch (CgroupException e)

@@ -6,7 +6,8 @@ namespace KataCgroups.PowerShell.Commands;
 
 /// <summary>
 /// Reads Kata cgroups back from the host — limits, processes, devices — with no state file. With <c>-Path</c>,
-/// those cgroups; without, every Kata cgroup (leaf <c>kata_*</c>) under <c>/vc</c> and the given roots.
+/// those cgroups; without, every Kata cgroup: cgroupfs leaves <c>kata_*</c> under <c>/vc</c> and the given roots, and
+/// on systemd hosts the units this module started.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "KataCgroup", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(KataCgroup))]
@@ -20,7 +21,10 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     [AllowEmptyString]
     public string[] Path { get; set; } = Array.Empty<string>();
 
-    /// <summary>Hierarchy-relative directories to search besides <c>/vc</c>, e.g. <c>/kubepods</c>.</summary>
+    /// <summary>
+    /// Hierarchy-relative directories to search besides <c>/vc</c>, e.g. <c>/kubepods</c>; systemd units are listed
+    /// when their directory is at or below one of them.
+    /// </summary>
     [Parameter(ParameterSetName = ListSet)]
     public string[]? Root { get; set; }
 
@@ -32,16 +36,15 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
         {
             foreach (var p in Path)
             {
-                try { WriteObject(Snapshots.ToOutput(manager.Read(manager.Resolve(p)))); }
+                try { WriteObject(Snapshots.ToOutput(manager.Read(Resolve(p)))); }
                 catch (CgroupException e) { WriteEngineError(e, p); }
             }
             return;
         }
 
-        var roots = new List<string> { KataCgroups.Paths.KataPath.DefaultBase };
-        if (Root is not null) roots.AddRange(Root);
-        IReadOnlyList<KataCgroups.Paths.CgroupTarget> found;
-        found = Terminating(() => manager.Find(roots));
+        // cgroupfs: /vc and the given roots; systemd units: under the given roots, or all of ours.
+        var roots = Root is null ? null : Root.Prepend(KataCgroups.Paths.KataPath.DefaultBase).ToList();
+        var found = Terminating(() => manager.Find(roots, Selection, Log));
         foreach (var target in found)
         {
             try { WriteObject(Snapshots.ToOutput(manager.Read(target))); }

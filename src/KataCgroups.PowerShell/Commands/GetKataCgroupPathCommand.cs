@@ -23,7 +23,7 @@ public sealed class GetKataCgroupPathCommand : KataCgroupCommandBase
     {
         try
         {
-            var target = Manager.Resolve(Path);
+            var target = Resolve(Path);
             foreach (var p in Manager.GetPaths(target))
             {
                 if (Controller is not null && !Controller.Contains(p.Controller, StringComparer.OrdinalIgnoreCase)) continue;

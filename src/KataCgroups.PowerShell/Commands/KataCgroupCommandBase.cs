@@ -22,11 +22,25 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? SystemdBusAddress { get; set; }
 
+    /// <summary>
+    /// Which driver manages the cgroup: <c>Auto</c> (default) picks systemd for <c>slice:prefix:name</c> paths and
+    /// cgroupfs for the rest; <c>Systemd</c> requires the systemd form (Kata's systemd cgroup mode); <c>Cgroupfs</c>
+    /// refuses it.
+    /// </summary>
+    [Parameter]
+    public KataCgroupDriver Driver { get; set; }
+
     /// <summary>The engine for this host; a failed host probe ends the command.</summary>
     private protected CgroupManager Manager => _manager ??= Terminating(() => CgroupManager.Default.ForSystemdBus(SystemdBusAddress));
 
     /// <summary>Engine reports → Verbose/Warning/Debug.</summary>
     private protected ICgroupLog Log => _log ??= new CmdletLog(this);
+
+    /// <summary>Applies the Kata path rules under the chosen <see cref="Driver"/>.</summary>
+    private protected KataCgroups.Paths.CgroupTarget Resolve(string path) => Manager.Resolve(path, Selection);
+
+    /// <summary>The engine's name for <see cref="Driver"/>.</summary>
+    private protected KataCgroups.Drivers.DriverSelection Selection => (KataCgroups.Drivers.DriverSelection)(int)Driver;
 
     /// <summary>Runs an engine call whose failure ends the command (invocation-wide input).</summary>
     private protected T Terminating<T>(Func<T> action)

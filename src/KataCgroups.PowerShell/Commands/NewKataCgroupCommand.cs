@@ -64,7 +64,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
 
         try
         {
-            var target = Manager.Resolve(path);
+            var target = Resolve(path);
             var plan = Manager.PlanCreate(target, _resources!, Log);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
             var description = $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";

@@ -28,7 +28,7 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
     {
         try
         {
-            var target = Manager.Resolve(Path);
+            var target = Resolve(Path);
             if (!Manager.Exists(target))
                 throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
                     $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);

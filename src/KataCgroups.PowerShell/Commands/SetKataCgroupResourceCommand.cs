@@ -37,7 +37,7 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
     {
         try
         {
-            var target = Manager.Resolve(Path);
+            var target = Resolve(Path);
             var plan = Manager.PlanUpdate(target, _resources!, Log);
             var description = $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))

@@ -37,8 +37,19 @@ internal static class CgroupTree
         return result;
     }
 
-    /// <summary>Hierarchy-relative paths of kata_* directories at or below <paramref name="root"/>, sorted.</summary>
-    internal static List<string> FindKata(string startDir, string root)
+    /// <summary>
+    /// The kata_* directories at or below <paramref name="root"/>, sorted by path; a directory no Kata path can
+    /// produce (e.g. one named just <c>kata_</c>) is not ours to list.
+    /// </summary>
+    internal static List<CgroupTarget> FindKata(string startDir, string root)
+    {
+        var found = new List<CgroupTarget>();
+        foreach (var p in FindKataPaths(startDir, root))
+            if (CgroupTarget.FromCgroupPath(p) is { } t) found.Add(t);
+        return found;
+    }
+
+    private static List<string> FindKataPaths(string startDir, string root)
     {
         var result = new List<string>();
         if (!Directory.Exists(startDir)) return result;

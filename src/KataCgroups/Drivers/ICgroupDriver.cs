@@ -16,6 +16,17 @@ public enum DriverKind
     Systemd,
 }
 
+/// <summary>Which driver a caller asks for (<c>-Driver</c>).</summary>
+public enum DriverSelection
+{
+    /// <summary>By the path: systemd form (<c>slice:prefix:name</c>) → systemd, else cgroupfs (the seed's rule).</summary>
+    Auto = 0,
+    /// <summary>cgroupfs only: a systemd-form path is an error.</summary>
+    Cgroupfs = 1,
+    /// <summary>systemd only: a path not in systemd form is an error (the seed's systemd mode).</summary>
+    Systemd = 2,
+}
+
 /// <summary>One controller's directory of a cgroup.</summary>
 /// <param name="Controller">v1 controller (<c>cpu</c>), <c>name=systemd</c>, or <c>unified</c> for cgroup2.</param>
 /// <param name="Directory">Absolute directory on the host.</param>
@@ -146,6 +157,9 @@ public interface ICgroupDriver
     /// <summary>Freezes or thaws the cgroup and waits until the kernel confirms.</summary>
     void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log);
 
-    /// <summary>Hierarchy-relative paths of the Kata cgroups (leaf <c>kata_*</c>) at or below <paramref name="root"/>.</summary>
-    IReadOnlyList<string> Find(string root);
+    /// <summary>
+    /// The Kata cgroups this driver manages whose directory is at or below the hierarchy-relative
+    /// <paramref name="root"/>: cgroupfs leaves named <c>kata_*</c>, or the systemd units this module started.
+    /// </summary>
+    IReadOnlyList<CgroupTarget> Find(string root);
 }

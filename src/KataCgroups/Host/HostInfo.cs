@@ -18,6 +18,8 @@ public sealed record HostOptions
     public string CgroupRoot { get; init; } = "/sys/fs/cgroup";
     /// <summary>The proc file system.</summary>
     public string ProcRoot { get; init; } = "/proc";
+    /// <summary>The runtime directory (systemd's boot marker is <c>&lt;RunRoot&gt;/systemd/system</c>).</summary>
+    public string RunRoot { get; init; } = "/run";
     /// <summary>Where device nodes live (for the hypervisor devices).</summary>
     public string DevRoot { get; init; } = "/dev";
     /// <summary>mountinfo to scan; default <c>&lt;ProcRoot&gt;/self/mountinfo</c>.</summary>
@@ -50,6 +52,8 @@ public sealed class HostInfo
             foreach (var c in h.Controllers) byController.TryAdd(c, h);
         }
         ByController = byController;
+        // sd_booted(3): systemd is the init system iff /run/systemd/system/ exists.
+        SystemdBooted = Directory.Exists(Path.Combine(options.RunRoot, "systemd", "system"));
     }
 
     /// <summary>The options the probe ran with.</summary>
@@ -66,6 +70,8 @@ public sealed class HostInfo
     public uint Euid { get; }
     /// <summary>Why the process is rootless, or null when it may change cgroups.</summary>
     public string? RootlessReason { get; }
+    /// <summary>True when systemd is the init system (sd_booted(3)); Get-KataCgroup then lists its units too.</summary>
+    public bool SystemdBooted { get; }
     /// <summary>True when mutating operations are skipped.</summary>
     public bool IsRootless => RootlessReason is not null;
 }

@@ -60,4 +60,8 @@ public static class CgroupPathText
         int i = path.LastIndexOf('/');
         return i >= 0 ? path[(i + 1)..] : path;
     }
+
+    /// <summary>True when the clean absolute <paramref name="path"/> is <paramref name="root"/> or inside it.</summary>
+    public static bool IsAtOrBelow(string path, string root) =>
+        root == "/" || path == root || path.StartsWith(root + "/", StringComparison.Ordinal);
 }

@@ -144,15 +144,22 @@ public static class CgroupV1Plan
         foreach (var p in r.Network?.Priorities ?? new())
             Add("net_prio", "net_prio.ifpriomap", $"{p.Name} {p.Priority}");
 
-        // rdma (fs/rdma.go): one line per device with the set fields.
         foreach (var (dev, lim) in r.Rdma ?? new())
-        {
-            var line = dev;
-            if (lim.HcaHandles is { } hh) line += $" hca_handle={hh}";
-            if (lim.HcaObjects is { } ho) line += $" hca_object={ho}";
-            if (line != dev) Add("rdma", "rdma.max", line);
-        }
+            if (RdmaMax(dev, lim) is { } line) Add("rdma", "rdma.max", line);
 
         return new CgroupPlan(w, warnings, conv, deviceTarget);
+    }
+
+    /// <summary>
+    /// One rdma.max line, the same on v1 and v2 (fscommon/rdma.go createCmdString): the device and only the fields
+    /// that are set, so an unset one keeps its value; null when neither is set.
+    /// </summary>
+    internal static string? RdmaMax(string device, LinuxRdma limits)
+    {
+        if (limits.HcaHandles is null && limits.HcaObjects is null) return null;
+        var line = device;
+        if (limits.HcaHandles is { } hh) line += " hca_handle=" + hh.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (limits.HcaObjects is { } ho) line += " hca_object=" + ho.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return line;
     }
 }

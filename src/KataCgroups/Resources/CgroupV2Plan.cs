@@ -57,7 +57,9 @@ public static class CgroupV2Plan
             {
                 if (!ctx.HasSwap)
                 {
-                    if (swapStr != "max")
+                    // fs2/memory.go: without swap accounting, "max" and "0" (swap disabled) are what the host has
+                    // anyway; only a real swap limit is an error.
+                    if (swapStr is not ("max" or "0"))
                         throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
                             "memory.swap cannot be set: this kernel has no memory.swap.max (swap accounting is off)", "memory.swap");
                 }
@@ -140,12 +142,9 @@ public static class CgroupV2Plan
         foreach (var h in r.HugepageLimits ?? new())
             Add("hugetlb", $"hugetlb.{h.PageSize}.max", U(h.Limit), $"hugetlb.{h.PageSize}.limit_in_bytes {h.Limit}");
 
-        // rdma (fs2/rdma.go): both fields, "max" where unset.
+        // rdma: the same lines as v1 (fscommon/rdma.go).
         foreach (var (dev, lim) in r.Rdma ?? new())
-        {
-            if (lim.HcaHandles is null && lim.HcaObjects is null) continue;
-            Add("rdma", "rdma.max", $"{dev} hca_handle={(lim.HcaHandles is { } hh ? U(hh) : "max")} hca_object={(lim.HcaObjects is { } ho ? U(ho) : "max")}");
-        }
+            if (CgroupV1Plan.RdmaMax(dev, lim) is { } line) Add("rdma", "rdma.max", line);
 
         if (r.Network is { ClassId: not null and not 0 } || r.Network?.Priorities is { Count: > 0 })
             warnings.Add("network.classID/priorities ignored: net_cls and net_prio do not exist on cgroup v2");

@@ -29,7 +29,12 @@ public sealed record UnitProperty(string Name, object Value)
 /// <param name="Properties">Unit properties, in the order they are sent.</param>
 /// <param name="Residual">Resources systemd has no property for (written through cgroupfs afterwards, as upstream does).</param>
 /// <param name="Warnings">Rules that could not be expressed.</param>
-public sealed record SystemdResourcePlan(IReadOnlyList<UnitProperty> Properties, LinuxResources Residual, IReadOnlyList<string> Warnings);
+/// <param name="CgroupfsDevices">
+/// Allow rules DeviceAllow cannot name (a <c>M:*</c> rule whose major is not in /proc/devices): on v1 the driver
+/// writes them to <c>devices.allow</c> after systemd's own list; empty on v2 (systemd owns the device program).
+/// </param>
+public sealed record SystemdResourcePlan(IReadOnlyList<UnitProperty> Properties, LinuxResources Residual, IReadOnlyList<string> Warnings,
+    IReadOnlyList<DeviceRule> CgroupfsDevices);
 
 /// <summary>
 /// OCI resources → systemd unit properties (semantics §6; opencontainers/cgroups systemd/v1.go
@@ -55,24 +60,33 @@ public static class SystemdProperties
         return perSec;
     }
 
-    /// <summary>A cpuset list ("0-3,7") as the little-endian bit mask systemd's AllowedCPUs takes (ay).</summary>
+    /// <summary>
+    /// A cpuset list ("0-3,7") as the little-endian bit mask systemd's AllowedCPUs takes (ay). Anything but
+    /// comma-separated numbers and ascending ranges is <see cref="ErrorIds.InvalidResourceValue"/>
+    /// (opencontainers/cgroups systemd/cpuset.go RangeToBits).
+    /// </summary>
     public static byte[] ListToBits(string list)
     {
         var bits = new List<byte>();
-        foreach (var part in list.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        // Extra commas and spaces around an element are allowed; an empty result is not (RangeToBits).
+        foreach (var part in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var range = part.Split('-');
-            int from = int.Parse(range[0], CultureInfo.InvariantCulture);
-            int to = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : from;
-            if (to < from || to > 65535)
-                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument, $"invalid cpuset range '{part}'", "cpu.cpus");
+            if (range.Length > 2 || !TryCpu(range[0], out int from) || !TryCpu(range[^1], out int to) || to < from || to > 65535)
+                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
+                    $"invalid cpuset list '{list}': '{part}' is not a number or an ascending range of numbers (0-65535)", "cpu.cpus");
             for (int i = from; i <= to; i++)
             {
                 while (bits.Count <= i / 8) bits.Add(0);
                 bits[i / 8] |= (byte)(1 << (i % 8));
             }
         }
+        if (!bits.Exists(b => b != 0))
+            throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument, $"invalid cpuset list '{list}': it names no CPU or node", "cpu.cpus");
         return bits.ToArray();
+
+        static bool TryCpu(string s, out int n) =>
+            int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out n);
     }
 
     /// <summary>The inverse of <see cref="ListToBits"/>, for display.</summary>
@@ -113,6 +127,9 @@ public static class SystemdProperties
                 if (m.Reservation is { } res && res != 0) p.Add(new("MemoryLow", res < 0 ? Infinity : (ulong)res));
                 long swap = CgroupV2Conversions.MemorySwapToV2(m.Swap ?? 0, limit);
                 if (swap != 0 || (m.Swap ?? 0) > 0) p.Add(new("MemorySwapMax", swap < 0 ? Infinity : (ulong)swap));
+                // Same rule as the v2 cgroupfs plan: these have no v2 file, so no property either.
+                if (m.Swappiness is { } sw) warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
+                if (m.DisableOomKiller == true) warnings.Add("memory.disableOOMKiller ignored: cgroup v2 has no oom_control");
             }
             else
             {
@@ -132,10 +149,18 @@ public static class SystemdProperties
             ulong period = c.Period ?? 0;
             if (period != 0) p.Add(new("CPUQuotaPeriodUSec", period));
             if (quota != 0 || period != 0) p.Add(new("CPUQuotaPerSecUSec", CpuQuotaPerSecUSec(quota, period)));
+            // Both sets carry AllowedCPUs/AllowedMemoryNodes (systemd/v1.go and v2.go addCpuset), but systemd
+            // applies them "only with the unified control group hierarchy" (systemd.resource-control(5)): on v1
+            // cpuset also goes through cgroupfs, as runc's systemd v1 driver does (joinCgroups → fs cpuset).
+            bool cpusetByCgroupfs = !unified && (!string.IsNullOrEmpty(c.Cpus) || !string.IsNullOrEmpty(c.Mems));
             if (!string.IsNullOrEmpty(c.Cpus)) p.Add(new("AllowedCPUs", ListToBits(c.Cpus)));
             if (!string.IsNullOrEmpty(c.Mems)) p.Add(new("AllowedMemoryNodes", ListToBits(c.Mems)));
-            if (c.RealtimePeriod is not null || c.RealtimeRuntime is not null || c.Burst is not null || c.Idle is not null)
-                residual.Cpu = new LinuxCpu { RealtimePeriod = c.RealtimePeriod, RealtimeRuntime = c.RealtimeRuntime, Burst = c.Burst, Idle = c.Idle };
+            if (cpusetByCgroupfs || c.RealtimePeriod is not null || c.RealtimeRuntime is not null || c.Burst is not null || c.Idle is not null)
+                residual.Cpu = new LinuxCpu
+                {
+                    RealtimePeriod = c.RealtimePeriod, RealtimeRuntime = c.RealtimeRuntime, Burst = c.Burst, Idle = c.Idle,
+                    Cpus = unified ? null : c.Cpus, Mems = unified ? null : c.Mems,
+                };
         }
         if (r.Pids?.Limit is { } pl && pl != 0)
             p.Add(new("TasksMax", pl < 0 ? Infinity : (ulong)pl));
@@ -154,17 +179,22 @@ public static class SystemdProperties
         residual.Network = r.Network;
         residual.Rdma = r.Rdma;
 
-        if (devices is not null) p.AddRange(DeviceProperties(DeviceRuleSet.FromRules(devices), deviceGroup, warnings));
-        return new SystemdResourcePlan(p, residual, warnings);
+        var cgroupfsDevices = new List<DeviceRule>();
+        if (devices is not null)
+            p.AddRange(DeviceProperties(DeviceRuleSet.FromRules(devices), deviceGroup, warnings, unified ? null : cgroupfsDevices));
+        return new SystemdResourcePlan(p, residual, warnings, cgroupfsDevices);
     }
 
     /// <summary>
     /// Device rules as systemd's DeviceAllow (systemd/devices.go): <c>DeviceAllow=</c> cleared, then
     /// <c>DevicePolicy=strict</c> and one entry per allowed node — <c>/dev/char/M:m</c>, <c>char-*</c> for any
     /// major, <c>char-&lt;name&gt;</c> for <c>M:*</c> (name from /proc/devices). An allow-by-default state is
-    /// <c>DevicePolicy=auto</c>, whose deny exceptions systemd cannot express.
+    /// <c>DevicePolicy=auto</c>, whose deny exceptions systemd cannot express. A <c>M:*</c> rule whose major has no
+    /// /proc/devices name, or a <c>*:n</c> rule, goes to <paramref name="cgroupfsOnly"/> when given (v1: written through cgroupfs), else it
+    /// is skipped with a warning.
     /// </summary>
-    public static List<UnitProperty> DeviceProperties(DeviceRuleSet state, Func<char, long, string?> deviceGroup, List<string> warnings)
+    public static List<UnitProperty> DeviceProperties(DeviceRuleSet state, Func<char, long, string?> deviceGroup, List<string> warnings,
+        List<DeviceRule>? cgroupfsOnly = null)
     {
         var entries = new List<(string, string)>();
         if (state.DefaultAllow)
@@ -182,11 +212,18 @@ public static class SystemdProperties
                 entries.Add(("char-*", access));
                 entries.Add(("block-*", access));
             }
-            else if (rule.Major == DeviceRule.Wildcard)
+            else if (rule.Major == DeviceRule.Wildcard && rule.Minor == DeviceRule.Wildcard)
                 entries.Add(($"{kind}-*", access));
+            else if (rule.Major == DeviceRule.Wildcard)
+            {
+                // '*:n' has no DeviceAllow spelling; 'char-*' would allow every device (systemd/devices.go skips it).
+                if (cgroupfsOnly is not null) cgroupfsOnly.Add(rule);
+                else warnings.Add($"device rule '{rule.ToKernelString()}' skipped for systemd: DeviceAllow cannot name a minor of any major");
+            }
             else if (rule.Minor == DeviceRule.Wildcard)
             {
                 if (deviceGroup(rule.Type, rule.Major) is { } name) entries.Add(($"{kind}-{name}", access));
+                else if (cgroupfsOnly is not null) cgroupfsOnly.Add(rule);
                 else warnings.Add($"device rule '{rule.ToKernelString()}' skipped for systemd: major {rule.Major} is not in /proc/devices");
             }
             else
@@ -199,6 +236,15 @@ public static class SystemdProperties
             new("DeviceAllow", entries.ToArray()),
         };
     }
+
+    /// <summary>
+    /// True when DeviceAllow can name <paramref name="rule"/>: not an allow rule of the form <c>*:n</c> or <c>M:*</c>
+    /// with an unnamed major. Used on v1 to find the rules a SetUnitProperties would wipe.
+    /// </summary>
+    public static bool CanExpress(DeviceRule rule, Func<char, long, string?> deviceGroup) =>
+        !rule.Allow || rule.Type == 'a'
+        || (rule.Major == DeviceRule.Wildcard ? rule.Minor == DeviceRule.Wildcard
+            : rule.Minor != DeviceRule.Wildcard || deviceGroup(rule.Type, rule.Major) is not null);
 
     /// <summary>Reads /proc/devices: the driver name of a (type, major), e.g. ('b', 253) → "device-mapper".</summary>
     public static Func<char, long, string?> ProcDevices(string procRoot)

@@ -149,6 +149,108 @@ Remove-KataCgroup -Path 'kctest.slice:kata:ue' -Kill
         ScopeExists kata-ue.scope | Should -BeFalse
     }
 
+    It 'surfaces the result of a start job that is not done, and leaves the caller''s process alive and no unit behind' {
+        # kcfail.slice (a sandbox fixture) never starts: the scope's job ends with result 'dependency'.
+        $r = Invoke-SandboxPwsh ($Show + "`n" + @'
+$p = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo $!')
+$before = Get-Content /proc/$p/cgroup | Where-Object { $_ -like '*:memory:*' }
+$err = $null
+try { New-KataCgroup -Path 'kcfail.slice:kata:f1' -ProcessId $p -PidsLimit 10 -WarningAction SilentlyContinue -ErrorAction Stop }
+catch { $err = $_ }
+$after = Get-Content /proc/$p/cgroup | Where-Object { $_ -like '*:memory:*' }
+$alive = Test-Path /proc/$p
+Stop-Process -Id $p
+'KCRESULT:' + (@{ Id = $err.FullyQualifiedErrorId; Message = $err.Exception.Message; Alive = $alive; Before = $before; After = $after; Unit = (Show kata-f1.scope).LoadState } | ConvertTo-Json -Compress)
+'@)
+        $r.Id | Should -Be 'SystemdJobFailed,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+        $r.Message | Should -BeLike "*kata-f1.scope*result 'dependency'*"
+        $r.Alive | Should -BeTrue
+        $r.After | Should -Be $r.Before -Because 'the process was never moved'
+        $r.Unit | Should -Be 'not-found' -Because 'the failed unit was reset'
+        @(Get-ChildItem -Directory /sys/fs/cgroup/*/$($Sb.Name)/kcfail.slice/kata-f1.scope -ErrorAction Ignore).Count | Should -Be 0
+    }
+
+    It 'v1: joins cpuset and freezer through cgroupfs, freezes around device updates, and keeps cgroupfs-only device rules across Set' {
+        # 'c 240:* rwm': major 240 has no /proc/devices name, so DeviceAllow cannot say it and it goes to devices.allow.
+        $r = Invoke-SandboxPwsh ($Show + "`n" + @'
+$p = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo $!')
+$cg = New-KataCgroup -Path 'kctest.slice:kata:d2' -Cpus 0 -Device 'c 240:* rwm' -ProcessId $p -WarningAction SilentlyContinue
+$lines = Get-Content /proc/$p/cgroup
+$dev = '/sys/fs/cgroup/devices/kctest.slice/kata-d2.scope/devices.list'
+$created = Get-Content $dev
+$memSet = @(Set-KataCgroupResource -Path 'kctest.slice:kata:d2' -MemoryLimit 300MB -Verbose 4>&1 | ForEach-Object { "$_" })
+$afterMem = Get-Content $dev
+$devSet = @(Set-KataCgroupResource -Path 'kctest.slice:kata:d2' -Device 'c 1:5 rwm' -Verbose 4>&1 -WarningAction SilentlyContinue | ForEach-Object { "$_" })
+$afterDev = Get-Content $dev
+$freezer = Get-Content /sys/fs/cgroup/freezer/kctest.slice/kata-d2.scope/freezer.state
+$cpus = Get-Content /sys/fs/cgroup/cpuset/kctest.slice/kata-d2.scope/cpuset.cpus
+$memory = (Show kata-d2.scope).MemoryLimit
+Remove-KataCgroup -Path 'kctest.slice:kata:d2'
+$out = Get-Content /proc/$p/cgroup | Where-Object { $_ -like '*:freezer:*' -or $_ -like '*:cpuset:*' }
+Stop-Process -Id $p
+'KCRESULT:' + (@{ Lines = $lines; Created = $created; MemSet = $memSet; AfterMem = $afterMem; DevSet = $devSet; AfterDev = $afterDev; Freezer = $freezer; Cpus = $cpus; Memory = $memory; Out = $out; After = (Show kata-d2.scope).LoadState } | ConvertTo-Json -Compress)
+'@)
+        ($r.Lines | Where-Object { $_ -like '*:cpuset:*' }) | Should -BeLike '*:cpuset:/kctest.slice/kata-d2.scope'
+        ($r.Lines | Where-Object { $_ -like '*:freezer:*' }) | Should -BeLike '*:freezer:/kctest.slice/kata-d2.scope'
+        $r.Cpus | Should -Be '0' -Because 'systemd does not apply AllowedCPUs on v1, so cpuset goes through cgroupfs too'
+        $r.Created | Should -Contain 'c 240:* rwm'
+        # Where the first (or last) verbose line matching $Like is, -1 when none does.
+        function At([string[]] $Lines, [string] $Like, [switch] $Last) {
+            $i = @(for ($n = 0; $n -lt $Lines.Count; $n++) { if ($Lines[$n] -like $Like) { $n } })
+            if ($i.Count -eq 0) { -1 } elseif ($Last) { $i[-1] } else { $i[0] }
+        }
+        # A memory update: systemd rewrites the device list, so the scope is frozen and the rule allowed again.
+        $frozen = At $r.MemSet '*freezer.state = FROZEN'
+        $set = At $r.MemSet 'D-Bus SetUnitProperties kata-d2.scope*MemoryLimit=314572800*'
+        $again = At $r.MemSet '*devices.allow = c 240:`* rwm'
+        $thawed = At $r.MemSet '*freezer.state = THAWED' -Last
+        $frozen | Should -BeGreaterOrEqual 0
+        $set | Should -BeGreaterThan $frozen
+        $again | Should -BeGreaterThan $set
+        $thawed | Should -BeGreaterThan $again
+        $r.AfterMem | Should -Contain 'c 240:* rwm' -Because 'a rule systemd cannot express survives SetUnitProperties'
+        $r.Memory | Should -Be '314572800'
+        # A device update: frozen around the DeviceAllow change; the new list replaces the old one.
+        $frozen = At $r.DevSet '*freezer.state = FROZEN'
+        $set = At $r.DevSet 'D-Bus SetUnitProperties kata-d2.scope*DevicePolicy=strict*'
+        $thawed = At $r.DevSet '*freezer.state = THAWED' -Last
+        $frozen | Should -BeGreaterOrEqual 0
+        $set | Should -BeGreaterThan $frozen
+        $thawed | Should -BeGreaterThan $set
+        $r.AfterDev | Should -Contain 'c 1:5 rwm'
+        $r.AfterDev | Should -Not -Contain 'c 240:* rwm'
+        $r.Freezer | Should -Be 'THAWED'
+        $r.Out | Should -Not -BeLike '*kata-d2.scope*' -Because 'Remove moved the process out in the cgroupfs-joined hierarchies too'
+        $r.After | Should -Be 'not-found'
+        ScopeExists kata-d2.scope | Should -BeFalse
+    }
+
+    It 'lists its scopes in Get-KataCgroup without -Path, and -Driver picks or refuses the systemd form' {
+        $r = Invoke-SandboxPwsh (@'
+$null = New-KataCgroup -Path 'kctest.slice:kata-x:l1' -PidsLimit 10 -WarningAction SilentlyContinue
+$auto = @(Get-KataCgroup | ForEach-Object Path)
+$sd = @(Get-KataCgroup -Driver Systemd | ForEach-Object Path)
+$fs = @(Get-KataCgroup -Driver Cgroupfs | ForEach-Object Path)
+$rooted = @(Get-KataCgroup -Driver Systemd -Root /kctest.slice | ForEach-Object Path)
+$other = @(Get-KataCgroup -Driver Systemd -Root /elsewhere | ForEach-Object Path)
+$drv = (Get-KataCgroup | Where-Object Path -eq 'kctest.slice:kata-x:l1').Driver
+$bad = $null; try { Get-KataCgroupPath -Path 'kctest.slice:kata-x:l1' -Driver Cgroupfs -ErrorAction Stop } catch { $bad = $_.FullyQualifiedErrorId }
+$bad2 = $null; try { Get-KataCgroup -Path '/kubepods/abc' -Driver Systemd -ErrorAction Stop } catch { $bad2 = $_.FullyQualifiedErrorId }
+Get-KataCgroup -Driver Systemd | Where-Object Path -eq 'kctest.slice:kata-x:l1' | Remove-KataCgroup -Kill
+'KCRESULT:' + (@{ Auto = $auto; Sd = $sd; Fs = $fs; Rooted = $rooted; Other = $other; Drv = "$drv"; Bad = $bad; Bad2 = $bad2; Left = @(Get-KataCgroup -Driver Systemd | ForEach-Object Path) } | ConvertTo-Json -Compress)
+'@)
+        $r.Auto | Should -Contain 'kctest.slice:kata-x:l1' -Because 'the prefix has a dash: the Description, not the unit name, gives the path back'
+        $r.Sd | Should -Contain 'kctest.slice:kata-x:l1'
+        $r.Fs | Should -Not -Contain 'kctest.slice:kata-x:l1'
+        $r.Rooted | Should -Contain 'kctest.slice:kata-x:l1'
+        $r.Other | Should -Not -Contain 'kctest.slice:kata-x:l1'
+        $r.Drv | Should -Be 'Systemd'
+        $r.Bad | Should -Be 'InvalidCgroupPath,KataCgroups.PowerShell.Commands.GetKataCgroupPathCommand'
+        $r.Bad2 | Should -Be 'MalformedSystemdPath,KataCgroups.PowerShell.Commands.GetKataCgroupCommand'
+        $r.Left | Should -Not -Contain 'kctest.slice:kata-x:l1' -Because 'a listed scope pipes into Remove-KataCgroup'
+        ScopeExists kata-x-l1.scope | Should -BeFalse
+    }
+
     It 'refuses to send a pid from another PID namespace, naming the problem, and creates nothing' {
         # This pwsh runs on the host: its pids mean nothing (or something else) to the sandbox's systemd.
         { New-KataCgroup -Path 'kctest.slice:kata:sb4' -ProcessId $PID -SystemdBusAddress $Sb.BusAddress -ErrorAction Stop -WarningAction SilentlyContinue } |

@@ -48,6 +48,15 @@ Describe 'systemd driver (v2 property set)' -Skip:(-not $SystemdOnV2) {
         ScopeFile kata-v2a.scope cpu.max | Should -Be '50000 100000'
         ScopeFile kata-v2a.scope pids.max | Should -Be '64'
         (Get-KcProcessCgroup $sleep.Id | Where-Object Controllers -EQ '').Path | Should -Be '/kctest.slice/kata-v2a.scope'
+        # PID 1 is systemd here: a bare Get-KataCgroup lists the scope (from its Description) next to cgroupfs ones.
+        @(Get-KataCgroup | Where-Object Path -EQ 'kctest.slice:kata:v2a').Count | Should -Be 1
+        @(Get-KataCgroup -Driver Cgroupfs | Where-Object Path -EQ 'kctest.slice:kata:v2a').Count | Should -Be 0
+
+        $cg | Set-KataCgroupResource -Cpus 0 -Mems 0
+        $s2 = systemctl show kata-v2a.scope -p AllowedCPUs -p AllowedMemoryNodes
+        $s2 | Should -Contain 'AllowedCPUs=0' -Because 'on v2 cpuset goes through systemd'
+        $s2 | Should -Contain 'AllowedMemoryNodes=0'
+        ScopeFile kata-v2a.scope cpuset.cpus | Should -Be '0'
 
         $cg | Set-KataCgroupResource -MemoryLimit 512MB -MemorySwap 1GB -PidsLimit 128
         $s = Show kata-v2a.scope

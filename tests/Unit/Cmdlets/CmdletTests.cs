@@ -61,6 +61,27 @@ public sealed class CmdletTests : IDisposable
     }
 
     [Fact]
+    public void DriverEnum_MatchesTheEnginesSelectionOneForOne()
+    {
+        // The cmdlets cast KataCgroupDriver to the engine's DriverSelection by value.
+        Assert.Equal(Enum.GetNames<KataCgroupDriver>(), Enum.GetNames<KataCgroups.Drivers.DriverSelection>());
+        foreach (var d in Enum.GetValues<KataCgroupDriver>())
+            Assert.Equal(d.ToString(), ((KataCgroups.Drivers.DriverSelection)(int)d).ToString());
+    }
+
+    [Fact]
+    public void DriverParameter_SystemdRequiresTheSystemdFormAndCgroupfsRefusesIt()
+    {
+        var (_, newErrors, _) = _ps.Run($"New-KataCgroup -Path '/{_unique}/sandbox' -Driver Systemd -WhatIf");
+        Assert.Equal("MalformedSystemdPath,KataCgroups.PowerShell.Commands.NewKataCgroupCommand", Assert.Single(newErrors).FullyQualifiedErrorId);
+        var (_, errors, _) = _ps.Run("Get-KataCgroupPath -Path 'system.slice:kata:x' -Driver Cgroupfs");
+        Assert.Equal("InvalidCgroupPath,KataCgroups.PowerShell.Commands.GetKataCgroupPathCommand", Assert.Single(errors).FullyQualifiedErrorId);
+        var (output, errors2, _) = _ps.Run($"Get-KataCgroupPath -Path '/{_unique}/sandbox' -Driver Cgroupfs");
+        Assert.Empty(errors2);
+        Assert.NotEmpty(output);
+    }
+
+    [Fact]
     public void NewKataCgroup_WhatIf_CreatesNothingAndShowsThePlan()
     {
         var (output, errors, _) = _ps.Run($"New-KataCgroup -Path '../{_unique}' -WhatIf");

@@ -297,4 +297,53 @@ public sealed class CgroupManagerTests : IDisposable
         var manager = CgroupManager.ForHost(fake.Options(CgroupMode.Unified));
         Assert.Equal(DriverKind.CgroupfsV2, manager.DriverFor(manager.Resolve("x")).Kind);
     }
+
+    [Fact]
+    public void Resolve_DriverSelectionSystemdRequiresTheSystemdForm()
+    {
+        var manager = Manager();
+        Assert.NotNull(manager.Resolve("system.slice:kata:abc", DriverSelection.Systemd).Systemd);
+        var e = Assert.Throws<CgroupException>(() => manager.Resolve("/kubepods/abc", DriverSelection.Systemd));
+        Assert.Equal(ErrorIds.MalformedSystemdPath, e.ErrorId);
+        Assert.Contains("slice:prefix:name", e.Message);
+    }
+
+    [Fact]
+    public void Resolve_DriverSelectionCgroupfsRefusesTheSystemdForm()
+    {
+        var manager = Manager();
+        Assert.Equal("/kubepods/kata_abc", manager.Resolve("/kubepods/abc", DriverSelection.Cgroupfs).CgroupPath);
+        var e = Assert.Throws<CgroupException>(() => manager.Resolve("system.slice:kata:abc", DriverSelection.Cgroupfs));
+        Assert.Equal(ErrorIds.InvalidCgroupPath, e.ErrorId);
+        Assert.Contains("systemd path", e.Message);
+        Assert.Equal(DriverKind.Systemd, manager.DriverFor(manager.Resolve("system.slice:kata:abc")).Kind);
+    }
+
+    [Fact]
+    public void Find_OnAHostWithoutSystemdNeverTalksToSystemd()
+    {
+        _fake.MakeCgroup("cpuset", "/vc/kata_a");
+        var manager = Manager().ForSystemdBus(null);
+        Assert.False(manager.Host.SystemdBooted);
+        var log = new RecordingLog();
+        Assert.Equal(new[] { "/vc/a" }, manager.Find(null, DriverSelection.Auto, log).Select(t => t.RequestedPath));
+        Assert.Empty(log.Warnings);
+    }
+
+    [Fact]
+    public void Find_SystemdBootedButUnreachableIsAWarningInAutoAndAnErrorWhenSystemdIsAskedFor()
+    {
+        _fake.MakeCgroup("cpuset", "/vc/kata_a");
+        Directory.CreateDirectory(Path.Combine(_fake.Options().RunRoot, "systemd", "system"));
+        var manager = Manager().ForSystemdBus("unix:path=/nonexistent/kc-test-bus");
+        Assert.True(manager.Host.SystemdBooted);
+        var log = new RecordingLog();
+
+        Assert.Equal(new[] { "/vc/a" }, manager.Find(null, DriverSelection.Auto, log).Select(t => t.RequestedPath));
+        Assert.Contains(log.Warnings, w => w.Contains("systemd units were not listed", StringComparison.Ordinal));
+
+        var e = Assert.Throws<CgroupException>(() => manager.Find(null, DriverSelection.Systemd, log));
+        Assert.Equal(ErrorIds.SystemdUnavailable, e.ErrorId);
+        Assert.DoesNotContain(Manager().Find(null, DriverSelection.Cgroupfs), t => t.Systemd is not null);
+    }
 }

@@ -338,9 +338,9 @@ public sealed class CgroupV1DriverTests : IDisposable
             _fake.MakeCgroup("cpuset", p);
         var driver = Driver();
 
-        Assert.Equal(new[] { "/vc/b/kata_c", "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/vc"));
-        Assert.Equal(new[] { "/kubepods/pod1/kata_s", "/vc/b/kata_c", "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/"));
-        Assert.Equal(new[] { "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/vc/kata_a"));
+        Assert.Equal(new[] { "/vc/b/kata_c", "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/vc").Select(t => t.CgroupPath));
+        Assert.Equal(new[] { "/kubepods/pod1/kata_s", "/vc/b/kata_c", "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/").Select(t => t.CgroupPath));
+        Assert.Equal(new[] { "/vc/kata_a", "/vc/kata_a/kata_child" }, driver.Find("/vc/kata_a").Select(t => t.CgroupPath));
         Assert.Empty(driver.Find("/nothing/here"));
     }
 

@@ -49,6 +49,7 @@ internal sealed class FakeCgroupRoot : IDisposable
         CgroupRoot = Root,
         ProcRoot = _temp["proc"],
         DevRoot = DevRoot,
+        RunRoot = _temp["run"],
         MountInfoPath = MountInfoPath,
         UidMapPath = UidMapPath,
         ModeOverride = mode,

@@ -20,7 +20,16 @@ namespace KataCgroups.Drivers.Systemd;
 public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Every unit this module starts is described as <c>KataCgroups sandbox &lt;slice:prefix:name&gt;</c>: systemd keeps
+    /// the Description, so Find can list our units and recover the exact path the user gave from one ListUnits call
+    /// (a unit name alone is ambiguous: <c>a-b-c.scope</c> may be prefix <c>a</c> or <c>a-b</c>).
+    /// </summary>
+    internal const string DescriptionPrefix = "KataCgroups sandbox ";
+
     private readonly ICgroupDriver _fs;
+    private readonly Lazy<Func<char, long, string?>> _procDevices;
     private readonly SystemdBus _bus;
     private readonly bool _unified;
 
@@ -31,6 +40,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         _unified = host.Mode == CgroupMode.Unified;
         _fs = _unified && host.Unified is { } u ? new CgroupV2Driver(host, u) : new CgroupV1Driver(host);
         _bus = new SystemdBus(busAddress, log ?? NullCgroupLog.Instance);
+        _procDevices = new(() => SystemdProperties.ProcDevices(host.Options.ProcRoot));
     }
 
     /// <inheritdoc/>
@@ -63,10 +73,12 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// <inheritdoc/>
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
     {
-        var sd = SystemdProperties.Compile(resources, _unified, devices, SystemdProperties.ProcDevices(Host.Options.ProcRoot));
+        var sd = SystemdProperties.Compile(resources, _unified, devices, _procDevices.Value);
         var fsPlan = _fs.Plan(target, sd.Residual, null);
         var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
-        return new CgroupPlan(fsPlan.Writes, warnings, fsPlan.Conversions, null, sd.Properties);
+        // v1: rules DeviceAllow cannot name go to devices.allow after systemd has written its own list.
+        var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(AllowWrite)).ToList();
+        return new CgroupPlan(writes, warnings, fsPlan.Conversions, null, sd.Properties);
     }
 
     /// <summary>The properties every Kata scope gets (systemd/common.go + v1.go/v2.go Apply).</summary>
@@ -74,7 +86,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     {
         var p = new List<UnitProperty>
         {
-            new("Description", $"Kata sandbox {unit.Name} (KataCgroups)"),
+            new("Description", DescriptionPrefix + unit),
             new("Slice", unit.Slice),
             new("Delegate", true),
             new("PIDs", pids.Select(x => (uint)x).ToArray()),
@@ -108,18 +120,44 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         }
         var properties = ScopeProperties(unit, members);
         properties.AddRange(plan.UnitProperties);
+        bool started = false;
         try
         {
             StartUnit(unit.UnitName, properties, log);
+            started = true;
+            JoinUnmanagedHierarchies(target, null, log);
             if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
         }
-        catch
+        catch (Exception e)
         {
-            try { StopAndReset(unit.UnitName, log); } catch (CgroupException) { }
+            // All or nothing, and nothing lost: the caller's processes go back out to the parent before the scope
+            // stops (stopping a scope kills what is in it), then no unit and no directory is left.
+            if (started)
+            {
+                try { RemoveScope(target, unit, new RemoveOptions(), log); }
+                catch (CgroupException undo) { log.Warning($"rollback of {unit.UnitName} incomplete: {undo.Message}"); }
+            }
             if (holder is { HasExited: false }) holder.Kill();
+            if (e is CgroupException ce && started)
+                throw new CgroupException(ce.ErrorId, ce.Kind, $"creating {unit.UnitName} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
             throw;
         }
         return pids.Select(p => new ProcessOutcome(p, true)).ToList();
+    }
+
+    /// <summary>
+    /// v1: systemd makes a scope only in the hierarchies it manages (not cpuset, freezer, net_cls, perf_event…).
+    /// Like runc's systemd v1 driver (joinCgroups), make the scope's directory in the others through cgroupfs and
+    /// move the scope's processes (or just <paramref name="pids"/>) there too, so cpuset limits and the freezer apply.
+    /// </summary>
+    private void JoinUnmanagedHierarchies(CgroupTarget target, IReadOnlyList<int>? pids, ICgroupLog log)
+    {
+        if (_fs is not CgroupV1Driver v1) return;
+        var made = new List<string>();
+        v1.MakeDirectories(target, made, log);
+        if (made.Count == 0 && pids is null) return;   // already joined everywhere
+        foreach (var o in v1.AddProcesses(target, pids ?? v1.GetProcesses(target), log))
+            if (!o.Added && !o.Vanished) throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed, o.Error ?? $"process {o.Pid} was not added", o.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private void StartUnit(string unit, List<UnitProperty> properties, ICgroupLog log)
@@ -145,14 +183,21 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         }
     }
 
+    private static CgroupWrite AllowWrite(DeviceRule rule) => new("devices", "devices.allow", rule.ToKernelString());
+
     /// <inheritdoc/>
     public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
         var unit = Unit(target);
         if (!Exists(target)) throw CgroupTree.NotFound(target);
-        bool devices = plan.UnitProperties.Any(p => p.Name == "DeviceAllow");
-        // v1: clearing DeviceAllow briefly denies every device; freeze the scope so nothing in it notices.
-        bool freeze = devices && !_unified && Host.ByController.ContainsKey("freezer");
+        bool setsDevices = plan.UnitProperties.Any(p => p.Name == "DeviceAllow");
+        // v1: every SetUnitProperties makes systemd rewrite the unit's whole device list (deny all, then its
+        // DeviceAllow), which wipes rules we wrote through cgroupfs because DeviceAllow cannot name them. Note them
+        // now and allow them again afterwards (systemd-sandbox note; systemd src/core/cgroup.c cgroup_context_apply).
+        JoinUnmanagedHierarchies(target, null, log);   // a scope made by another tool may lack them
+        var keep = !_unified && !setsDevices && plan.UnitProperties.Count > 0 ? CgroupfsOnlyDevices(target) : new List<DeviceRule>();
+        // Clearing DeviceAllow briefly denies every device: freeze the scope so nothing in it notices.
+        bool freeze = (setsDevices || keep.Count > 0) && !_unified && Host.ByController.ContainsKey("freezer");
         if (freeze) _fs.SetFreezer(target, FreezerState.Frozen, log);
         try
         {
@@ -161,12 +206,27 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
                 log.Verbose($"D-Bus SetUnitProperties {unit.UnitName} runtime: {string.Join(", ", plan.UnitProperties)}");
                 Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties));
             }
-            if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
+            var writes = plan.Writes.Concat(keep.Select(AllowWrite)).ToList();
+            if (writes.Count > 0) _fs.Apply(target, new CgroupPlan(writes, Array.Empty<string>()), log);
         }
         finally
         {
             if (freeze) _fs.SetFreezer(target, FreezerState.Thawed, log);
         }
+    }
+
+    /// <summary>The allow rules in the scope's devices.list (v1) that DeviceAllow cannot name.</summary>
+    private List<DeviceRule> CgroupfsOnlyDevices(CgroupTarget target)
+    {
+        var rules = new List<DeviceRule>();
+        var dir = _fs.GetPaths(target).FirstOrDefault(p => p.Controller == "devices")?.Directory;
+        if (dir is null || CgroupFs.TryReadValue(Path.Combine(dir, "devices.list")) is not { } list) return rules;
+        foreach (var line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var rule = DeviceRule.Parse(line);
+            if (!SystemdProperties.CanExpress(rule, _procDevices.Value)) rules.Add(rule);
+        }
+        return rules;
     }
 
     /// <inheritdoc/>
@@ -187,7 +247,9 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             {
                 log.Verbose($"D-Bus AttachProcessesToUnit {unit.UnitName} '' [{pid}]");
                 Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }));
-                outcomes.Add(new ProcessOutcome(pid, true));
+                // v1: systemd attached it in its own hierarchies; the rest are ours (see JoinUnmanagedHierarchies).
+                if (_fs is CgroupV1Driver v1) outcomes.AddRange(v1.AddProcesses(target, new[] { pid }, log));
+                else outcomes.Add(new ProcessOutcome(pid, true));
             }
             catch (CgroupException e) when (e.Target == "org.freedesktop.DBus.Error.UnknownMethod")
             {
@@ -223,10 +285,13 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public CgroupSnapshot Read(CgroupTarget target) => _fs.Read(target) with { Driver = Kind };
 
     /// <inheritdoc/>
-    public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
+    public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log) => RemoveScope(target, Unit(target), options, log);
+
+    private RemoveOutcome RemoveScope(CgroupTarget target, SystemdPath unit, RemoveOptions options, ICgroupLog log)
     {
-        var unit = Unit(target);
         int moved = 0;
+        // Stopping the scope kills what is in it: with -Kill those are the processes killed.
+        int killed = options.Kill ? _fs.GetProcesses(target).Count : 0;
         if (!options.Kill)
         {
             // The seed moves processes to the parent before destroying: stopping a scope kills what is in it.
@@ -243,7 +308,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         StopAndReset(unit.UnitName, log);
         // Leftovers systemd did not remove (directories made through cgroupfs, or a unit already gone).
         var left = _fs.Exists(target) ? _fs.Remove(target, options, log) : new RemoveOutcome(0, 0, 0);
-        return new RemoveOutcome(moved + left.MovedProcesses, left.KilledProcesses, left.RemovedDirectories);
+        return new RemoveOutcome(moved + left.MovedProcesses, killed + left.KilledProcesses, left.RemovedDirectories);
     }
 
     private void StopAndReset(string unit, ICgroupLog log)
@@ -264,7 +329,20 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log) => _fs.SetFreezer(target, state, log);
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Find(string root) => Array.Empty<string>();
+    public IReadOnlyList<CgroupTarget> Find(string root)
+    {
+        var found = new List<CgroupTarget>();
+        foreach (var (name, description) in Sync(_bus.ListUnitsAsync(new[] { "*.scope", "*.slice" })))
+        {
+            if (!description.StartsWith(DescriptionPrefix, StringComparison.Ordinal)) continue;
+            CgroupTarget t;
+            try { t = CgroupTarget.Resolve(description[DescriptionPrefix.Length..], systemdMode: true); }
+            catch (CgroupException) { continue; }   // someone else's unit that merely looks like ours
+            if (t.Systemd!.UnitName != name || !CgroupPathText.IsAtOrBelow(t.CgroupPath, root)) continue;
+            found.Add(t);
+        }
+        return found;
+    }
 
     /// <summary>A unit property as systemd reports it (for tests and Get).</summary>
     public VariantValue GetUnitProperty(CgroupTarget target, string iface, string property)

@@ -221,6 +221,32 @@ internal sealed class SystemdBus : IDisposable
     internal Task<string> GetUnitAsync(string unit) =>
         WithReconnect(c => CallAsync(c, "GetUnit", "s", w => w.String(unit), static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
 
+    /// <summary>
+    /// ListUnitsByPatterns([], patterns) → (name, description) of every loaded unit matching (systemd ≥ 230); the
+    /// reply is a(ssssssouso): name, description, load, active, sub, following, path, job id, job type, job path.
+    /// </summary>
+    internal Task<List<(string Name, string Description)>> ListUnitsAsync(IReadOnlyList<string> patterns) =>
+        WithReconnect(c => CallAsync(c, "ListUnitsByPatterns", "asas", w => { w.StringArray(System.Array.Empty<string>()); w.StringArray(patterns); },
+            static (m, _) =>
+            {
+                var r = m.GetBodyReader();
+                var units = new List<(string, string)>();
+                var end = r.ReadArrayStart(DBusType.Struct);
+                while (r.HasNext(end))
+                {
+                    r.AlignStruct();
+                    var name = r.ReadString();
+                    var description = r.ReadString();
+                    r.ReadString(); r.ReadString(); r.ReadString(); r.ReadString();
+                    r.ReadObjectPathAsString();
+                    r.ReadUInt32();
+                    r.ReadString();
+                    r.ReadObjectPathAsString();
+                    units.Add((name, description));
+                }
+                return units;
+            }));
+
     /// <summary>Connects now (throws SystemdUnavailable when no systemd answers).</summary>
     internal Task EnsureConnectedAsync() => ConnectAsync();
 
@@ -238,12 +264,14 @@ internal sealed class MessageWriterBox
     private readonly List<object> _items = new();
     private sealed record AuxUnits;
     private sealed record UIntArray(uint[] Values);
+    private sealed record StringList(IReadOnlyList<string> Values);
 
     internal void String(string s) => _items.Add(s);
     internal void Bool(bool b) => _items.Add(b);
     internal void Properties(IReadOnlyList<UnitProperty> p) => _items.Add(p);
     internal void EmptyAuxUnits() => _items.Add(new AuxUnits());
     internal void UInt32Array(uint[] values) => _items.Add(new UIntArray(values));
+    internal void StringArray(IReadOnlyList<string> values) => _items.Add(new StringList(values));
 
     internal void Flush(ref MessageWriter w)
     {
@@ -254,6 +282,7 @@ internal sealed class MessageWriterBox
                 case string s: w.WriteString(s); break;
                 case bool b: w.WriteBool(b); break;
                 case UIntArray a: w.WriteArray(a.Values); break;
+                case StringList l: w.WriteArray(l.Values.ToArray()); break;
                 case AuxUnits:
                     var aux = w.WriteArrayStart(DBusType.Struct);
                     w.WriteArrayEnd(aux);

@@ -111,19 +111,28 @@ public sealed class CgroupV1Driver : ICgroupDriver
     {
         CgroupTree.Transactional(target, log, created =>
         {
-            foreach (var h in _hierarchies)
-            {
-                bool cpuset = h.Controllers.Contains("cpuset");
-                foreach (var level in CgroupTree.Levels(target.CgroupPath))
-                {
-                    var dir = h.DirectoryOf(level);
-                    if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
-                    if (cpuset) InitCpuset(dir, h.DirectoryOf(CgroupPathText.Dir(level)), log);
-                }
-            }
+            MakeDirectories(target, created, log);
             Execute(target, plan, log);
         });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
+    }
+
+    /// <summary>
+    /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
+    /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
+    /// </summary>
+    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log)
+    {
+        foreach (var h in _hierarchies)
+        {
+            bool cpuset = h.Controllers.Contains("cpuset");
+            foreach (var level in CgroupTree.Levels(target.CgroupPath))
+            {
+                var dir = h.DirectoryOf(level);
+                if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
+                if (cpuset) InitCpuset(dir, h.DirectoryOf(CgroupPathText.Dir(level)), log);
+            }
+        }
     }
 
     /// <summary>
@@ -375,8 +384,8 @@ public sealed class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Find(string root) =>
-        _hierarchies.Count == 0 ? new List<string>() : CgroupTree.FindKata(_hierarchies[0].DirectoryOf(root), root);
+    public IReadOnlyList<CgroupTarget> Find(string root) =>
+        _hierarchies.Count == 0 ? new List<CgroupTarget>() : CgroupTree.FindKata(_hierarchies[0].DirectoryOf(root), root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }

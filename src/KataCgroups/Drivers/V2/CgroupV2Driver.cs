@@ -273,7 +273,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Find(string root) => CgroupTree.FindKata(_h.DirectoryOf(root), root);
+    public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(_h.DirectoryOf(root), root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }
