@@ -5,10 +5,11 @@
     Author                 = 'KataCgroups contributors'
     CompanyName            = 'KataCgroups'
     Copyright              = '(c) KataCgroups contributors. Apache-2.0.'
-    Description            = 'Create, configure, join and remove Linux cgroups for Kata-style virtualized containers: cgroupfs v1/hybrid, with Kata path rules, hypervisor devices and OCI resources.'
+    Description            = 'Create, configure, join and remove Linux cgroups for Kata-style virtualized containers: cgroupfs v1/hybrid, cgroupfs v2 (eBPF devices) and systemd (transient scopes over D-Bus), with Kata path rules, hypervisor devices and OCI resources.'
     PowerShellVersion      = '7.4'
     CompatiblePSEditions   = @('Core')
     FormatsToProcess       = @('KataCgroups.Format.ps1xml')
+    TypesToProcess         = @('KataCgroups.Types.ps1xml')
     CmdletsToExport        = @(
         'New-KataCgroup'
         'Get-KataCgroup'

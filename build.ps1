@@ -49,6 +49,7 @@ function Invoke-Build {
     Copy-Item (Join-Path $publish 'KataCgroups.PowerShell.dll') $Out
     Copy-Item (Join-Path $Root 'KataCgroups.psd1') $Out
     Copy-Item (Join-Path $Root 'KataCgroups.Format.ps1xml') $Out
+    Copy-Item (Join-Path $Root 'KataCgroups.Types.ps1xml') $Out
     # Everything else the cmdlets need (the engine, later Tmds.DBus.Protocol) loads from Dependencies/.
     Get-ChildItem $publish -Filter *.dll |
         Where-Object Name -notin 'KataCgroups.PowerShell.dll', 'System.Management.Automation.dll' |

@@ -10,8 +10,14 @@ public interface ICgroupLog
     void Verbose(string message);
     /// <summary>Something skipped, ignored or converted that the user should know about.</summary>
     void Warning(string message);
-    /// <summary>Low-level detail: errnos, retries, file reads.</summary>
+    /// <summary>Low-level detail: errnos, retries, D-Bus error names.</summary>
     void Debug(string message);
+
+    /// <summary>
+    /// Progress of long work (many processes moved, a slow systemd job). <paramref name="percent"/> is −1 when
+    /// unknown; every report for an <paramref name="activity"/> is followed by one with <paramref name="completed"/>.
+    /// </summary>
+    void Progress(string activity, string status, int percent, bool completed) { }
 }
 
 /// <summary>A log that drops everything.</summary>

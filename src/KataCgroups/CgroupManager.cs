@@ -151,7 +151,7 @@ public sealed class CgroupManager
             throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
                 $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
                 target.RequestedPath);
-        foreach (var w in plan.Warnings) log.Warning(w);
+        ReportPlan(plan, log);
         foreach (var o in driver.Create(target, plan, pids, log))
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
         return new(driver.Read(target), null);
@@ -162,9 +162,21 @@ public sealed class CgroupManager
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
-        foreach (var w in plan.Warnings) log.Warning(w);
+        ReportPlan(plan, log);
         driver.Apply(target, plan, log);
         return new(driver.Read(target), null);
+    }
+
+    /// <summary>
+    /// Says what the plan skipped and what it converted: an OCI value that lands in a file as a different number
+    /// (v2: cpu.shares 512 → cpu.weight 59) is worth a warning, once per cgroup.
+    /// </summary>
+    private static void ReportPlan(CgroupPlan plan, ICgroupLog log)
+    {
+        foreach (var w in plan.Warnings) log.Warning(w);
+        var changed = plan.Conversions.Where(c => c.ChangesValue).ToList();
+        if (changed.Count > 0)
+            log.Warning($"values converted for this host: {string.Join("; ", changed)}");
     }
 
     /// <summary>Moves processes into the cgroup. Pids must be positive (0 would mean "the writer itself" to the kernel).</summary>
@@ -240,6 +252,29 @@ public sealed class CgroupManager
             }
         }
         return found.Values.ToList();
+    }
+
+    /// <summary>
+    /// Names of the cgroup directories directly below the hierarchy-relative <paramref name="cgroupPath"/> in the
+    /// host's first hierarchy (the one Find walks), sorted; empty when there are none or they cannot be read.
+    /// Cheap and never throws: tab completion calls it on every keystroke.
+    /// </summary>
+    public IReadOnlyList<string> ChildCgroups(string cgroupPath)
+    {
+        try
+        {
+            if (_fsDriver is null || KataPath.HasControlCharacter(cgroupPath)) return Array.Empty<string>();
+            var clean = CgroupPathText.Clean("/" + cgroupPath);
+            var dir = _fsDriver.GetPaths(new CgroupTarget(clean, clean, null)).FirstOrDefault()?.Directory;
+            if (dir is null || !Directory.Exists(dir)) return Array.Empty<string>();
+            var names = Directory.GetDirectories(dir).Select(Path.GetFileName).OfType<string>().ToList();
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CgroupException)
+        {
+            return Array.Empty<string>();
+        }
     }
 
     /// <summary>Throws <see cref="ErrorIds.InvalidProcessId"/> for pids the kernel would misread.</summary>

@@ -209,6 +209,44 @@ Describe 'The shapes -Resources takes, and explicit parameters on top' {
         Get-KcCgroupFile cpu $cg.CgroupPath cpu.shares | Should -BeExactly '300'
     }
 
+    It 'takes a runtime-spec linux.resources object from the pipeline, one per item, with explicit parameters on top' {
+        $a = New-KataCgroup -Path "$Root/pod1/a" -WarningAction SilentlyContinue
+        $spec = Get-Content $FixturePath -Raw | ConvertFrom-Json
+        $spec.linux.resources.PSObject.Properties.Remove('blockIO')   # not about block devices
+        $spec.linux.resources.PSObject.Properties.Remove('devices')
+        $spec.linux.resources | Set-KataCgroupResource -Path $a.Path -PidsLimit 99
+        Get-KcCgroupFile memory $a.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
+        Get-KcCgroupFile cpu $a.CgroupPath cpu.shares | Should -BeExactly '512'
+        Get-KcCgroupFile pids $a.CgroupPath pids.max | Should -BeExactly '99' -Because 'an explicit parameter beats the piped value'
+
+        # Two items, two different sections: each item's own values, nothing carried over to the next.
+        $items = '{"pids":{"limit":21}}', '{"memory":{"limit":134217728}}' | ConvertFrom-Json
+        $items | Set-KataCgroupResource -Path $a.Path
+        Get-KcCgroupFile pids $a.CgroupPath pids.max | Should -BeExactly '21'
+        Get-KcCgroupFile memory $a.CgroupPath memory.limit_in_bytes | Should -BeExactly '134217728'
+    }
+
+    It 'takes a runtime-spec linux object from the pipeline: cgroupsPath is the path, resources the limits' {
+        $linux = [pscustomobject]@{ cgroupsPath = "$Root/pod2/sb"; resources = [pscustomobject]@{ pids = [pscustomobject]@{ limit = 33 } } }
+        $cg = $linux | New-KataCgroup -WarningAction SilentlyContinue
+        $cg.CgroupPath | Should -BeExactly "$Root/pod2/kata_sb"
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '33'
+        $linux.resources.pids.limit = 44
+        $linux | Set-KataCgroupResource
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '44'
+    }
+
+    It 'a piped cgroup object names the cgroup; it is never read as resources' {
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -PidsLimit 10 -MemoryLimit 256MB -WarningAction SilentlyContinue
+        $before = Get-KcCgroupFile devices $cg.CgroupPath devices.list
+        $cg | Set-KataCgroupResource -PidsLimit 11
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -BeExactly '11'
+        Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '268435456'
+        Get-KcCgroupFile devices $cg.CgroupPath devices.list | Should -BeExactly $before
+        $cg | Set-KataCgroupResource -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike '*no resource values were given*'
+    }
+
     It 'explicit parameters override the same values from -Resources' {
         $cg = New-KataCgroup -Path "$Root/pod1/sb" -Resources '{"memory":{"limit":268435456},"pids":{"limit":12}}' -MemoryLimit 512MB -WarningAction SilentlyContinue
         Get-KcCgroupFile memory $cg.CgroupPath memory.limit_in_bytes | Should -BeExactly '536870912'

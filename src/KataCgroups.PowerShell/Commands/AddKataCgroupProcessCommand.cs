@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
 using KataCgroups.Paths;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -17,6 +18,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     /// <summary>The cgroup, as given to New-KataCgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
 
     /// <summary>Process ids (a Process object's Id binds here; piped integers are taken as ids too).</summary>
@@ -101,6 +103,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     /// <inheritdoc/>
     protected override void EndProcessing()
     {
+        base.EndProcessing();
         if (!PassThru) return;
         foreach (var target in _touched)
         {

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -19,6 +20,7 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     /// <summary>The cgroups, as given to New-KataCgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>
@@ -26,6 +28,7 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     /// when their directory is at or below one of them.
     /// </summary>
     [Parameter(ParameterSetName = ListSet)]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string[]? Root { get; set; }
 
     /// <inheritdoc/>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -12,6 +13,7 @@ public sealed class GetKataCgroupPathCommand : KataCgroupCommandBase
     /// <summary>The cgroup, as given to New-KataCgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
 
     /// <summary>Only these controllers.</summary>

@@ -33,8 +33,11 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     /// <summary>The engine for this host; a failed host probe ends the command.</summary>
     private protected CgroupManager Manager => _manager ??= Terminating(() => CgroupManager.Default.ForSystemdBus(SystemdBusAddress));
 
-    /// <summary>Engine reports → Verbose/Warning/Debug.</summary>
+    /// <summary>Engine reports → Verbose/Warning/Debug/Progress.</summary>
     private protected ICgroupLog Log => _log ??= new CmdletLog(this);
+
+    /// <inheritdoc/>
+    protected override void EndProcessing() => _log?.CompleteAll();   // a bar is never left behind
 
     /// <summary>Applies the Kata path rules under the chosen <see cref="Driver"/>.</summary>
     private protected KataCgroups.Paths.CgroupTarget Resolve(string path) => Manager.Resolve(path, Selection);

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 using KataCgroups.Resources;
 using OciConfigFile = KataCgroups.Resources.OciConfig;
@@ -17,7 +18,9 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
 {
     /// <summary>Cgroup path: absolute (<c>/kubepods/pod1/sandbox1</c>), relative (under <c>/vc</c>) or systemd form.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("CgroupsPath")]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string? Path { get; set; }
 
     /// <summary>
@@ -33,7 +36,6 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
     [ValidateNotNullOrEmpty]
     public string? OciConfig { get; set; }
 
-    private LinuxResources? _resources;
     private string? _configPath;
 
     /// <inheritdoc/>
@@ -46,7 +48,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
             config = Terminating(() => OciConfigFile.LoadFile(file));
             _configPath = config.CgroupsPath;
         }
-        _resources = Terminating(() => BuildResources(config?.Resources));
+        BeginResources(config?.Resources);
     }
 
     /// <inheritdoc/>
@@ -65,7 +67,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
         try
         {
             var target = Resolve(path);
-            var plan = Manager.PlanCreate(target, _resources!, Log);
+            var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
             var description = $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Drivers;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -16,12 +17,14 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
     /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
 
     /// <summary>Kill the processes (SIGKILL, with the cgroup frozen) instead of moving them to the parent.</summary>
     [Parameter]
     public SwitchParameter Kill { get; set; }
 
+    private int _count;
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
@@ -38,6 +41,10 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
             if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
                     $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
                 return;
+            // Many cgroups piped in (Get-KataCgroup | Remove-KataCgroup): one bar counting them; the total is
+            // unknown while the pipeline runs. Completed in EndProcessing.
+            _count++;
+            Log.Progress("Removing Kata cgroups", $"cgroup {_count}: {target.CgroupPath}", -1, completed: false);
             var outcome = Manager.Remove(target, new RemoveOptions(Kill.IsPresent), Log);
             if (outcome.Skipped)
             {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 using KataCgroups.Resources;
 
@@ -15,21 +16,25 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     /// <summary>Memory limit in bytes (<c>256MB</c>, <c>max</c> or -1 for unlimited).</summary>
     [Parameter]
     [LimitTransformation]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemoryLimit { get; set; }
 
     /// <summary>Memory soft limit in bytes.</summary>
     [Parameter]
     [LimitTransformation]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemoryReservation { get; set; }
 
     /// <summary>Memory plus swap limit in bytes (-1 unlimited).</summary>
     [Parameter]
     [LimitTransformation]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemorySwap { get; set; }
 
     /// <summary>Swappiness 0–100.</summary>
     [Parameter]
     [ValidateRange(0, 100)]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public int MemorySwappiness { get; set; }
 
     /// <summary>Disable the OOM killer for the cgroup (<c>-DisableOomKiller:$false</c> enables it again).</summary>
@@ -38,52 +43,103 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
 
     /// <summary>Relative CPU weight (2–262144; 1024 is the default).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long CpuShares { get; set; }
 
     /// <summary>CFS quota in µs per period (-1 or <c>max</c> for unlimited).</summary>
     [Parameter]
     [LimitTransformation]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long CpuQuota { get; set; }
 
     /// <summary>CFS period in µs (1000–1000000).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long CpuPeriod { get; set; }
 
     /// <summary>CPUs the cgroup may run on, e.g. <c>0-3,6</c>.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public string? Cpus { get; set; }
 
     /// <summary>Memory nodes the cgroup may allocate from.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public string? Mems { get; set; }
 
     /// <summary>Maximum number of tasks (-1 or <c>max</c> for unlimited).</summary>
     [Parameter]
     [LimitTransformation]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long PidsLimit { get; set; }
 
     /// <summary>Block IO weight 10–1000.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public int BlkioWeight { get; set; }
 
     /// <summary>Device rules in kernel form, optionally prefixed allow/deny: <c>'c 10:200 rwm'</c>, <c>'deny b 8:* w'</c>.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public string[]? Device { get; set; }
 
-    /// <summary>An OCI <c>linux.resources</c> object: JSON text, a hashtable, or ConvertFrom-Json output. Its sections override the same sections of -OciConfig.</summary>
-    [Parameter]
+    /// <summary>
+    /// An OCI <c>linux.resources</c> object: JSON text, a hashtable, or ConvertFrom-Json output. Its sections override
+    /// the same sections of -OciConfig. Binds from the pipeline: a piped <c>linux.resources</c> object, or a piped
+    /// runtime-spec <c>linux</c> object (its <c>resources</c>; its <c>cgroupsPath</c> binds to -Path).
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     public object? Resources { get; set; }
 
     private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
 
-    /// <summary>Builds the resources from <c>-Resources</c> (or <paramref name="baseResources"/>) plus explicit parameters.</summary>
-    private protected LinuxResources BuildResources(LinuxResources? baseResources)
+    private bool _resourcesFromPipeline;
+    private LinuxResources? _invocationResources;
+    private LinuxResources? _baseResources;
+
+    /// <summary>
+    /// Builds the invocation-wide resources once (a bad value ends the command before any pipeline item is touched).
+    /// When -Resources was not given on the command line, it may still arrive with each pipeline item.
+    /// </summary>
+    private protected void BeginResources(LinuxResources? baseResources)
     {
-        var r = baseResources ?? new LinuxResources();
-        if (Resources is not null)
+        _baseResources = baseResources;
+        _resourcesFromPipeline = !Bound(nameof(Resources));
+        _invocationResources = Terminating(() => BuildResources(baseResources));
+    }
+
+    /// <summary>
+    /// The resources for the current pipeline item: the invocation's, or, when this item brought its own
+    /// <c>linux.resources</c>, those merged with the explicit parameters (throws for a bad item).
+    /// </summary>
+    private protected LinuxResources ResourcesForRecord() =>
+        _resourcesFromPipeline && Bound(nameof(Resources)) && ResourcesInput(Resources) is not null
+            ? BuildResources(_baseResources)
+            : _invocationResources!;
+
+    /// <summary>
+    /// What in a -Resources value is OCI resources: a piped cgroup object (it binds -Path by property name) has
+    /// none; a runtime-spec <c>linux</c> object carries them in its <c>resources</c> property.
+    /// </summary>
+    private static object? ResourcesInput(object? value)
+    {
+        if (value is null) return null;
+        var pso = PSObject.AsPSObject(value);
+        if (pso.BaseObject is KataCgroup || pso.TypeNames.Any(t => t.EndsWith("KataCgroups.PowerShell.KataCgroup", StringComparison.Ordinal)))
+            return null;
+        if (pso.BaseObject is PSCustomObject && pso.Properties["resources"] is { } inner && pso.Properties["memory"] is null)
+            return inner.Value;
+        return value;
+    }
+
+    /// <summary>Builds the resources from <c>-Resources</c> (or <paramref name="baseResources"/>) plus explicit parameters.</summary>
+    private LinuxResources BuildResources(LinuxResources? baseResources)
+    {
+        var r = baseResources?.Clone() ?? new LinuxResources();
+        if (ResourcesInput(Resources) is { } input)
         {
             // -Resources overrides the config file section by section (memory, cpu, devices…), not wholesale.
-            var given = OciConfig.ParseResources(JsonInput.ToJson(Resources), "-Resources");
+            var given = OciConfig.ParseResources(JsonInput.ToJson(input), "-Resources");
             r.Devices = given.Devices ?? r.Devices;
             r.Memory = given.Memory ?? r.Memory;
             r.Cpu = given.Cpu ?? r.Cpu;

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 using KataCgroups.Resources;
 
@@ -13,32 +14,30 @@ namespace KataCgroups.PowerShell.Commands;
 [OutputType(typeof(KataCgroup))]
 public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
 {
-    /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
+    /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path, or a runtime-spec linux.cgroupsPath).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("CgroupsPath")]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
 
     /// <summary>Emit the cgroup after the change.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private LinuxResources? _resources;
-
     /// <inheritdoc/>
-    protected override void BeginProcessing()
-    {
-        _resources = Terminating(() => BuildResources(null));
-        if (_resources.IsEmpty)
-            WriteWarning("Set-KataCgroupResource: no resource values were given; nothing to change.");
-    }
+    protected override void BeginProcessing() => BeginResources(null);
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         try
         {
+            var resources = ResourcesForRecord();
+            if (resources.IsEmpty)
+                WriteWarning($"Set-KataCgroupResource: no resource values were given for '{Path}'; nothing to change.");
             var target = Resolve(Path);
-            var plan = Manager.PlanUpdate(target, _resources!, Log);
+            var plan = Manager.PlanUpdate(target, resources, Log);
             var description = $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))
                 return;

@@ -14,4 +14,29 @@ internal sealed class CmdletLog : ICgroupLog
     public void Warning(string message) => _cmdlet.WriteWarning(message);
 
     public void Debug(string message) => _cmdlet.WriteDebug(message);
+
+    // One progress bar per activity name, so nested work (a job wait inside a removal) gets its own line.
+    private readonly Dictionary<string, int> _activityIds = new(StringComparer.Ordinal);
+
+    public void Progress(string activity, string status, int percent, bool completed)
+    {
+        if (!_activityIds.TryGetValue(activity, out var id))
+        {
+            if (completed) return;   // nothing was shown: nothing to complete
+            id = _activityIds[activity] = 0x4b43 + _activityIds.Count;
+        }
+        var record = new ProgressRecord(id, activity, string.IsNullOrEmpty(status) ? activity : status)
+        {
+            PercentComplete = Math.Clamp(percent, -1, 100),
+            RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+        _cmdlet.WriteProgress(record);
+        if (completed) _activityIds.Remove(activity);
+    }
+
+    /// <summary>Completes every bar still shown (a command that ended early, or was stopped).</summary>
+    public void CompleteAll()
+    {
+        foreach (var activity in _activityIds.Keys.ToList()) Progress(activity, "", -1, completed: true);
+    }
 }

@@ -43,9 +43,17 @@ internal static class CgroupFs
     /// <summary>Writes or throws <see cref="ErrorIds.CgroupWriteFailed"/> naming file, value and errno.</summary>
     internal static void Write(string path, string value, ICgroupLog log)
     {
+        int errno = TryWrite(path, value, log);
+        if (errno != 0) throw WriteFailed(path, value, errno);
+    }
+
+    /// <summary>One write, reported as it happens (-Verbose) and, when it fails, with its errno (-Debug).</summary>
+    internal static int TryWrite(string path, string value, ICgroupLog log)
+    {
         log.Verbose($"write {path} = {value}");
         int errno = TryWrite(path, value);
-        if (errno != 0) throw WriteFailed(path, value, errno);
+        if (errno != 0) log.Debug($"write {path} = {value}: {Errno.Describe(errno)}");
+        return errno;
     }
 
     internal static CgroupException WriteFailed(string path, string value, int errno, string? detail = null) =>
@@ -94,6 +102,7 @@ internal static class CgroupFs
         }
         int errno = Marshal.GetLastPInvokeError();
         if (errno == Errno.EEXIST && Directory.Exists(path)) return false;
+        log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
         throw new CgroupException(ErrorIds.CgroupCreateFailed,
             errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied : CgroupErrorKind.WriteFailed,
             $"failed to create cgroup directory {path}: {Errno.Describe(errno)}", path, errno);
@@ -116,7 +125,11 @@ internal static class CgroupFs
             }
             int errno = Marshal.GetLastPInvokeError();
             if (errno == Errno.ENOENT) return 0;
-            if (errno != Errno.EBUSY || attempt >= 9) return errno;
+            if (errno != Errno.EBUSY || attempt >= 9)
+            {
+                log.Debug($"rmdir {path}: {Errno.Describe(errno)}");
+                return errno;
+            }
             log.Debug($"rmdir {path}: EBUSY, retry in {delayMs} ms");
             Thread.Sleep(delayMs);
             delayMs *= 2;
@@ -150,6 +163,7 @@ internal static class CgroupFs
         for (int i = 0; i < 5; i++)
         {
             errno = TryWrite(file, value);
+            if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{file} = {value}: {Errno.Describe(errno)}");
             if (errno != Errno.EINVAL) return errno;
             log.Debug($"{file} = {value}: EINVAL, retry in 30 ms");
             Thread.Sleep(30);

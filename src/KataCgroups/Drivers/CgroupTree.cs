@@ -79,11 +79,19 @@ internal static class CgroupTree
     internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
     {
         int found = 0;
+        bool shown = false;
         foreach (var d in PostOrder(dir))
         {
-            foreach (var pid in CgroupFs.ReadProcs(d))
+            var pids = CgroupFs.ReadProcs(d);
+            for (int i = 0; i < pids.Count; i++)
             {
+                int pid = pids[i];
                 found++;
+                if (pids.Count > ProgressThreshold)
+                {
+                    shown = true;
+                    log.Progress("Moving processes", $"{d} → {parentDir}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
+                }
                 var to = parentDir;
                 int errno = CgroupFs.TryAddProcess(to, pid, log);
                 // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
@@ -96,11 +104,19 @@ internal static class CgroupTree
                     if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
                 }
                 if (errno == 0) moved.Add(pid);
-                else if (errno != Errno.ESRCH) throw ProcessMoveFailed(pid, d, parentDir, errno);
+                else if (errno != Errno.ESRCH)
+                {
+                    if (shown) log.Progress("Moving processes", "", 100, completed: true);
+                    throw ProcessMoveFailed(pid, d, parentDir, errno);
+                }
             }
         }
+        if (shown) log.Progress("Moving processes", "", 100, completed: true);
         return found;
     }
+
+    /// <summary>More processes than this in one move get a progress bar.</summary>
+    internal const int ProgressThreshold = 16;
 
     /// <summary>
     /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is

@@ -17,6 +17,15 @@ public sealed record CgroupWrite(string Controller, string File, string Value)
 /// <param name="Target">What was written, e.g. <c>cpu.weight 59</c>.</param>
 public sealed record ValueConversion(string Source, string Target)
 {
+    /// <summary>
+    /// True when the number changed on the way (<c>cpu.shares 512 → cpu.weight 59</c>), not just its file
+    /// (<c>pids.limit 64 → pids.max 64</c>); -1 and <c>max</c> are the same unlimited value.
+    /// </summary>
+    public bool ChangesValue => Canonical(Value(Source)) != Canonical(Value(Target));
+
+    private static string Value(string s) => s.IndexOf(' ', StringComparison.Ordinal) is var i and >= 0 ? s[(i + 1)..] : s;
+    private static string Canonical(string v) => v == "-1" ? "max" : v;
+
     /// <inheritdoc/>
     public override string ToString() => $"{Source} → {Target}";
 }

@@ -148,7 +148,14 @@ public static class SystemdProperties
             long quota = c.Quota ?? 0;
             ulong period = c.Period ?? 0;
             if (period != 0) p.Add(new("CPUQuotaPeriodUSec", period));
-            if (quota != 0 || period != 0) p.Add(new("CPUQuotaPerSecUSec", CpuQuotaPerSecUSec(quota, period)));
+            if (quota != 0 || period != 0)
+            {
+                var perSec = CpuQuotaPerSecUSec(quota, period);
+                p.Add(new("CPUQuotaPerSecUSec", perSec));
+                ulong effectivePeriod = period == 0 ? 100000 : period;
+                if (quota > 0 && perSec * effectivePeriod != (ulong)quota * 1_000_000UL)
+                    warnings.Add($"cpu quota {quota}/{effectivePeriod} µs rounded up to CPUQuotaPerSecUSec={perSec} µs: systemd keeps the quota in whole percent of a CPU");
+            }
             // Both sets carry AllowedCPUs/AllowedMemoryNodes (systemd/v1.go and v2.go addCpuset), but systemd
             // applies them "only with the unified control group hierarchy" (systemd.resource-control(5)): on v1
             // cpuset also goes through cgroupfs, as runc's systemd v1 driver does (joinCgroups → fs cpuset).

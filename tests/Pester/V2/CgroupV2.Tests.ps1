@@ -63,8 +63,9 @@ Describe 'cgroup v2 driver' -Skip:(-not $IsUnifiedHost) {
         File $CgPath 'io.max' | Should -Be "$maj`:$min rbps=1048576 wbps=2097152 riops=1000 wiops=500" -Because 'the four throttles are one io.max line per device'
     }
 
-    It 'reports each conversion on the object and in -WhatIf' {
-        $cg = New-KataCgroup -Path $Path -CpuShares 512 -MemoryLimit 256MB -MemorySwap 512MB -CpuQuota 50000 -WarningAction SilentlyContinue
+    It 'reports each conversion on the object, as a warning and in -WhatIf' {
+        $cg = New-KataCgroup -Path $Path -CpuShares 512 -MemoryLimit 256MB -MemorySwap 512MB -CpuQuota 50000 -WarningAction SilentlyContinue -WarningVariable warned
+        ($warned -join "`n") | Should -Match 'values converted for this host: .*cpu\.shares 512 → cpu\.weight 59'
         $cg.Conversions | Should -Contain 'cpu.shares 512 → cpu.weight 59'
         $cg.Conversions | Should -Contain 'memory.swap 536870912 → memory.swap.max 268435456'
         $cg.Conversions | Should -Contain 'cpu.quota 50000 → cpu.max 50000 100000'

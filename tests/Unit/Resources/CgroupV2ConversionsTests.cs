@@ -140,4 +140,13 @@ public class CgroupV2ConversionsTests
 
     [Fact]
     public void NumToStr_ZeroIsNotWritten() => Assert.Null(CgroupV2Conversions.NumToStr(0));
+
+    [Theory]
+    [InlineData("cpu.shares 512", "cpu.weight 59", true)]
+    [InlineData("cpu.quota 50000", "cpu.max 50000 100000", true)]
+    [InlineData("pids.limit 64", "pids.max 64", false)]
+    [InlineData("pids.limit -1", "pids.max max", false)]
+    [InlineData("memory.swap 536870912", "memory.swap.max 268435456", true)]
+    public void ValueConversion_ChangesValueOnlyWhenTheNumberChanged(string source, string target, bool changes) =>
+        Assert.Equal(changes, new ValueConversion(source, target).ChangesValue);
 }

@@ -397,6 +397,16 @@ public class SystemdPropertiesTests
     }
 
     [Fact]
+    public void CpuQuotaRounding_IsWarnedAboutOnlyWhenItChangesTheValue()
+    {
+        var rounded = Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = 12345, Period = 100000 } }, unified: false);
+        Assert.Equal(130000UL, Value<ulong>(rounded, "CPUQuotaPerSecUSec"));
+        Assert.Contains(rounded.Warnings, w => w.Contains("rounded up to CPUQuotaPerSecUSec=130000", StringComparison.Ordinal));
+        Assert.Empty(Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = 50000, Period = 100000 } }, unified: true).Warnings);
+        Assert.Empty(Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = -1 } }, unified: true).Warnings);
+    }
+
+    [Fact]
     public void ValidatesBeforeCompiling()
     {
         var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources { Cpu = new LinuxCpu { Shares = 1 } }, unified: true));

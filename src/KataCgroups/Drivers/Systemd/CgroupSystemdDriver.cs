@@ -53,16 +53,49 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         t.Systemd ?? throw new CgroupException(ErrorIds.MalformedSystemdPath, CgroupErrorKind.InvalidArgument,
             $"'{t.RequestedPath}' is not a systemd path (slice:prefix:name)", t.RequestedPath);
 
-    private static T Sync<T>(Task<T> task)
+    /// <summary>
+    /// Blocks on a D-Bus call (the cmdlet edge is synchronous, STYLE rule 10). A refused call becomes
+    /// <see cref="ErrorIds.SystemdCallFailed"/> with systemd's error name, which -Debug also shows.
+    /// </summary>
+    private static T Sync<T>(Task<T> task, ICgroupLog? log = null)
     {
         try { return task.GetAwaiter().GetResult(); }
         catch (DBusErrorReplyException e)
         {
+            log?.Debug($"D-Bus error reply {e.ErrorName}: {e.ErrorMessage}");
             throw new CgroupException(ErrorIds.SystemdCallFailed, CgroupErrorKind.WriteFailed, $"systemd refused the call: {e.ErrorName}: {e.ErrorMessage}", e.ErrorName, inner: e);
         }
     }
 
-    private static void Sync(Task task) => Sync(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+    private static void Sync(Task task, ICgroupLog? log = null) =>
+        Sync(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default), log);
+
+    /// <summary>
+    /// Waits for a job's JobRemoved. Jobs usually end within milliseconds; one that takes longer than a second
+    /// (a slice starting, processes slow to die on stop) shows a progress bar until it ends.
+    /// </summary>
+    private string WaitJob(string job, string unit, string verb, ICgroupLog log)
+    {
+        var wait = _bus.WaitForJobAsync(job, JobTimeout);
+        var clock = Stopwatch.StartNew();
+        bool shown = false;
+        try
+        {
+            while (!wait.Wait(TimeSpan.FromMilliseconds(250)))
+            {
+                if (clock.Elapsed < TimeSpan.FromSeconds(1)) continue;
+                shown = true;
+                log.Progress("Waiting for systemd", $"{verb} {unit}: job {job} running for {clock.Elapsed.TotalSeconds:0} s (limit {JobTimeout.TotalSeconds:0} s)",
+                    (int)(100 * clock.Elapsed.TotalSeconds / JobTimeout.TotalSeconds), completed: false);
+            }
+        }
+        catch (AggregateException) { /* surfaced by Sync below */ }
+        finally
+        {
+            if (shown) log.Progress("Waiting for systemd", "", 100, completed: true);
+        }
+        return Sync(wait, log);
+    }
 
     /// <inheritdoc/>
     public bool Exists(CgroupTarget target) => _fs.Exists(target);
@@ -104,7 +137,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
     {
         var unit = Unit(target);
         // Fail before starting anything: no systemd, or a systemd that would misread our pids.
-        Sync(_bus.EnsureConnectedAsync());
+        Sync(_bus.EnsureConnectedAsync(), log);
         CheckPidNamespace(new[] { 1 });
         var holder = (Process?)null;
         var members = pids.ToList();
@@ -166,18 +199,18 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         {
             log.Verbose($"D-Bus StartTransientUnit {unit} replace: {string.Join(", ", properties)}");
             string job;
-            try { job = Sync(_bus.StartTransientUnitAsync(unit, properties)); }
+            try { job = Sync(_bus.StartTransientUnitAsync(unit, properties), log); }
             catch (CgroupException e) when (attempt == 0 && e.Target == "org.freedesktop.systemd1.UnitExists")
             {
                 // A failed unit of the same name lingers until reset (systemd/common.go startUnit).
                 log.Debug($"{unit}: UnitExists, ResetFailedUnit and retry once");
-                Sync(_bus.ResetFailedUnitAsync(unit));
+                Sync(_bus.ResetFailedUnitAsync(unit), log);
                 continue;
             }
-            var result = Sync(_bus.WaitForJobAsync(job, JobTimeout));
+            var result = WaitJob(job, unit, "starting", log);
             log.Debug($"job {job} for {unit}: {result}");
             if (result == "done") return;
-            try { Sync(_bus.ResetFailedUnitAsync(unit)); } catch (CgroupException) { }
+            try { Sync(_bus.ResetFailedUnitAsync(unit), log); } catch (CgroupException) { }
             throw new CgroupException(ErrorIds.SystemdJobFailed, CgroupErrorKind.WriteFailed,
                 $"systemd could not start {unit}: the job finished with result '{result}'", unit);
         }
@@ -204,7 +237,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             if (plan.UnitProperties.Count > 0)
             {
                 log.Verbose($"D-Bus SetUnitProperties {unit.UnitName} runtime: {string.Join(", ", plan.UnitProperties)}");
-                Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties));
+                Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties), log);
             }
             var writes = plan.Writes.Concat(keep.Select(AllowWrite)).ToList();
             if (writes.Count > 0) _fs.Apply(target, new CgroupPlan(writes, Array.Empty<string>()), log);
@@ -246,7 +279,7 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
             try
             {
                 log.Verbose($"D-Bus AttachProcessesToUnit {unit.UnitName} '' [{pid}]");
-                Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }));
+                Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }), log);
                 // v1: systemd attached it in its own hierarchies; the rest are ours (see JoinUnmanagedHierarchies).
                 if (_fs is CgroupV1Driver v1) outcomes.AddRange(v1.AddProcesses(target, new[] { pid }, log));
                 else outcomes.Add(new ProcessOutcome(pid, true));
@@ -316,12 +349,12 @@ public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
         log.Verbose($"D-Bus StopUnit {unit} replace");
         try
         {
-            var job = Sync(_bus.StopUnitAsync(unit));
-            var result = Sync(_bus.WaitForJobAsync(job, JobTimeout));
+            var job = Sync(_bus.StopUnitAsync(unit), log);
+            var result = WaitJob(job, unit, "stopping", log);
             log.Debug($"stop job for {unit}: {result}");
         }
         catch (CgroupException e) when (e.Target == "org.freedesktop.systemd1.NoSuchUnit") { }
-        try { Sync(_bus.ResetFailedUnitAsync(unit)); }
+        try { Sync(_bus.ResetFailedUnitAsync(unit), log); }
         catch (CgroupException e) when (e.Target is "org.freedesktop.systemd1.NoSuchUnit" or "org.freedesktop.DBus.Error.InvalidArgs") { }
     }
 

@@ -167,8 +167,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
             var dir = _byController[w.Controller].DirectoryOf(target.CgroupPath);
             var file = Path.Combine(dir, w.File);
             if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
-            log.Verbose($"write {file} = {w.Value}");
-            int errno = CgroupFs.TryWrite(file, w.Value);
+            int errno = CgroupFs.TryWrite(file, w.Value, log);
             if (errno == 0) continue;
 
             // fs/cpu.go: a new period can be EINVAL against the old quota; write the quota first, then retry.
@@ -216,8 +215,10 @@ public sealed class CgroupV1Driver : ICgroupDriver
     {
         if (!Exists(target)) throw NotFound(target);
         var outcomes = new List<ProcessOutcome>(pids.Count);
+        bool shown = pids.Count > CgroupTree.ProgressThreshold;
         foreach (var pid in pids)
         {
+            if (shown) log.Progress("Adding processes", $"{target.CgroupPath}: {outcomes.Count + 1} of {pids.Count}", 100 * outcomes.Count / pids.Count, completed: false);
             ProcessOutcome outcome = new(pid, true);
             foreach (var h in _hierarchies)
             {
@@ -229,6 +230,7 @@ public sealed class CgroupV1Driver : ICgroupDriver
             }
             outcomes.Add(outcome);
         }
+        if (shown) log.Progress("Adding processes", "", 100, completed: true);
         return outcomes;
     }
 

@@ -107,13 +107,11 @@ public sealed class CgroupV2Driver : ICgroupDriver
             if (missing.Count > 0)
             {
                 var batch = string.Join(' ', missing.Select(c => "+" + c));
-                log.Verbose($"write {file} = {batch}");
-                if (CgroupFs.TryWrite(file, batch) != 0)
+                if (CgroupFs.TryWrite(file, batch, log) != 0)
                 {
                     foreach (var c in missing)
                     {
-                        log.Verbose($"write {file} = +{c}");
-                        int errno = CgroupFs.TryWrite(file, "+" + c);
+                        int errno = CgroupFs.TryWrite(file, "+" + c, log);
                         if (errno != 0)
                             throw CgroupFs.WriteFailed(file, "+" + c, errno, errno == Errno.EBUSY
                                 ? "the cgroup has processes of its own, and cgroup v2 only lets a cgroup without processes enable controllers for its children"
@@ -139,8 +137,7 @@ public sealed class CgroupV2Driver : ICgroupDriver
         foreach (var w in plan.Writes)
         {
             var file = Path.Combine(dir, w.File);
-            log.Verbose($"write {file} = {w.Value}");
-            int errno = CgroupFs.TryWrite(file, w.Value);
+            int errno = CgroupFs.TryWrite(file, w.Value, log);
             if (errno == 0) continue;
             if (errno == Errno.EBUSY && w.File == "memory.max")
             {
