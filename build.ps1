@@ -1,14 +1,18 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    One entry point for KataCgroups: Build | Test | Demo | Clean.
+    One entry point for KataCgroups: Build | Test | Help | Demo | Clean.
 .DESCRIPTION
     Build  compiles the engine and the cmdlets and lays out out/KataCgroups/ (module root: manifest, cmdlet
-           assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext).
+           assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext; en-US/:
+           the help compiled from docs/help, so the built module always ships it).
     Test   builds, runs the xunit tests, then the Pester suite in a fresh pwsh on the built module (this
            host's cgroups), then the cgroup v2 tier inside a qemu guest booted on this machine's root file
            system (tests/Guest; needs qemu-system-x86 and busybox-static, which .ci/run installs), and prints
            a closing "N passed, N failed" line. Exit code 0 only when everything passed.
+    Help   builds like Build, and first rewrites the SYNTAX blocks and parameter yaml of docs/help/*.md from
+           Get-Command on the built module (commit the result). Fails, naming each one, when a cmdlet or
+           parameter has no section in its page or a page documents a parameter that no longer exists.
     Demo   builds, then walks through a sandbox cgroup's life on this host (rootless: shows the warnings).
     Clean  removes out/ and the bin/obj folders.
 .EXAMPLE
@@ -17,7 +21,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Help', 'Demo', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -40,6 +44,7 @@ function Invoke-Native {
 }
 
 function Invoke-Build {
+    param([switch] $UpdateHelpPages)
     Write-Host "==> Build ($Configuration)"
     $publish = Join-Path $Root "out/obj/publish"
     Invoke-Native dotnet @('publish', (Join-Path $Root 'src/KataCgroups.PowerShell/KataCgroups.PowerShell.csproj'),
@@ -55,6 +60,49 @@ function Invoke-Build {
         Where-Object Name -notin 'KataCgroups.PowerShell.dll', 'System.Management.Automation.dll' |
         Copy-Item -Destination $deps
     Write-Host "    laid out $Out"
+    Invoke-Help -UpdatePages:$UpdateHelpPages
+}
+
+# Compiles docs/help into out/KataCgroups/en-US (tools/Help/KataCgroups.Help.psm1). The syntax and parameter
+# metadata come from Get-Command on the module just laid out, read in a child pwsh: importing the built
+# module here would lock its assemblies into this process and leave a stale copy for the next build.
+function Invoke-Help {
+    param([switch] $UpdatePages)
+    Write-Host '==> Help (docs/help -> en-US)'
+    $docs = Join-Path $Root 'docs/help'
+    $tool = Join-Path $Root 'tools/Help/KataCgroups.Help.psm1'
+    $metadata = Join-Path $Root 'out/obj/help/commands.json'
+    New-Item -ItemType Directory -Force -Path (Split-Path $metadata) | Out-Null
+    Invoke-FreshPwsh @('-NoProfile', '-NonInteractive', '-Command', @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$tool'
+Import-Module '$(Join-Path $Out 'KataCgroups.psd1')'
+Get-KcCommandMetadata -Module KataCgroups | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath '$metadata'
+"@)
+    if ($LASTEXITCODE -ne 0) { throw "reading the commands of the built module failed (exit code $LASTEXITCODE)" }
+    Import-Module $tool -Force
+    $commands = @(Get-Content -Raw -LiteralPath $metadata | ConvertFrom-Json)
+    $pages = @(Get-ChildItem $docs -Filter *.md | Where-Object Name -NotLike 'about_*')
+    foreach ($c in $commands) {
+        $page = Join-Path $docs "$($c.Name).md"
+        if (-not (Test-Path $page)) { continue }   # ConvertTo-KcMamlHelp reports it with the rest
+        if ($UpdatePages) {
+            if (Update-KcHelpPageSyntax -Path $page -Command $c) { Write-Host "    updated the syntax of $page" }
+        }
+        elseif (Update-KcHelpPageSyntax -Path $page -Command $c -Check) {
+            Write-Warning "the SYNTAX or parameter metadata of $page is out of date: run ./build.ps1 Help and commit the page"
+        }
+    }
+    $enUs = New-Item -ItemType Directory -Force -Path (Join-Path $Out 'en-US')
+    # One line per problem: the error view would run the compiler's list together.
+    try { $maml = ConvertTo-KcMamlHelp -Path $pages.FullName -Command $commands }
+    catch { Write-Host $_.Exception.Message -ForegroundColor Red; throw 'the help did not compile (problems above)' }
+    [IO.File]::WriteAllText((Join-Path $enUs 'KataCgroups.PowerShell.dll-Help.xml'), $maml, [Text.UTF8Encoding]::new($false))
+    foreach ($about in Get-ChildItem $docs -Filter 'about_*.md') {
+        $text = ConvertTo-KcAboutHelp -Path $about.FullName
+        [IO.File]::WriteAllText((Join-Path $enUs ($about.BaseName + '.help.txt')), $text, [Text.UTF8Encoding]::new($false))
+    }
+    Write-Host "    wrote $enUs ($($commands.Count) cmdlets, $(@(Get-ChildItem $docs -Filter 'about_*.md').Count) about topic(s))"
 }
 
 # A fresh pwsh like the one running this script. Under `dotnet pwsh` (the tool manifest) the process is
@@ -170,6 +218,7 @@ function Invoke-Clean {
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test'  { Invoke-Test }
+    'Help'  { Invoke-Build -UpdateHelpPages }
     'Demo'  { Invoke-Demo }
     'Clean' { Invoke-Clean }
 }
