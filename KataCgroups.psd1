@@ -17,6 +17,10 @@
         'Add-KataCgroupProcess'
         'Get-KataCgroupPath'
         'Remove-KataCgroup'
+        # [stats]
+        # [events]
+        # [freezer]
+        # [devices]
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

@@ -24,7 +24,7 @@ public readonly record struct Outcome<T>(T? Value, string? SkippedReason)
 /// The engine's front door: resolves Kata paths, adds the hypervisor devices, picks the driver for the host
 /// (probed once), guards rootless, and delegates to the driver. Everything a cmdlet does goes through here.
 /// </summary>
-public sealed class CgroupManager
+public sealed partial class CgroupManager
 {
     private static readonly object CacheLock = new();
     private static (string MountInfo, CgroupManager Manager)? _cache;

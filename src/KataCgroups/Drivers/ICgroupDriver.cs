@@ -162,4 +162,10 @@ public interface ICgroupDriver
     /// <paramref name="root"/>: cgroupfs leaves named <c>kata_*</c>, or the systemd units this module started.
     /// </summary>
     IReadOnlyList<CgroupTarget> Find(string root);
+
+    // ---- observe and control (issue 6): each feature adds its members below its own marker ----
+    // [stats]
+    // [events]
+    // [freezer]
+    // [devices]
 }

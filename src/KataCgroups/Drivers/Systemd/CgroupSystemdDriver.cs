@@ -17,7 +17,7 @@ namespace KataCgroups.Drivers.Systemd;
 /// directories afterwards, as upstream does. Reading, pids and leftovers go through the cgroupfs driver of the
 /// host's mode, pointed at the scope's directory.
 /// </summary>
-public sealed class CgroupSystemdDriver : ICgroupDriver, IDisposable
+public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(30);
 

@@ -13,7 +13,7 @@ namespace KataCgroups.Drivers.V1;
 /// directory per mounted hierarchy — every v1 controller runc manages, the <c>name=systemd</c> tracking
 /// hierarchy, and on hybrid hosts the cgroup2 <c>unified</c> tree — created and joined in the same order.
 /// </summary>
-public sealed class CgroupV1Driver : ICgroupDriver
+public sealed partial class CgroupV1Driver : ICgroupDriver
 {
     /// <summary>runc's subsystem order (fs/fs.go <c>subsystems</c>): creation, writes and joins follow it.</summary>
     public static readonly IReadOnlyList<string> SubsystemOrder = new[]

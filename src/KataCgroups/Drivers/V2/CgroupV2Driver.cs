@@ -12,7 +12,7 @@ namespace KataCgroups.Drivers.V2;
 /// cgroupfs driver for the unified hierarchy (model: opencontainers/cgroups fs2). One directory per cgroup;
 /// controllers enabled top-down through <c>cgroup.subtree_control</c>; devices through eBPF.
 /// </summary>
-public sealed class CgroupV2Driver : ICgroupDriver
+public sealed partial class CgroupV2Driver : ICgroupDriver
 {
     private readonly Hierarchy _h;
 
