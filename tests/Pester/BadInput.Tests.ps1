@@ -316,3 +316,55 @@ Describe 'Invalid JSON' {
             Should -Throw -ErrorId "NoCgroupPath,$ns.NewKataCgroupCommand"
     }
 }
+
+Describe 'Nothing is written outside the hierarchy, even through a mount planted inside it' {
+    # A bind mount over a cgroup directory would redirect writes anywhere (here: a decoy directory with files named
+    # like cgroup files). Every open, mkdir and rmdir resolves beneath the hierarchy's mount with
+    # RESOLVE_NO_XDEV, so crossing into the planted mount fails. The mount is made in a private mount namespace
+    # (unshare -m), where the module runs too: it vanishes with the namespace, whatever happens.
+    BeforeEach {
+        $Root = New-KcTestRoot
+        $Decoy = "/run/kc-decoy-" + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $null = New-Item -ItemType Directory $Decoy
+        foreach ($f in 'pids.max', 'cgroup.procs', 'tasks') { Set-Content -LiteralPath "$Decoy/$f" -Value 'untouched' -NoNewline }
+        $null = New-KataCgroup -Path "$Root/pod/a" -WarningAction SilentlyContinue
+    }
+    AfterEach {
+        try {
+            @(Get-ChildItem -LiteralPath $Decoy -Force).Name | Sort-Object | Should -Be @('cgroup.procs', 'pids.max', 'tasks')
+            foreach ($f in 'pids.max', 'cgroup.procs', 'tasks') { Get-Content -Raw -LiteralPath "$Decoy/$f" | Should -Be 'untouched' }
+        }
+        finally {
+            Remove-Item -Recurse -Force -LiteralPath $Decoy -ErrorAction Ignore
+            Clear-KcTestState
+        }
+    }
+
+    It 'Set, New below it, Add and Remove all fail with an error that says so, and the decoy is untouched' {
+        $pidsDir = (Get-KataCgroupPath -Path "$Root/pod/a" | Where-Object Controller -EQ 'pids').Directory
+        $script = @"
+`$ErrorActionPreference = 'Continue'
+Import-Module '$(Get-KcModulePath)'
+mount --bind '$Decoy' '$pidsDir'
+`$errors = @()
+Set-KataCgroupResource -Path '$Root/pod/a' -PidsLimit 5 -ErrorVariable +errors -ErrorAction SilentlyContinue
+New-KataCgroup -Path '$Root/pod/kata_a/b' -ErrorVariable +errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+`$p = [int](sh -c 'sleep 300 0.0271828 </dev/null >/dev/null 2>&1 & echo `$!')
+Add-KataCgroupProcess -Path '$Root/pod/a' -Id `$p -ErrorVariable +errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+Stop-Process -Id `$p
+'KCRESULT:' + (@{ Ids = @(`$errors | ForEach-Object { `$_.FullyQualifiedErrorId }); Messages = @(`$errors | ForEach-Object { `$_.Exception.Message }) } | ConvertTo-Json -Compress)
+"@
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $exe = [Environment]::ProcessPath
+        $pre = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $out = & unshare --mount --propagation private -- $exe @pre -NoProfile -NonInteractive -EncodedCommand $encoded
+        $line = @($out | Where-Object { $_ -like 'KCRESULT:*' })[-1]
+        $line | Should -Not -BeNullOrEmpty -Because ($out -join "`n")
+        $r = $line.Substring(9) | ConvertFrom-Json
+        $r.Ids | Should -Contain "CgroupWriteFailed,$ns.SetKataCgroupResourceCommand"
+        $r.Ids | Should -Contain "CgroupCreateFailed,$ns.NewKataCgroupCommand"
+        @($r.Messages | Where-Object { $_ -like '*leaves its cgroup hierarchy*' }).Count | Should -BeGreaterOrEqual 2
+        # outside the namespace the mount never existed, and the cgroup is still a cgroup
+        Get-KcCgroupFile pids "$Root/pod/kata_a" pids.max | Should -Be 'max'
+    }
+}

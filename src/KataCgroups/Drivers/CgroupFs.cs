@@ -12,11 +12,11 @@ namespace KataCgroups.Drivers;
 /// </summary>
 internal static class CgroupFs
 {
-    /// <summary>Writes one value with a single write(2); returns 0 or the errno.</summary>
+    /// <summary>Writes one value with a single write(2), the file opened beneath its hierarchy; returns 0 or the errno.</summary>
     internal static unsafe int TryWrite(string path, string value)
     {
-        int fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
-        if (fd < 0) return Marshal.GetLastPInvokeError();
+        int fd = CgroupRoots.Open(path, Libc.O_WRONLY, out int openErrno);
+        if (fd < 0) return openErrno;
         try
         {
             int len = Encoding.UTF8.GetByteCount(value);
@@ -59,25 +59,55 @@ internal static class CgroupFs
     internal static CgroupException WriteFailed(string path, string value, int errno, string? detail = null) =>
         new(ErrorIds.CgroupWriteFailed, errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied
                 : errno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
-            $"failed to write '{value}' to {path}: {Errno.Describe(errno)}{(detail is null ? "" : "; " + detail)}",
+            $"failed to write '{value}' to {path}: {Errno.Describe(errno)}{(detail ?? Escape(errno)) switch { null => "", var d => "; " + d }}",
             path, errno);
+
+    /// <summary>What EXDEV/ELOOP from a beneath-the-hierarchy open mean (see <see cref="CgroupRoots"/>).</summary>
+    internal static string? Escape(int errno) => errno is Errno.EXDEV or Errno.ELOOP
+        ? "the path leaves its cgroup hierarchy (through a symlink, a magic link or a mount planted inside it), so nothing was written there"
+        : null;
 
     /// <summary>Reads a whole file; null when it does not exist.</summary>
     internal static string? TryRead(string path)
     {
-        try { return File.ReadAllText(path); }
-        catch (FileNotFoundException) { return null; }
-        catch (DirectoryNotFoundException) { return null; }
+        var text = TryReadFile(path, out int errno);
+        return text ?? (errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(path, errno));
     }
 
     /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
-    internal static string Read(string path)
+    internal static string Read(string path) => TryReadFile(path, out int errno) ?? throw ReadFailed(path, errno);
+
+    private static CgroupException ReadFailed(string path, int errno) =>
+        new(ErrorIds.CgroupReadFailed, CgroupErrorKind.ReadFailed,
+            $"failed to read {path}: {Errno.Describe(errno)}{(Escape(errno) is { } d ? "; " + d : "")}", path, errno);
+
+    /// <summary>The whole file, opened beneath its hierarchy; null and the errno on failure.</summary>
+    private static unsafe string? TryReadFile(string path, out int errno)
     {
-        try { return File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        int fd = CgroupRoots.Open(path, Libc.O_RDONLY, out errno);
+        if (fd < 0) return null;
+        try
         {
-            throw new CgroupException(ErrorIds.CgroupReadFailed, CgroupErrorKind.ReadFailed, $"failed to read {path}: {e.Message}", path, inner: e);
+            // Most cgroup files are a line; memory.stat and devices.list are a few KiB. Grow as needed.
+            byte[] buf = new byte[4096];
+            int total = 0;
+            while (true)
+            {
+                if (total == buf.Length) Array.Resize(ref buf, buf.Length * 2);
+                nint n;
+                fixed (byte* p = &buf[total])
+                {
+                    do { n = Libc.Read(fd, p, buf.Length - total); }
+                    while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+                }
+                if (n < 0) { errno = Marshal.GetLastPInvokeError(); return null; }
+                if (n == 0) break;
+                total += (int)n;
+            }
+            errno = 0;
+            return Encoding.UTF8.GetString(buf, 0, total);
         }
+        finally { Libc.Close(fd); }
     }
 
     /// <summary>First line of a file, trimmed; null when missing.</summary>
@@ -95,17 +125,17 @@ internal static class CgroupFs
     /// <summary>mkdir 0755; returns true when this call created it, false when it existed.</summary>
     internal static bool Mkdir(string path, ICgroupLog log)
     {
-        if (Libc.Mkdir(path, Convert.ToUInt32("755", 8)) == 0)
+        int errno = CgroupRoots.Mkdir(path);
+        if (errno == 0)
         {
             log.Verbose($"mkdir {path}");
             return true;
         }
-        int errno = Marshal.GetLastPInvokeError();
         if (errno == Errno.EEXIST && Directory.Exists(path)) return false;
         log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
         throw new CgroupException(ErrorIds.CgroupCreateFailed,
             errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied : CgroupErrorKind.WriteFailed,
-            $"failed to create cgroup directory {path}: {Errno.Describe(errno)}", path, errno);
+            $"failed to create cgroup directory {path}: {Errno.Describe(errno)}{(Escape(errno) is { } d ? "; " + d : "")}", path, errno);
     }
 
     /// <summary>
@@ -118,12 +148,12 @@ internal static class CgroupFs
         int delayMs = 1;
         for (int attempt = 0; ; attempt++)
         {
-            if (Libc.Rmdir(path) == 0)
+            int errno = CgroupRoots.Rmdir(path);
+            if (errno == 0)
             {
                 log.Verbose($"rmdir {path}");
                 return 0;
             }
-            int errno = Marshal.GetLastPInvokeError();
             if (errno == Errno.ENOENT) return 0;
             if (errno != Errno.EBUSY || attempt >= 9)
             {

@@ -87,12 +87,10 @@ public static class DevicePrograms
 
     private static int OpenDirectory(string dir)
     {
-        // O_DIRECTORY differs by architecture (x86_64 0200000, arm64 040000).
-        int oDirectory = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
-        int fd = Libc.Open(dir, Libc.O_RDONLY | Libc.O_CLOEXEC | oDirectory, 0);
+        // Beneath the hierarchy, like every other open (Drivers/CgroupRoots).
+        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
             throw new CgroupException(errno == Errno.ENOENT ? ErrorIds.CgroupNotFound : ErrorIds.CgroupReadFailed,
                 errno == Errno.ENOENT ? CgroupErrorKind.NotFound : CgroupErrorKind.ReadFailed,
                 $"cannot open cgroup directory {dir}: {Errno.Describe(errno)}", dir, errno);

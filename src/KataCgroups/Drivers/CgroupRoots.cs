@@ -1,0 +1,141 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using KataCgroups.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace KataCgroups.Drivers;
+
+/// <summary>
+/// Where cgroup files may be opened, made and removed: each hierarchy's mount point, held open as an O_PATH handle
+/// (semantics §7). Every open, mkdir and rmdir resolves its path beneath the handle of the hierarchy it belongs to
+/// with openat2 <c>RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS</c>: cgroupfs has
+/// no symlinks of its own and a hierarchy is one mount, so a symlink, a <c>/proc/self/…</c> magic link, a way out
+/// through <c>..</c> or a bind mount planted inside a cgroup directory ends the call with EXDEV or ELOOP instead of
+/// leading outside. That is stricter than runc (opencontainers/cgroups file.go resolves beneath /sys/fs/cgroup and
+/// can add NO_XDEV only on a unified host), because here the root is the hierarchy itself. Kernels without openat2
+/// (before 5.6) fall back to open(2) plus an fstatfs check that the file is on cgroupfs, as runc's openFallback does.
+/// </summary>
+internal static class CgroupRoots
+{
+    internal const long CgroupSuperMagic = 0x27e0eb, Cgroup2SuperMagic = 0x63677270;
+
+    private const ulong Resolve = Openat2.RESOLVE_BENEATH | Openat2.RESOLVE_NO_MAGICLINKS | Openat2.RESOLVE_NO_XDEV | Openat2.RESOLVE_NO_SYMLINKS;
+
+    private sealed record Root(string Path, SafeFileHandle Handle, bool Verify);
+
+    private static readonly object Lock = new();
+    private static Root[] _roots = Array.Empty<Root>();   // longest path first
+    private static volatile bool _noOpenat2;
+
+    /// <summary>
+    /// Registers a hierarchy's mount point (again after a mount change: the old handle is released once no call
+    /// uses it). <paramref name="verify"/> requires it to be cgroupfs; test roots on ordinary file systems pass false.
+    /// Returns false, registering nothing, when it cannot be opened or is not cgroupfs.
+    /// </summary>
+    internal static bool Register(string mountPoint, bool verify)
+    {
+        int fd = Libc.Open(mountPoint, Openat2.O_PATH | Openat2.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) return false;
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (verify && !(Openat2.TryGetFsType(fd, out var magic) && magic is CgroupSuperMagic or Cgroup2SuperMagic))
+        {
+            handle.Dispose();
+            return false;
+        }
+        lock (Lock)
+        {
+            var old = _roots.FirstOrDefault(r => r.Path == mountPoint);
+            _roots = _roots.Where(r => r.Path != mountPoint).Append(new Root(mountPoint, handle, verify))
+                .OrderByDescending(r => r.Path.Length).ToArray();
+            old?.Handle.Dispose();
+        }
+        return true;
+    }
+
+    private static Root? RootOf(string path, out string relative)
+    {
+        foreach (var r in _roots)
+        {
+            if (path == r.Path) { relative = "."; return r; }
+            if (path.Length > r.Path.Length && path[r.Path.Length] == '/' && path.StartsWith(r.Path, StringComparison.Ordinal))
+            {
+                relative = path[(r.Path.Length + 1)..];
+                return r;
+            }
+        }
+        relative = path;
+        return null;
+    }
+
+    /// <summary>Opens a cgroup file or directory; the fd (the caller closes it) or -1 with the errno.</summary>
+    internal static int Open(string path, int flags, out int errno)
+    {
+        var root = RootOf(path, out var relative);
+        if (root is not null && !_noOpenat2)
+        {
+            int fd = WithHandle(root, relative, (dirfd, rel) => Openat2.Open(dirfd, rel, flags, Resolve, out var e) is var f && f >= 0 ? f : -e);
+            if (fd >= 0) { errno = 0; return fd; }
+            if (-fd != Errno.ENOSYS) { errno = -fd; return -1; }
+            _noOpenat2 = true;   // kernel < 5.6: from now on the fallback
+        }
+        // Fallback: plain open, then make sure what was opened is cgroupfs.
+        int f2 = Libc.Open(path, flags | Libc.O_CLOEXEC, 0);
+        if (f2 < 0) { errno = Marshal.GetLastPInvokeError(); return -1; }
+        if ((root?.Verify ?? true) && !(Openat2.TryGetFsType(f2, out var magic) && magic is CgroupSuperMagic or Cgroup2SuperMagic))
+        {
+            Libc.Close(f2);
+            errno = Errno.EXDEV;
+            return -1;
+        }
+        errno = 0;
+        return f2;
+    }
+
+    /// <summary>mkdir 0755 beneath the hierarchy: 0 or the errno.</summary>
+    internal static int Mkdir(string path) => InParent(path, (pfd, name) => Openat2.MakeDirectory(pfd, name, Convert.ToUInt32("755", 8)));
+
+    /// <summary>rmdir beneath the hierarchy: 0 or the errno.</summary>
+    internal static int Rmdir(string path) => InParent(path, Openat2.RemoveDirectory);
+
+    private delegate int SpanCall(int dirfd, ReadOnlySpan<byte> name);
+
+    /// <summary>Opens the parent directory safely and runs a *at call on the last component in it.</summary>
+    private static int InParent(string path, SpanCall call)
+    {
+        var trimmed = path.TrimEnd('/');
+        int slash = trimmed.LastIndexOf('/');
+        if (slash < 0) return Errno.EINVAL;
+        var parent = slash == 0 ? "/" : trimmed[..slash];
+        var name = trimmed[(slash + 1)..];
+        if (name is "" or "." or "..") return Errno.EINVAL;
+        int pfd = Open(parent, Openat2.O_PATH | Openat2.O_DIRECTORY, out int errno);
+        if (pfd < 0) return errno;
+        try { return WithUtf8(name, bytes => call(pfd, bytes)); }
+        finally { Libc.Close(pfd); }
+    }
+
+    private static int WithHandle(Root root, string relative, SpanCall call)
+    {
+        bool added = false;
+        try
+        {
+            root.Handle.DangerousAddRef(ref added);
+            int dirfd = (int)root.Handle.DangerousGetHandle();
+            return WithUtf8(relative, bytes => call(dirfd, bytes));
+        }
+        catch (ObjectDisposedException) { return -Errno.EBADF; }
+        finally { if (added) root.Handle.DangerousRelease(); }
+    }
+
+    private delegate int Utf8Call(ReadOnlySpan<byte> bytes);
+
+    /// <summary>The text as NUL-terminated UTF-8, on the stack when short.</summary>
+    private static int WithUtf8(string text, Utf8Call call)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
+        Span<byte> buf = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        int n = Encoding.UTF8.GetBytes(text, buf);
+        buf[n] = 0;
+        return call(buf[..(n + 1)]);
+    }
+}

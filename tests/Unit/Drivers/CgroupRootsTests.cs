@@ -1,0 +1,98 @@
+using KataCgroups.Drivers;
+using KataCgroups.Interop;
+using KataCgroups.Tests.Support;
+
+namespace KataCgroups.Tests.Drivers;
+
+/// <summary>
+/// Beneath-the-hierarchy access (semantics §7) on a registered test root: a planted symlink, a way out through
+/// "..", or an unregistered path never leads to a write outside; a decoy outside the root proves nothing landed
+/// there. (Real cgroupfs and a planted bind mount: tests/Pester/BadInput.Tests.ps1.)
+/// </summary>
+public sealed class CgroupRootsTests : IDisposable
+{
+    private readonly TempDir _temp = new();
+    private readonly string _root;
+    private readonly string _decoy;
+
+    public CgroupRootsTests()
+    {
+        _root = _temp["root"];
+        _decoy = _temp["decoy"];
+        Directory.CreateDirectory(Path.Combine(_root, "a"));
+        Directory.CreateDirectory(_decoy);
+        File.WriteAllText(Path.Combine(_decoy, "file"), "untouched");
+        Assert.True(CgroupRoots.Register(_root, verify: false));
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private void AssertDecoyUntouched()
+    {
+        Assert.Equal("untouched", File.ReadAllText(Path.Combine(_decoy, "file")));
+        Assert.Equal(new[] { Path.Combine(_decoy, "file") }, Directory.GetFileSystemEntries(_decoy));
+    }
+
+    [Fact]
+    public void WritesAndReadsBeneathTheRoot()
+    {
+        File.WriteAllText(Path.Combine(_root, "a", "value"), "");
+        Assert.Equal(0, CgroupFs.TryWrite(Path.Combine(_root, "a", "value"), "42"));
+        Assert.Equal("42", CgroupFs.TryReadValue(Path.Combine(_root, "a", "value")));
+        Assert.True(CgroupFs.Mkdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
+        Assert.Equal(0, CgroupFs.Rmdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
+    }
+
+    [Fact]
+    public void APlantedSymlinkIsNeverFollowed()
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "a", "link"), _decoy);
+        int errno = CgroupFs.TryWrite(Path.Combine(_root, "a", "link", "file"), "owned");
+        Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
+        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Mkdir(Path.Combine(_root, "a", "link", "new"), NullCgroupLog.Instance));
+        Assert.Contains("leaves its cgroup hierarchy", e.Message);
+        var victim = Directory.CreateDirectory(_temp["victim"]).FullName;
+        File.CreateSymbolicLink(Path.Combine(_root, "a", "vlink"), _temp.Path);
+        int rmdir = CgroupFs.Rmdir(Path.Combine(_root, "a", "vlink", "victim"), NullCgroupLog.Instance);
+        Assert.True(rmdir is Errno.ELOOP or Errno.EXDEV, Errno.Describe(rmdir));
+        Assert.True(Directory.Exists(victim), "rmdir through a planted symlink removed a directory outside the root");
+        Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Read(Path.Combine(_root, "a", "link", "file")));
+        AssertDecoyUntouched();
+    }
+
+    [Fact]
+    public void AMagicLinkIsNeverFollowed()
+    {
+        // /proc/self/cwd is a magic link: planted inside the root it must not lead anywhere.
+        File.CreateSymbolicLink(Path.Combine(_root, "a", "proc"), "/proc/self/cwd");
+        int errno = CgroupFs.TryWrite(Path.Combine(_root, "a", "proc", "file"), "owned");
+        Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
+        AssertDecoyUntouched();
+    }
+
+    [Fact]
+    public void DotDotCannotClimbOut()
+    {
+        int errno = CgroupFs.TryWrite(_root + "/a/../../decoy/file", "owned");
+        Assert.Equal(Errno.EXDEV, errno);
+        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Mkdir(_root + "/a/../../decoy/new", NullCgroupLog.Instance));
+        Assert.Equal(Errno.EXDEV, e.Errno);
+        AssertDecoyUntouched();
+    }
+
+    [Fact]
+    public void APathUnderNoRegisteredRootMustBeOnCgroupfs()
+    {
+        // Not beneath a registered hierarchy: the fallback opens it and refuses anything that is not cgroupfs.
+        Assert.Equal(Errno.EXDEV, CgroupFs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
+        AssertDecoyUntouched();
+    }
+
+    [Fact]
+    public void ARootMustBeCgroupfsWhenVerified()
+    {
+        Assert.False(CgroupRoots.Register(_decoy, verify: true));
+        Assert.Equal(Errno.EXDEV, CgroupFs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
+        AssertDecoyUntouched();
+    }
+}
