@@ -114,12 +114,16 @@ public sealed class ResourceProperties
         }, iter: 5000);
 
     [Fact]
-    public void CpuQuotaPerSecIsNeverBelowTheQuotaAndAWholePercent() =>
+    public void CpuQuotaPerSecIsTheTruncatedRateRoundedUpToAWholePercent() =>
+        // Exactly upstream's rule (systemd/common.go addCpuQuota): quota·10⁶/period in integer arithmetic, then up
+        // to the next multiple of 10000 µs. (The truncation can drop a fraction below one µs per second first; this
+        // property was written as "never below the quota" and found that upstream, and so this module, allows it.)
         Gen.Select(Gen.Long[1000, 10_000_000], Gen.ULong[1000, 1_000_000]).Sample((quota, period) =>
         {
             ulong perSec = SystemdProperties.CpuQuotaPerSecUSec(quota, period);
+            ulong truncated = (ulong)quota * 1_000_000UL / period;
             Assert.Equal(0UL, perSec % 10000);
-            Assert.True(perSec * period >= (ulong)quota * 1_000_000UL, "rounded down");
-            Assert.True((perSec - 10000) * period < (ulong)quota * 1_000_000UL, "rounded up more than one step");
+            Assert.True(perSec >= truncated, "rounded down");
+            Assert.True(perSec - truncated < 10000, "rounded up more than one step");
         }, iter: 20000);
 }
