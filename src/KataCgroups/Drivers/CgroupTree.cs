@@ -140,6 +140,18 @@ internal static class CgroupTree
         }
     }
 
+    /// <summary>
+    /// Create is all or nothing and exclusive: the manager checked that the cgroup did not exist, but another
+    /// creator (another runspace, another host tool) can make it in between. The leaf directories must all be ones
+    /// this call made; otherwise it fails with CgroupAlreadyExists and rolls back only its own directories.
+    /// </summary>
+    internal static void EnsureLeafIsOurs(CgroupTarget target, IEnumerable<string> leaves, List<string> created)
+    {
+        if (leaves.Any(l => !created.Contains(l)))
+            throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
+                $"cgroup {target.CgroupPath} was created by someone else while this call was creating it", target.RequestedPath);
+    }
+
     /// <summary>Why an rmdir failed, in words a user can act on.</summary>
     internal static string RmdirFailure(string dir, int errno)
     {

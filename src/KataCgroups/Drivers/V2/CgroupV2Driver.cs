@@ -82,6 +82,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
                 var dir = _h.DirectoryOf(level);
                 if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
             }
+            CgroupTree.EnsureLeafIsOurs(target, new[] { _h.DirectoryOf(target.CgroupPath) }, created);
             Execute(target, plan, log);
         });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
