@@ -141,8 +141,8 @@ internal static class CgroupTree
     }
 
     /// <summary>
-    /// Create is all or nothing and exclusive: the manager checked that the cgroup did not exist, but another
-    /// creator (another runspace, another host tool) can make it in between. The leaf directories must all be ones
+    /// Create is all or nothing and exclusive: when the cgroup did not exist as the create began, another creator
+    /// (another runspace, another host tool) can still make it in between. The leaf directories must all be ones
     /// this call made; otherwise it fails with CgroupAlreadyExists and rolls back only its own directories.
     /// </summary>
     internal static void EnsureLeafIsOurs(CgroupTarget target, IEnumerable<string> leaves, List<string> created)

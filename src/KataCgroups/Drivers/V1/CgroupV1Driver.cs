@@ -109,11 +109,12 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
+        bool fresh = !Exists(target);
         CgroupTree.Transactional(target, log, created =>
         {
             MakeDirectories(target, created, log);
             // Two creators racing for one path: whoever made the leaf owns it; the other must not write into it.
-            CgroupTree.EnsureLeafIsOurs(target, _hierarchies.Select(h => h.DirectoryOf(target.CgroupPath)), created);
+            if (fresh) CgroupTree.EnsureLeafIsOurs(target, _hierarchies.Select(h => h.DirectoryOf(target.CgroupPath)), created);
             Execute(target, plan, log);
         });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);

@@ -75,6 +75,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
+        bool fresh = !Exists(target);
         CgroupTree.Transactional(target, log, created =>
         {
             foreach (var level in CgroupTree.Levels(target.CgroupPath))
@@ -82,7 +83,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
                 var dir = _h.DirectoryOf(level);
                 if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
             }
-            CgroupTree.EnsureLeafIsOurs(target, new[] { _h.DirectoryOf(target.CgroupPath) }, created);
+            if (fresh) CgroupTree.EnsureLeafIsOurs(target, new[] { _h.DirectoryOf(target.CgroupPath) }, created);
             Execute(target, plan, log);
         });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
