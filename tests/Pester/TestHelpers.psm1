@@ -21,6 +21,14 @@ $script:CgroupMountRoot = '/sys/fs/cgroup'
 $script:SleepMarker = '0.0271828'
 $script:SleepSeconds = '300'
 
+function Get-KcBpfDeviceProgramId {
+    <# Ids of the loaded BPF_PROG_TYPE_CGROUP_DEVICE programs (bpftool), or nothing where bpftool is missing. #>
+    if (-not (Get-Command bpftool -ErrorAction Ignore)) { return }
+    $json = & bpftool prog show -j 2>$null
+    if ($LASTEXITCODE -ne 0 -or -not $json) { return }
+    foreach ($p in ($json | ConvertFrom-Json)) { if ($p.type -eq 'cgroup_device') { [int] $p.id } }
+}
+
 if (-not (Get-Variable -Name KcTestState -Scope Global -ErrorAction Ignore)) {
     $global:KcTestState = [pscustomobject]@{
         # pid -> System.Diagnostics.Process, every process the suite started and has not reaped yet
@@ -39,6 +47,8 @@ if (-not (Get-Variable -Name KcTestState -Scope Global -ErrorAction Ignore)) {
         # where the test runner itself lives in each hierarchy (hierarchy field -> path), to put it back if a
         # broken cmdlet ever moved it into a test cgroup
         RunnerCgroup = @{}
+        # cgroup device eBPF programs loaded before the suite ran (the leak check looks for new ones left over)
+        BpfDeviceProgramsAtStart = @(Get-KcBpfDeviceProgramId)
     }
     foreach ($line in [System.IO.File]::ReadAllLines("/proc/$PID/cgroup")) {
         $parts = $line.Split(':', 3)

@@ -41,6 +41,23 @@ Describe 'Nothing the suite made is left behind' {
         @(Find-KcTaggedProcess) | Should -BeNullOrEmpty
     }
 
+    It 'no cgroup device eBPF program the suite loaded is still loaded' {
+        # A program is freed once its last cgroup is gone (asynchronously, after an RCU grace period): allow 5 s.
+        $start = @($global:KcTestState.BpfDeviceProgramsAtStart)
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        do {
+            $left = @(Get-KcBpfDeviceProgramId | Where-Object { $start -notcontains $_ })
+            if ($left.Count -eq 0) { break }
+            Start-Sleep -Milliseconds 200
+        } while ([DateTime]::UtcNow -lt $deadline)
+        $left | Should -BeNullOrEmpty -Because 'every device program the suite attached must go with its cgroup'
+    }
+    It 'no systemd unit the suite started is left (where systemd is PID 1, as in the v2 guest)' {
+        if ((Get-Content /proc/1/comm -ErrorAction Ignore) -ne 'systemd') { return }
+        # Active or failed ones: a stopped slice may stay loaded but inactive until systemd collects it.
+        @(systemctl list-units --all --plain --no-legend 'kata-*' 'kctest*' 'kcbench*' 2>$null |
+            Where-Object { $_ -match '\S' -and $_ -notmatch '\sinactive\s' }) | Should -BeNullOrEmpty
+    }
     It 'no temp directory the suite made (rootless copy of pwsh and the module) is left' {
         @($global:KcTestState.AllTempDirs | Where-Object { Test-Path -LiteralPath $_ }) | Should -BeNullOrEmpty
     }
