@@ -130,6 +130,21 @@ Remove-KataCgroup -Path 'kctest.slice:kata:sb3' -SystemdBusAddress `$bus -Kill
         ScopeExists kata-sb3.scope | Should -BeFalse
     }
 
+    It 'recovers when systemd itself re-executes mid-session (the private socket connection drops)' {
+        $r = Invoke-SandboxPwsh ($Show + "`n" + @'
+$cg = New-KataCgroup -Path 'kctest.slice:kata:rx' -PidsLimit 10 -WarningAction SilentlyContinue
+systemctl daemon-reexec
+$set = $cg | Set-KataCgroupResource -PidsLimit 11 -PassThru
+$tasks = (Show kata-rx.scope).TasksMax
+$cg | Remove-KataCgroup -Kill
+'KCRESULT:' + (@{ Pids = $set.PidsLimit; Tasks = $tasks; After = (Show kata-rx.scope).LoadState } | ConvertTo-Json -Compress)
+'@)
+        $r.Pids | Should -Be 11
+        $r.Tasks | Should -Be '11'
+        $r.After | Should -Be 'not-found'
+        ScopeExists kata-rx.scope | Should -BeFalse
+    }
+
     It 'recovers from a leftover failed unit of the same name (UnitExists → ResetFailedUnit → retry once)' {
         $r = Invoke-SandboxPwsh @"
 $Show

@@ -105,13 +105,34 @@ internal sealed class SystemdBus : IDisposable
         _connection = null;
     }
 
-    /// <summary>Runs a manager call; on a dropped connection reconnects once and repeats it.</summary>
-    private async Task<T> WithReconnect<T>(Func<DBusConnection, Task<T>> call)
+    /// <summary>
+    /// How long a manager call may go unanswered. systemd answers manager calls in milliseconds; no answer at all
+    /// means a connection systemd no longer serves (seen after <c>daemon-reexec</c> following a bus restart: the
+    /// socket stays open, nothing comes back). sd-bus gives up after 25 s; so do we.
+    /// </summary>
+    internal static TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>
+    /// Runs a manager call; on a dropped connection — closed, or silent past <see cref="CallTimeout"/> — reconnects
+    /// once and repeats it. A call that is not <paramref name="idempotent"/> (StartTransientUnit: the first one may
+    /// have worked) is not repeated after a silence; it fails, naming the timeout.
+    /// </summary>
+    private async Task<T> WithReconnect<T>(Func<DBusConnection, Task<T>> call, bool idempotent = true)
     {
         for (int attempt = 0; ; attempt++)
         {
             var c = await ConnectAsync().ConfigureAwait(false);
-            try { return await call(c).ConfigureAwait(false); }
+            var task = call(c);
+            if (await Task.WhenAny(task, Task.Delay(CallTimeout)).ConfigureAwait(false) != task)
+            {
+                _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);   // observe its end, whatever it is
+                _log.Debug($"D-Bus call on {_address} unanswered for {CallTimeout.TotalSeconds:0} s; dropping the connection");
+                Drop();
+                if (attempt == 0 && idempotent) continue;
+                throw new CgroupException(ErrorIds.SystemdCallFailed, CgroupErrorKind.ResourceBusy,
+                    $"systemd did not answer within {CallTimeout.TotalSeconds:0} s on {_address}", _address);
+            }
+            try { return await task.ConfigureAwait(false); }
             catch (DBusConnectionClosedException e) when (attempt == 0)
             {
                 _log.Debug($"D-Bus connection to {_address} dropped ({e.Message}); reconnecting once");
@@ -152,7 +173,7 @@ internal sealed class SystemdBus : IDisposable
             w.String("replace");
             w.Properties(properties);
             w.EmptyAuxUnits();
-        }, static (m, _) => m.GetBodyReader().ReadObjectPathAsString()));
+        }, static (m, _) => m.GetBodyReader().ReadObjectPathAsString()), idempotent: false);
 
     /// <summary>SetUnitProperties(name, runtime, properties).</summary>
     internal Task SetUnitPropertiesAsync(string unit, IReadOnlyList<UnitProperty> properties) =>
