@@ -64,9 +64,9 @@ function Test-KcSshdAvailable {
 }
 
 function Get-KcSshProcessInfo {
-    <# @{ Id; ParentId; StartTime } of a live process from /proc/<pid>/stat, or $null when it is gone. #>
+    <# @{ Id; ParentId; StartTime } of a live process from /proc/<pid>/stat; nothing when it is gone. #>
     param([Parameter(Mandatory)] [int] $Id)
-    try { $stat = [System.IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $null }
+    try { $stat = [System.IO.File]::ReadAllText("/proc/$Id/stat") } catch { return }
     # the command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'
     $f = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
     [pscustomobject]@{ Id = $Id; ParentId = [int] $f[1]; StartTime = [long] $f[19] }
@@ -239,9 +239,13 @@ function Start-KcSshd {
                     'LogLevel VERBOSE'
                     "Subsystem powershell $($sshd.Subsystem)"
                 ))
-            # Absolute path: sshd re-executes itself for every connection.
-            $psi = [System.Diagnostics.ProcessStartInfo]::new($cmd.Sshd)
-            foreach ($a in '-D', '-f', $sshd.ConfigFile, '-E', $sshd.LogFile) { $psi.ArgumentList.Add($a) }
+            # Through sh only to point stdin/stdout/stderr at /dev/null (sshd and every process it forks would
+            # otherwise hold this pwsh's output open); `exec` keeps the PID. Absolute path: sshd re-executes itself
+            # for every connection.
+            $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh')
+            foreach ($a in '-c', 'exec "$0" "$@" </dev/null >/dev/null 2>&1', $cmd.Sshd, '-D', '-f', $sshd.ConfigFile, '-E', $sshd.LogFile) {
+                $psi.ArgumentList.Add($a)
+            }
             $psi.UseShellExecute = $false
             $sshd.Process = [System.Diagnostics.Process]::Start($psi)
             $sshd.StartTime = (Get-KcSshProcessInfo $sshd.Process.Id).StartTime
@@ -309,10 +313,13 @@ function Stop-KcSshd {
     try {
         if ($Sshd.Process) {
             $listener = [pscustomobject]@{ Id = $Sshd.Process.Id; StartTime = $Sshd.StartTime }
-            if (Test-KcSshProcessAlive $listener) {
-                # recorded before the listener dies: afterwards its children belong to PID 1
-                foreach ($d in Get-KcSshDescendant $listener.Id) { $tracked.Add($d) }
+            try {
+                if (Test-KcSshProcessAlive $listener) {
+                    # recorded before the listener dies: afterwards its children belong to PID 1
+                    foreach ($d in Get-KcSshDescendant $listener.Id) { $tracked.Add($d) }
+                }
             }
+            catch { $problems.Add("listing the processes of sshd pid $($listener.Id): $_") }
             try {
                 if (-not $Sshd.Process.HasExited) { $Sshd.Process.Kill() }
                 if (-not $Sshd.Process.WaitForExit(10000)) { $problems.Add("sshd pid $($listener.Id) did not exit") }
