@@ -3,6 +3,7 @@
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
+    Import-Module (Join-Path $PSScriptRoot '../Remoting/SshRemoting.psm1')
 }
 
 Describe 'Nothing the suite made is left behind' {
@@ -60,5 +61,10 @@ Describe 'Nothing the suite made is left behind' {
     }
     It 'no temp directory the suite made (rootless copy of pwsh and the module) is left' {
         @($global:KcTestState.AllTempDirs | Where-Object { Test-Path -LiteralPath $_ }) | Should -BeNullOrEmpty
+    }
+
+    It 'no test sshd is left: no /run/kc-sshd-* state directory, no sshd, ssh client or remote pwsh of one' {
+        # Remoting.Tests.ps1 starts its sshd with all its state in /run/kc-sshd-<random> (SshRemoting.psm1)
+        @(Find-KcSshdLeftover) | Should -BeNullOrEmpty
     }
 }
