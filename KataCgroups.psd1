@@ -21,6 +21,8 @@
         # [events]
         # [freezer]
         # [devices]
+        'Add-KataCgroupDevice'
+        'Remove-KataCgroupDevice'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

@@ -128,7 +128,9 @@ public sealed partial class CgroupManager
     {
         // Values are validated by the driver's compiler (ResourceValidator), before anything is read or written.
         var driver = DriverFor(target);
-        return driver.Plan(target, resources, SandboxDevices(resources, log));
+        var plan = driver.Plan(target, resources, SandboxDevices(resources, log));
+        CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
+        return plan;
     }
 
     /// <summary>The plan for updating an existing cgroup; devices only when the resources carry device rules.</summary>
@@ -137,7 +139,9 @@ public sealed partial class CgroupManager
         var driver = DriverFor(target);
         if (!driver.Exists(target)) throw NotFound(target);
         var devices = resources.Devices is null ? null : SandboxDevices(resources, log);
-        return driver.Plan(target, resources, devices);
+        var plan = driver.Plan(target, resources, devices);
+        CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
+        return plan;
     }
 
     /// <summary>Creates the cgroup (all or nothing), moves <paramref name="pids"/> in, and reads it back.</summary>

@@ -181,11 +181,11 @@ Describe 'Bad resource values' {
             Should -Throw -ErrorId "CgroupWriteFailed,$ns.NewKataCgroupCommand"
     }
 
-    It 'a cpuset this machine does not have fails with CgroupWriteFailed and rolls back' {
+    It 'a cpuset this machine does not have fails with CpusetNotSubset before anything is created' {
         $cpus = [System.IO.File]::ReadAllText('/sys/devices/system/cpu/possible').Trim()
         $beyond = [int] ($cpus -split '[-,]')[-1] + 1
         { New-KataCgroup -Path $Path -Cpus "$beyond" -ErrorAction Stop -WarningAction SilentlyContinue } |
-            Should -Throw -ErrorId "CgroupWriteFailed,$ns.NewKataCgroupCommand"
+            Should -Throw -ErrorId "CpusetNotSubset,$ns.NewKataCgroupCommand"
     }
 
     It 'the OCI "unified" map is refused on a v1 host: UnsupportedOnHost' {

@@ -6,7 +6,7 @@ BeforeAll {
     $script:ModulePath = Get-KcModulePath
     Import-Module $ModulePath -Force
     $script:Commands = Get-Command -Module KataCgroups
-    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup'
+    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup', 'Add-KataCgroupDevice', 'Remove-KataCgroupDevice'
 
     # Runs a script in a fresh runspace with the module and returns the PowerShell object (streams included).
     function Invoke-Isolated([string] $Script) {
@@ -27,12 +27,12 @@ AfterAll { Clear-KcTestState }
 
 Describe 'Conventions' {
     It 'exports exactly the documented cmdlets, every one with an approved verb and a singular KataCgroup noun' {
-        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'New-KataCgroup', 'Remove-KataCgroup', 'Set-KataCgroupResource')
+        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Set-KataCgroupResource')
         $approved = (Get-Verb).Verb
         foreach ($c in $Commands) {
             $c.CommandType | Should -Be 'Cmdlet'
             $approved | Should -Contain $c.Verb
-            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
+            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
         }
     }
 
@@ -183,10 +183,10 @@ Describe 'Streams' {
         $r = Invoke-Isolated @"
 `$DebugPreference = 'Continue'
 `$null = New-KataCgroup -Path '$Root/dbg' -WarningAction SilentlyContinue
-Set-KataCgroupResource -Path '$Root/dbg' -Cpus 4095
+Set-KataCgroupResource -Path '$Root/dbg' -Resources '{"cpu":{"realtimeRuntime":999999999}}'
 Remove-KataCgroup -Path '$Root/dbg'
 "@
-        ($r.Debug.Message -join "`n") | Should -Match 'cpuset\.cpus = 4095: (EINVAL|ERANGE)'
+        ($r.Debug.Message -join "`n") | Should -Match 'cpu\.rt_runtime_us = 999999999: EINVAL' -Because 'a runtime above the period is refused by the kernel (-Cpus 4095 is now refused before the write: CpusetNotSubset)'
         $r.Errors.FullyQualifiedErrorId | Should -Contain 'CgroupWriteFailed,KataCgroups.PowerShell.Commands.SetKataCgroupResourceCommand'
     }
 }

@@ -168,4 +168,19 @@ public interface ICgroupDriver
     // [events]
     // [freezer]
     // [devices]
+    /// <summary>
+    /// Reads the cgroup's device state and plans one hot update: allow (<see cref="DeviceChangeKind.Add"/>) or revoke
+    /// (<see cref="DeviceChangeKind.Remove"/>) exactly <paramref name="rule"/>, with the v1 device cgroup's semantics on
+    /// every driver (<see cref="DeviceRuleEdit"/>). Writes nothing.
+    /// </summary>
+    DeviceChange PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind);
+
+    /// <summary>Executes a planned hot device update: v1 one devices.allow/deny write, v2 one program replacement, systemd DeviceAllow.</summary>
+    void ApplyDeviceChange(CgroupTarget target, DeviceChange change, ICgroupLog log);
+
+    /// <summary>
+    /// Checks new <c>cpuset.cpus</c>/<c>cpuset.mems</c> values (null or empty: not changed) against the cpusets that bound
+    /// them and throws <c>CpusetNotSubset</c> or <c>CpusetBusy</c> naming the cgroup in the way. Reads only.
+    /// </summary>
+    void CheckCpuset(CgroupTarget target, string? cpus, string? mems);
 }

@@ -83,5 +83,8 @@ public static class ErrorIds
     public const string SystemdJobFailed = "SystemdJobFailed";
     public const string SystemdCallFailed = "SystemdCallFailed";
     public const string PidNamespaceMismatch = "PidNamespaceMismatch";
+    public const string DeviceStateUnknown = "DeviceStateUnknown";
+    public const string CpusetNotSubset = "CpusetNotSubset";
+    public const string CpusetBusy = "CpusetBusy";
 #pragma warning restore CS1591
 }

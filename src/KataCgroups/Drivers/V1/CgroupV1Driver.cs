@@ -197,6 +197,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
                 throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
                     $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
             }
+            // cpuset: name the parent or child cgroup behind EACCES/EBUSY/ERANGE (CgroupV1Driver.Devices.cs).
+            if (CpusetWriteFailed(dir, w, errno) is { } cpusetError) throw cpusetError;
             throw CgroupFs.WriteFailed(file, w.Value, errno);
         }
 

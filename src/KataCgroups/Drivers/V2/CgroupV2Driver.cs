@@ -148,10 +148,12 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
                 throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
                     $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
             }
+            if (CpusetWriteFailed(target, w, errno) is { } cpusetError) throw cpusetError;
             throw CgroupFs.WriteFailed(file, w.Value, errno,
                 errno == Errno.ENOENT ? $"the {w.Controller} controller is not enabled for this cgroup" : null);
         }
-        if (plan.DeviceTarget is { } devices) DevicePrograms.Apply(dir, devices, log);
+        // The program, and the rule list it was built from for hot updates (CgroupV2Driver.Devices.cs).
+        if (plan.DeviceTarget is { } devices) ApplyDevices(dir, devices, log);
     }
 
     /// <inheritdoc/>

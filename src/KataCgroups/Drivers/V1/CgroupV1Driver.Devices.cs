@@ -1,0 +1,107 @@
+using KataCgroups.Cpusets;
+using KataCgroups.Devices;
+using KataCgroups.Errors;
+using KataCgroups.Interop;
+using KataCgroups.Paths;
+using KataCgroups.Resources;
+
+namespace KataCgroups.Drivers.V1;
+
+/// <summary>Hot device updates and cpuset checks on v1 (issue 6, items 5 and 6).</summary>
+public sealed partial class CgroupV1Driver
+{
+    /// <inheritdoc/>
+    public DeviceChange PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind)
+    {
+        if (!_byController.TryGetValue("devices", out var h))
+            throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the devices controller is not mounted on this host", "devices");
+        var dir = h.DirectoryOf(target.CgroupPath);
+        if (!Directory.Exists(dir)) throw NotFound(target);
+        var before = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(dir, "devices.list")));
+        return DeviceChangeFromList(dir, before, rule, kind);
+    }
+
+    /// <summary>
+    /// The change of one devices.allow or devices.deny write on a cgroup whose devices.list reads
+    /// <paramref name="before"/> (also used by the systemd driver for rules DeviceAllow cannot name).
+    /// </summary>
+    internal static DeviceChange DeviceChangeFromList(string dir, DeviceRuleSet before, DeviceRule rule, DeviceChangeKind kind)
+    {
+        var after = DeviceRuleEdit.Apply(before, rule, kind);
+        var written = DeviceRuleEdit.KernelRule(rule, kind);
+        var file = written.Allow ? "devices.allow" : "devices.deny";
+        var (warnings, notes) = DeviceRuleEdit.Describe(before, after, rule, kind, dir);
+        if (before.DefaultAllow)
+            warnings.Insert(0, $"{dir} allows every device by default (devices.list 'a *:* rwm'); its deny exceptions cannot be read back, so the rule set shown may be incomplete");
+        return new DeviceChange
+        {
+            Kind = kind, Rule = rule, Before = before, After = after,
+            Writes = new[] { new CgroupWrite("devices", file, rule.ToKernelString()) },
+            Steps = new[] { $"{Path.Combine(dir, file)} = {rule.ToKernelString()}" },
+            Warnings = warnings, Notes = notes,
+        };
+    }
+
+    /// <inheritdoc/>
+    public void ApplyDeviceChange(CgroupTarget target, DeviceChange change, ICgroupLog log)
+    {
+        try
+        {
+            // The re-read of devices.list after the write (Execute) proves the kernel holds exactly change.After.
+            Apply(target, new CgroupPlan(change.Writes, Array.Empty<string>(), null, change.After.DefaultAllow ? null : change.After), log);
+        }
+        catch (CgroupException e) when (e.Errno == Errno.EPERM && e.Target?.EndsWith("devices.allow", StringComparison.Ordinal) == true)
+        {
+            // security/device_cgroup.c: an allow the parent does not grant itself is EPERM (parent_has_perm).
+            throw new CgroupException(e.ErrorId, e.Kind,
+                $"{e.Message}; the parent cgroup does not allow '{change.Rule.ToKernelString()}' itself, and a devices cgroup can only allow what its parent allows",
+                e.Target, e.Errno, e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void CheckCpuset(CgroupTarget target, string? cpus, string? mems)
+    {
+        if (!_byController.TryGetValue("cpuset", out var h) || target.CgroupPath == "/") return;
+        var dir = h.DirectoryOf(target.CgroupPath);
+        bool exists = Directory.Exists(dir);
+        // A new level copies its values from the nearest existing ancestor (InitCpuset), which therefore bounds it.
+        var parent = exists ? h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath)) : NearestExisting(h, CgroupPathText.Dir(target.CgroupPath));
+        foreach (var (file, value) in new[] { ("cpuset.cpus", cpus), ("cpuset.mems", mems) })
+        {
+            if (string.IsNullOrEmpty(value)) continue;
+            CpusetCheck.Check(V1Bounds(dir, parent, file, value, exists));
+        }
+    }
+
+    private static CpusetBounds V1Bounds(string dir, string parent, string file, string value, bool exists)
+    {
+        var children = exists
+            ? Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Select(c => (c, CgroupFs.TryReadValue(Path.Combine(c, file)) ?? "")).ToList()
+            : new List<(string, string)>();
+        return new CpusetBounds(file, value, parent, CgroupFs.TryReadValue(Path.Combine(parent, file)) ?? "", file,
+            CpusetOnline(file), children);
+    }
+
+    /// <summary>The host's online CPUs or memory nodes, for the error text.</summary>
+    internal static string? CpusetOnline(string file) =>
+        CgroupFs.TryReadValue(file.EndsWith(".mems", StringComparison.Ordinal) ? "/sys/devices/system/node/online" : "/sys/devices/system/cpu/online");
+
+    /// <summary>
+    /// A cpuset write the kernel refused (EACCES: not within the parent; EBUSY: a child uses what would go; ERANGE: no
+    /// such CPU; EINVAL: no such memory node), explained with the cgroups involved; null when the cause is not one of those.
+    /// </summary>
+    internal static CgroupException? CpusetWriteFailed(string dir, CgroupWrite w, int errno)
+    {
+        if (w.File is not ("cpuset.cpus" or "cpuset.mems")) return null;
+        try
+        {
+            CpusetCheck.Check(V1Bounds(dir, Path.GetDirectoryName(dir)!, w.File, w.Value, Directory.Exists(dir)));
+        }
+        catch (CgroupException e)
+        {
+            return new CgroupException(e.ErrorId, e.Kind, $"{e.Message} (the kernel answered {Errno.Describe(errno)} writing {Path.Combine(dir, w.File)})", e.Target, errno, e);
+        }
+        return null;
+    }
+}
