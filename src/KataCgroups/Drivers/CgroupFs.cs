@@ -74,6 +74,16 @@ internal static class CgroupFs
         return text ?? (errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(path, errno));
     }
 
+    /// <summary>
+    /// A file outside cgroupfs (procfs, sysfs), trimmed; null when it cannot be read. Cgroup files go through
+    /// <see cref="TryRead"/>, which opens only beneath a registered hierarchy.
+    /// </summary>
+    internal static string? TryReadSystemFile(string path)
+    {
+        try { return File.ReadAllText(path).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
     internal static string Read(string path) => TryReadFile(path, out int errno) ?? throw ReadFailed(path, errno);
 

@@ -304,10 +304,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     private void CheckPidNamespace(IReadOnlyList<int> pids)
     {
         if (pids.Count == 0) return;
-        // A proc file, not a cgroup file: read it plainly (CgroupFs only opens files beneath a cgroup hierarchy).
-        string? comm;
-        try { comm = File.ReadAllText(Path.Combine(Host.Options.ProcRoot, "1", "comm")).Trim(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { comm = null; }
+        var comm = CgroupFs.TryReadSystemFile(Path.Combine(Host.Options.ProcRoot, "1", "comm"));
         if (comm == "systemd") return;
         throw new CgroupException(ErrorIds.PidNamespaceMismatch, CgroupErrorKind.NotSupported,
             $"process ids cannot be sent to systemd from here: PID 1 in this PID namespace is '{comm ?? "unknown"}', not systemd, so systemd " +

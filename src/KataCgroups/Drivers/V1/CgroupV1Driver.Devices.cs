@@ -85,7 +85,7 @@ public sealed partial class CgroupV1Driver
 
     /// <summary>The host's online CPUs or memory nodes, for the error text.</summary>
     internal static string? CpusetOnline(string file) =>
-        CgroupFs.TryReadValue(file.EndsWith(".mems", StringComparison.Ordinal) ? "/sys/devices/system/node/online" : "/sys/devices/system/cpu/online");
+        CgroupFs.TryReadSystemFile(file.EndsWith(".mems", StringComparison.Ordinal) ? "/sys/devices/system/node/online" : "/sys/devices/system/cpu/online");
 
     /// <summary>
     /// A cpuset write the kernel refused (EACCES: not within the parent; EBUSY: a child uses what would go; ERANGE: no
