@@ -264,7 +264,12 @@ try {
             switch ($p.Name) {
                 'CPUQuotaPerSecUSec' { "CPUQuota=$([double]$p.Value / 10000)%"; break }
                 'CPUQuotaPeriodUSec' { "CPUQuotaPeriodSec=$($p.Value)us"; break }
-                'DeviceAllow' { foreach ($pair in ($p.Value -split ' ')) { $d, $a = $pair -split ':(?=[rwm]+$)'; "DeviceAllow=$d $a" }; break }
+                'DeviceAllow' {
+                    # "DeviceAllow=" (empty) resets the list, then one property per "node:access" pair
+                    if (-not $p.Value) { 'DeviceAllow='; break }
+                    foreach ($pair in ($p.Value -split ' ')) { $d, $a = $pair -split ':(?=[rwm]+$)'; "DeviceAllow=$d $a" }
+                    break
+                }
                 'Delegate' { break }   # not a scope property systemd-run accepts; the engine's default
                 default { "$($p.Name)=$($p.Value)" }
             }

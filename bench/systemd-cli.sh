@@ -20,9 +20,10 @@ cycle() {
     local unit=kata-$1 procs
     systemd-run --quiet --scope --slice="$SLICE" --unit="$unit" "${PROPS[@]}" sleep 1000000 </dev/null >/dev/null 2>&1 &
     local sleeper=$!
-    # the scope exists (properties applied, the process attached) once its cgroup.procs is not empty
+    # the scope exists (properties applied, the process attached) once its cgroup.procs lists a pid (cgroupfs
+    # files have size 0, so read it: a shell builtin, no process)
     procs=/sys/fs/cgroup/pids/$SLICE/$unit.scope/cgroup.procs
-    until [[ -s $procs ]]; do
+    until read -r _ 2>/dev/null <"$procs"; do
         kill -0 "$sleeper" 2>/dev/null || { wait "$sleeper" || true; echo "systemd-run for $unit failed" >&2; exit 1; }
     done
     residual "$1"
