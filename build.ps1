@@ -239,6 +239,8 @@ function Invoke-Bench {
     if ($Micro) {
         Write-Host '==> BenchmarkDotNet micro-benchmarks (bench/KataCgroups.MicroBench, short job)'
         $artifacts = Join-Path $Root 'out/bench/micro'
+        # the write benchmarks' test root (an ordinary directory, not cgroupfs)
+        $env:KCBENCH_MICRO_ROOT = New-Item -ItemType Directory -Force -Path (Join-Path $artifacts 'root') | ForEach-Object FullName
         Invoke-Native dotnet @('run', '--project', (Join-Path $Root 'bench/KataCgroups.MicroBench/KataCgroups.MicroBench.csproj'),
             '-c', 'Release', '--', '--filter', '*', '--artifacts', $artifacts)
         Write-Host "    reports in $artifacts/results"

@@ -106,6 +106,7 @@ function Write-Step([string] $Text) { Write-Host "==> $Text" }
 
 # ---- state we own and must leave clean ----------------------------------------------------------------------
 
+$LoadAtStart = ([IO.File]::ReadAllText('/proc/loadavg') -split ' ')[0..2] -join ' '
 $BenchRoot = '/kcbench-' + [Guid]::NewGuid().ToString('N').Substring(0, 10)
 $Slice = 'kcbench.slice'
 $Helper = $null
@@ -386,7 +387,13 @@ function Get-PairedRatio([string] $c, [string] $base, [int] $n) {
 
 $date = Get-Date
 $md = [Collections.Generic.List[string]]::new()
-$md.Add("### Lifecycle, per cgroup (KataCgroups $((Import-PowerShellDataFile $ModulePath).ModuleVersion), $($date.ToString('yyyy-MM-dd HH:mm')), $Rounds paired rounds)")
+# The machine, as docs/performance.md describes it: /proc/cpuinfo, uname, memory, load at the start.
+$cpu = (Select-String -Path /proc/cpuinfo -Pattern '^model name\s*:\s*(.*)$' | Select-Object -First 1).Matches[0].Groups[1].Value
+$memGiB = [double]((Select-String -Path /proc/meminfo -Pattern '^MemTotal:\s+(\d+)').Matches[0].Groups[1].Value) / 1MB
+$os = (Select-String -Path /etc/os-release -Pattern '^PRETTY_NAME="?([^"]*)' -ErrorAction Ignore | Select-Object -First 1)?.Matches[0].Groups[1].Value
+$md.Add("Machine: $cpu, $([Environment]::ProcessorCount) logical CPUs, $(Format-Num $memGiB 1) GiB, $(uname -sr), $os, cgroup mode $($plan.mode); load average at start $LoadAtStart.")
+$md.Add('')
+$md.Add("### Lifecycle, per cgroup (KataCgroups $((Import-PowerShellDataFile $ModulePath).ModuleVersion), $($date.ToString('yyyy-MM-dd HH:mm')), $Rounds paired round$(if ($Rounds -ne 1) { 's' }))")
 $md.Add('')
 $md.Add('| Contender | N | median ms/cgroup | min | max | × floor (paired median) | process median s |')
 $md.Add('|---|---:|---:|---:|---:|---:|---:|')
@@ -400,8 +407,10 @@ foreach ($n in @($Count) + @($SystemdCount) | Select-Object -Unique) {
         $md.Add("| $c | $n | $(Format-Num (Get-Median $per) 3) | $(Format-Num ($per | Measure-Object -Minimum).Minimum 3) | $(Format-Num ($per | Measure-Object -Maximum).Maximum 3) | $ratio | $(Format-Num ((Get-Median @($rows | ForEach-Object WallMs)) / 1000) 2) |")
     }
 }
-$md.Add('')
-$md.Add('Systemd rows are relative to the systemd-run/systemctl sequence (× below 1 = faster); their process time includes entering the sandbox.')
+if ($SdContenders.Count) {
+    $md.Add('')
+    $md.Add('Systemd rows are relative to the systemd-run/systemctl sequence (× below 1 = faster); their process time includes entering the sandbox.')
+}
 if ($Extras.Contains('ImportMs')) {
     $md.Add('')
     $md.Add("### Import-Module")
