@@ -242,7 +242,7 @@ function Invoke-Bench {
         # the write benchmarks' test root (an ordinary directory, not cgroupfs)
         $env:KCBENCH_MICRO_ROOT = New-Item -ItemType Directory -Force -Path (Join-Path $artifacts 'root') | ForEach-Object FullName
         Invoke-Native dotnet @('run', '--project', (Join-Path $Root 'bench/KataCgroups.MicroBench/KataCgroups.MicroBench.csproj'),
-            '-c', 'Release', '--', '--filter', '*', '--artifacts', $artifacts)
+            '-c', 'Release', '--', '--artifacts', $artifacts)
         Write-Host "    reports in $artifacts/results"
         return
     }
