@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    One entry point for KataCgroups: Build | Test | Help | Demo | Clean.
+    One entry point for KataCgroups: Build | Test | Help | Demo | Bench | Clean.
 .DESCRIPTION
     Build  compiles the engine and the cmdlets and lays out out/KataCgroups/ (module root: manifest, cmdlet
            assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext; en-US/:
@@ -14,21 +14,47 @@
            Get-Command on the built module (commit the result). Fails, naming each one, when a cmdlet or
            parameter has no section in its page or a page documents a parameter that no longer exists.
     Demo   builds, then walks through a sandbox cgroup's life on this host (rootless: shows the warnings).
+    Bench  builds, then runs the paired lifecycle benchmark of bench/ (never part of Test; as root on a cgroup v1
+           or hybrid host): the C floor (gcc), the engine from C# and the cmdlets in one session
+           (dotnet build -c Release of bench/KataCgroups.Bench), libcgroup's cgroup-tools (installed with apt-get
+           when missing), and the systemd driver against systemd-run/systemctl in the test systemd sandbox; then
+           the Import-Module cost and Get-KataCgroup over many cgroups. Writes out/bench/results-<date>.md.
+           -Micro runs the BenchmarkDotNet micro-benchmarks of bench/KataCgroups.MicroBench instead.
     Clean  removes out/ and the bin/obj folders.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Bench -BenchCount 300,3000 -BenchRounds 5
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Bench -BenchCount 50 -BenchRounds 2 -BenchContender Floor,Engine,Cmdlets -BenchScanCount 0
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Help', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Help', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Test: leave out the cgroup v2 guest tier (qemu boot, a few minutes) for a quick local run.
-    [switch] $SkipGuest
+    [switch] $SkipGuest,
+
+    # Bench: cgroups per run of each contender (the issue's N). The Bench lists also take one comma-separated
+    # string, which is what `dotnet pwsh ./build.ps1 Bench -BenchCount 300,3000` passes.
+    [string[]] $BenchCount = @('300', '3000'),
+    # Bench: paired rounds (every contender once per round, order rotated).
+    [int] $BenchRounds = 5,
+    # Bench: which contenders (default all): Floor, Engine, Cmdlets, CgroupTools, SystemdEngine, SystemdCmdlets, SystemdCli.
+    [string[]] $BenchContender = @('Floor', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
+    # Bench: N for the systemd contenders.
+    [string[]] $BenchSystemdCount = @('300'),
+    # Bench: Get-KataCgroup -Root over this many existing cgroups (0: skip).
+    [string[]] $BenchScanCount = @('1000', '10000'),
+    # Bench: paired pwsh start-ups for the Import-Module cost (0: skip).
+    [int] $BenchImportRuns = 10,
+    # Bench: run the BenchmarkDotNet micro-benchmarks (bench/KataCgroups.MicroBench) instead of the lifecycle.
+    [switch] $Micro
 )
 
 $ErrorActionPreference = 'Stop'
@@ -208,6 +234,49 @@ function Invoke-Demo {
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
+# The benchmark (bench/README.md): builds the module, the C floor and the bench projects, then runs the harness.
+function Invoke-Bench {
+    if ($Micro) {
+        Write-Host '==> BenchmarkDotNet micro-benchmarks (bench/KataCgroups.MicroBench, short job)'
+        $artifacts = Join-Path $Root 'out/bench/micro'
+        # the write benchmarks' test root (an ordinary directory, not cgroupfs)
+        $env:KCBENCH_MICRO_ROOT = New-Item -ItemType Directory -Force -Path (Join-Path $artifacts 'root') | ForEach-Object FullName
+        Invoke-Native dotnet @('run', '--project', (Join-Path $Root 'bench/KataCgroups.MicroBench/KataCgroups.MicroBench.csproj'),
+            '-c', 'Release', '--', '--artifacts', $artifacts)
+        Write-Host "    reports in $artifacts/results"
+        return
+    }
+    if (-not [Environment]::IsPrivilegedProcess) { throw 'Bench creates cgroups: run it as root' }
+    $split = { param($v) @($v | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ }) }
+    $contenders = & $split $BenchContender
+    $known = 'Floor', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'
+    foreach ($c in $contenders) { if ($c -notin $known) { throw "unknown contender '$c' (known: $($known -join ', '))" } }
+    $contenders = @($known | Where-Object { $_ -in $contenders })   # canonical spelling and order
+    $counts, $sdCounts, $scanCounts = @($BenchCount, $BenchSystemdCount, $BenchScanCount | ForEach-Object { , [int[]](& $split $_) })
+    Invoke-Build
+    Write-Host '==> Bench: build the contenders'
+    if ('CgroupTools' -in $contenders -and -not (Get-Command cgcreate -CommandType Application -ErrorAction Ignore)) {
+        # Only the benchmark needs libcgroup's tools (contender d); not installed by .ci/run.
+        Write-Host '    cgroup-tools missing: apt-get install cgroup-tools (Bench runs as root)'
+        & apt-get install -y -q cgroup-tools
+        if ($LASTEXITCODE -ne 0) {
+            # a fresh machine has no package lists yet
+            Invoke-Native apt-get @('update', '-q')
+            Invoke-Native apt-get @('install', '-y', '-q', 'cgroup-tools')
+        }
+    }
+    $floor = Join-Path $Root 'out/bench/floor'
+    New-Item -ItemType Directory -Force -Path (Split-Path $floor) | Out-Null
+    Invoke-Native gcc @('-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-o', $floor, (Join-Path $Root 'bench/floor/floor.c'))
+    $benchOut = Join-Path $Root 'out/bench/KataCgroups.Bench'
+    Invoke-Native dotnet @('build', (Join-Path $Root 'bench/KataCgroups.Bench/KataCgroups.Bench.csproj'), '-c', 'Release',
+        '-o', $benchOut, '--nologo', '-v', 'quiet')
+    Write-Host '==> Bench: paired runs (bench/Invoke-Bench.ps1)'
+    & (Join-Path $Root 'bench/Invoke-Bench.ps1') -Count $counts -Rounds $BenchRounds -Contender $contenders `
+        -SystemdCount $sdCounts -ScanCount $scanCounts -ImportRuns $BenchImportRuns `
+        -ModulePath (Join-Path $Out 'KataCgroups.psd1') -BenchDll (Join-Path $benchOut 'KataCgroups.Bench.dll') -FloorExe $floor
+}
+
 function Invoke-Clean {
     foreach ($d in @('out') + (Get-ChildItem $Root -Recurse -Directory -Include bin, obj | ForEach-Object FullName)) {
         $p = if ([IO.Path]::IsPathRooted($d)) { $d } else { Join-Path $Root $d }
@@ -220,5 +289,6 @@ switch ($Task) {
     'Test'  { Invoke-Test }
     'Help'  { Invoke-Build -UpdateHelpPages }
     'Demo'  { Invoke-Demo }
+    'Bench' { Invoke-Bench }
     'Clean' { Invoke-Clean }
 }
