@@ -1,35 +1,12 @@
 # Get-KataCgroupStat on this machine's real cgroupfs (v1/hybrid): real workloads in real cgroups — a CPU burner under
-# a 10 % quota, a process that allocates 48 MiB, a direct read from the disk, sleeps — and the numbers the kernel
+# a 10 % quota, a process that allocates 48 MiB, an O_DIRECT write to the disk, sleeps — and the numbers the kernel
 # keeps for them. PSI comes from the cgroup's unified-hierarchy directory (hybrid hosts).
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'StatsHelpers.psm1') -Force
     Import-Module (Get-KcModulePath) -Force
 
-    # Starts a tracked process (cleanup kills it by pid). -Stdin keeps its stdin open for the test to write to.
-    function Start-StatProcess([string[]] $Argv, [switch] $Stdin) {
-        $psi = [System.Diagnostics.ProcessStartInfo]::new($Argv[0])
-        foreach ($a in $Argv[1..($Argv.Count - 1)]) { $psi.ArgumentList.Add($a) }
-        $psi.UseShellExecute = $false
-        $psi.RedirectStandardInput = [bool] $Stdin
-        $p = [System.Diagnostics.Process]::Start($psi)
-        Register-KcProcess $p
-        $p
-    }
-    # A CPU burner: a shell loop that never sleeps.
-    function Start-Burner { Start-StatProcess @('sh', '-c', 'while :; do :; done') }
-    # Python waits for a line on stdin, then allocates and touches 48 MiB and holds it until stdin closes; so the
-    # allocation happens after the test moved it into the cgroup (memory is charged where a page is first touched).
-    function Start-Hog { Start-StatProcess @('/usr/bin/python3', '-c', 'import sys; sys.stdin.readline(); b = b"a" * (48 << 20); sys.stdin.read()') -Stdin }
-    # Polls until $Condition holds on a fresh sample (or 15 s pass); returns the last sample.
-    function Wait-Stat([string] $Path, [scriptblock] $Condition) {
-        for ($i = 0; $i -lt 150; $i++) {
-            $s = Get-KataCgroupStat -Path $Path
-            if (& $Condition $s) { return $s }
-            Start-Sleep -Milliseconds 100
-        }
-        $s
-    }
     function File([string] $Controller, [string] $CgroupPath, [string] $Name) { Get-KcCgroupFile $Controller $CgroupPath $Name }
 }
 
@@ -42,10 +19,10 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
     AfterEach { Clear-KcTestState }
 
     It 'a CPU burner under a 10000/100000 quota: usage grows and the quota throttles it' {
-        $burner = Start-Burner
+        $burner = Start-KcBurner
         $Cg | Add-KataCgroupProcess -Id $burner.Id
         $first = Get-KataCgroupStat -Path $Path
-        $later = Wait-Stat $Path { param($s) $s.CpuThrottledPeriods -gt 0 -and $s.CpuThrottledUsec -gt 0 -and $s.CpuUsageUsec -gt $first.CpuUsageUsec }
+        $later = Wait-KcStat $Path { param($s) $s.CpuThrottledPeriods -gt 0 -and $s.CpuThrottledUsec -gt 0 -and $s.CpuUsageUsec -gt $first.CpuUsageUsec }
         $first.Driver | Should -Be 'CgroupfsV1'
         $first.Mode | Should -Be 'Hybrid'
         $later.CpuUsageUsec | Should -BeGreaterThan $first.CpuUsageUsec
@@ -60,7 +37,7 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
     }
 
     It '-Count 2 -Interval 1 gives two samples; the second has CpuPercent, bounded by the quota' {
-        $burner = Start-Burner
+        $burner = Start-KcBurner
         $Cg | Add-KataCgroupProcess -Id $burner.Id
         $samples = @(Get-KataCgroupStat -Path $Path -Count 2 -Interval 1)
         $samples.Count | Should -Be 2
@@ -76,11 +53,11 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
 
     It 'memory usage grows with a process that allocates 48 MiB' {
         $before = Get-KataCgroupStat -Path $Path
-        $hog = Start-Hog
+        $hog = Start-KcHog
         $Cg | Add-KataCgroupProcess -Id $hog.Id
         $hog.StandardInput.WriteLine('go')
         $hog.StandardInput.Flush()
-        $s = Wait-Stat $Path { param($s) $s.MemoryAnonBytes -ge 48MB }
+        $s = Wait-KcStat $Path { param($s) $s.MemoryAnonBytes -ge 48MB }
         $s.MemoryUsageBytes | Should -BeGreaterOrEqual 48MB
         $s.MemoryUsageBytes | Should -BeGreaterThan $before.MemoryUsageBytes
         $s.MemoryAnonBytes | Should -BeGreaterOrEqual 48MB -Because 'the bytes object is anonymous memory (total_rss)'
@@ -106,7 +83,7 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
         # O_DIRECT: the bios go to the device the file system sits on (stat %Hd:%Ld), bypassing the page cache.
         $file = Join-Path ([System.IO.Path]::GetTempPath()) "kcstat-io-$([guid]::NewGuid().ToString('n')).bin"
         try {
-            $writer = Start-StatProcess @('sh', '-c', "read go; exec dd if=/dev/zero of='$file' bs=1M count=4 oflag=direct status=none") -Stdin
+            $writer = Start-KcStatProcess @('sh', '-c', "read go; exec dd if=/dev/zero of='$file' bs=1M count=4 oflag=direct status=none") -Stdin
             $Cg | Add-KataCgroupProcess -Id $writer.Id
             $writer.StandardInput.WriteLine('go')
             $writer.StandardInput.Close()
@@ -126,10 +103,10 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
 
     It 'PSI comes from the unified-hierarchy directory when the kernel has it, and shows the throttled burner' {
         $psiFile = (Get-KcControllerMount unified) + $Cg.CgroupPath + '/cpu.pressure'
-        $burner = Start-Burner
+        $burner = Start-KcBurner
         $Cg | Add-KataCgroupProcess -Id $burner.Id
         if (Test-Path $psiFile) {
-            $s = Wait-Stat $Path { param($s) $s.CpuPressureSomeTotalUsec -gt 0 }
+            $s = Wait-KcStat $Path { param($s) $s.CpuPressureSomeTotalUsec -gt 0 }
             $s.CpuPressureSomeTotalUsec | Should -BeGreaterThan 0 -Because 'a task waiting out its quota is stalled on CPU'
             $s.CpuPressureSomeAvg10 | Should -Not -BeNullOrEmpty
             $s.MemoryPressureSomeAvg10 | Should -Not -BeNullOrEmpty
