@@ -57,10 +57,13 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
         $Cg | Add-KataCgroupProcess -Id $hog.Id
         $hog.StandardInput.WriteLine('go')
         $hog.StandardInput.Flush()
-        $s = Wait-KcStat $Path { param($s) $s.MemoryAnonBytes -ge 48MB }
-        $s.MemoryUsageBytes | Should -BeGreaterOrEqual 48MB
+        $hog.StandardOutput.ReadLine() | Should -Be 'ready'
+        $s = Wait-KcStat $Path { param($s) $s.MemoryAnonBytes -ge 40MB -and $s.MemoryUsageBytes -ge 40MB }
+        # 40 of the 48 MiB: the kernel batches charges and stat updates per CPU, and what the process touched
+        # before it was moved stays charged to its old cgroup
+        $s.MemoryUsageBytes | Should -BeGreaterOrEqual 40MB
         $s.MemoryUsageBytes | Should -BeGreaterThan $before.MemoryUsageBytes
-        $s.MemoryAnonBytes | Should -BeGreaterOrEqual 48MB -Because 'the bytes object is anonymous memory (total_rss)'
+        $s.MemoryAnonBytes | Should -BeGreaterOrEqual 40MB -Because 'the bytes object is anonymous memory (total_rss)'
         $s.MemoryPeakBytes | Should -BeGreaterOrEqual $s.MemoryUsageBytes
         $s.MemoryLimitBytes | Should -Be 256MB
         $s.MemoryFailCount | Should -Be 0 -Because '48 MiB is well below the 256 MiB limit'
