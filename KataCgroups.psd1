@@ -18,6 +18,7 @@
         'Get-KataCgroupPath'
         'Remove-KataCgroup'
         # [stats]
+        'Get-KataCgroupStat'
         # [events]
         # [freezer]
         # [devices]

@@ -27,12 +27,12 @@ AfterAll { Clear-KcTestState }
 
 Describe 'Conventions' {
     It 'exports exactly the documented cmdlets, every one with an approved verb and a singular KataCgroup noun' {
-        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Set-KataCgroupResource')
+        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Set-KataCgroupResource')
         $approved = (Get-Verb).Verb
         foreach ($c in $Commands) {
             $c.CommandType | Should -Be 'Cmdlet'
             $approved | Should -Contain $c.Verb
-            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
+            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device|Stat)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
         }
     }
 
@@ -54,6 +54,7 @@ Describe 'Conventions' {
         (Get-KataCgroup -Path $new.Path).GetType().FullName | Should -BeIn (Get-Command Get-KataCgroup).OutputType.Name
         ($new | Set-KataCgroupResource -PidsLimit 11 -PassThru).GetType().FullName | Should -BeIn (Get-Command Set-KataCgroupResource).OutputType.Name
         (Get-KataCgroupPath -Path $new.Path | Select-Object -First 1).GetType().FullName | Should -BeIn (Get-Command Get-KataCgroupPath).OutputType.Name
+        (Get-KataCgroupStat -Path $new.Path).GetType().FullName | Should -BeIn (Get-Command Get-KataCgroupStat).OutputType.Name
         @($new | Remove-KataCgroup).Count | Should -Be 0 -Because 'Remove-KataCgroup emits nothing'
     }
 

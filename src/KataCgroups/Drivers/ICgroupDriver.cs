@@ -165,6 +165,11 @@ public interface ICgroupDriver
 
     // ---- observe and control (issue 6): each feature adds its members below its own marker ----
     // [stats]
+    /// <summary>
+    /// What the cgroup uses now — memory, CPU, pids, block IO, huge pages, PSI — read from its interface files;
+    /// throws <c>CgroupNotFound</c> when it does not exist. Read-only.
+    /// </summary>
+    KataCgroups.Stats.CgroupStats Stats(CgroupTarget target);
     // [events]
     // [freezer]
     // [devices]
