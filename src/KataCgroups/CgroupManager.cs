@@ -144,8 +144,11 @@ public sealed partial class CgroupManager
         return plan;
     }
 
-    /// <summary>Creates the cgroup (all or nothing), moves <paramref name="pids"/> in, and reads it back.</summary>
-    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log, IReadOnlyList<int>? pids = null)
+    /// <summary>
+    /// Creates the cgroup (all or nothing), moves <paramref name="pids"/> in, and reads it back — unless
+    /// <paramref name="readBack"/> is false, when the outcome's value is null and a dozen file reads are saved.
+    /// </summary>
+    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log, IReadOnlyList<int>? pids = null, bool readBack = true)
     {
         pids ??= Array.Empty<int>();
         foreach (var pid in pids) ValidatePid(pid);
@@ -155,20 +158,21 @@ public sealed partial class CgroupManager
             throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
                 $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
                 target.RequestedPath);
+        plan.MustBeNew = true;
         ReportPlan(plan, log);
         foreach (var o in driver.Create(target, plan, pids, log))
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
-        return new(driver.Read(target), null);
+        return new(readBack ? driver.Read(target) : null, null);
     }
 
-    /// <summary>Applies a plan to an existing cgroup and reads it back.</summary>
-    public Outcome<CgroupSnapshot> Update(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
+    /// <summary>Applies a plan to an existing cgroup and reads it back (unless <paramref name="readBack"/> is false).</summary>
+    public Outcome<CgroupSnapshot> Update(CgroupTarget target, CgroupPlan plan, ICgroupLog log, bool readBack = true)
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
         ReportPlan(plan, log);
         driver.Apply(target, plan, log);
-        return new(driver.Read(target), null);
+        return new(readBack ? driver.Read(target) : null, null);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
             var description = $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))
                 return;
-            var outcome = Manager.Update(target, plan, Log);
+            var outcome = Manager.Update(target, plan, Log, readBack: PassThru);
             if (outcome.Skipped)
             {
                 WriteSkipped($"updating cgroup {target.CgroupPath}", outcome.SkippedReason);

@@ -113,6 +113,9 @@ internal static class CgroupFs
                 if (n < 0) { errno = Marshal.GetLastPInvokeError(); return null; }
                 if (n == 0) break;
                 total += (int)n;
+                // cgroup files are seq_files, which fill a read as far as they have data: a short read is the end
+                // (saves the second read(2) that would only return 0).
+                if (total < buf.Length) break;
             }
             errno = 0;
             return Encoding.UTF8.GetString(buf, 0, total);
@@ -143,10 +146,13 @@ internal static class CgroupFs
         }
         if (errno == Errno.EEXIST && Directory.Exists(path)) return false;
         log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
-        throw new CgroupException(ErrorIds.CgroupCreateFailed,
+        throw MkdirFailed(path, errno);
+    }
+
+    internal static CgroupException MkdirFailed(string path, int errno) =>
+        new(ErrorIds.CgroupCreateFailed,
             errno is Errno.EACCES or Errno.EPERM ? CgroupErrorKind.PermissionDenied : CgroupErrorKind.WriteFailed,
             $"failed to create cgroup directory {path}: {Errno.Describe(errno)}{(Escape(errno) is { } d ? "; " + d : "")}", path, errno);
-    }
 
     /// <summary>
     /// rmdir with the upstream backoff (opencontainers/cgroups utils.go RemovePath/rmdir): EBUSY retried 10
@@ -174,6 +180,23 @@ internal static class CgroupFs
             Thread.Sleep(delayMs);
             delayMs *= 2;
         }
+    }
+
+    /// <summary>mkdir 0755 once: 0 when made (reported), else the errno (EEXIST, ENOENT for a missing parent…).</summary>
+    internal static int TryMkdir(string path, ICgroupLog log)
+    {
+        int errno = CgroupRoots.Mkdir(path);
+        if (errno == 0) log.Verbose($"mkdir {path}");
+        else if (errno != Errno.EEXIST && errno != Errno.ENOENT) log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
+        return errno;
+    }
+
+    /// <summary>rmdir once: 0 when removed or already gone, else the errno.</summary>
+    internal static int TryRmdirOnce(string path, ICgroupLog log)
+    {
+        int errno = CgroupRoots.Rmdir(path);
+        if (errno == 0) log.Verbose($"rmdir {path}");
+        return errno == Errno.ENOENT ? 0 : errno;
     }
 
     /// <summary>Pids in <c>cgroup.procs</c> (empty when the directory is gone).</summary>

@@ -49,6 +49,11 @@ internal static class CgroupRoots
                 .OrderByDescending(r => r.Path.Length).ToArray();
             old?.Handle.Dispose();
         }
+        lock (Parents)
+        {
+            foreach (var h in Parents.Values) h.Dispose();
+            Parents.Clear();
+        }
         return true;
     }
 
@@ -91,15 +96,24 @@ internal static class CgroupRoots
         return f2;
     }
 
+    private static readonly uint DirMode = Convert.ToUInt32("755", 8);
+
     /// <summary>mkdir 0755 beneath the hierarchy: 0 or the errno.</summary>
-    internal static int Mkdir(string path) => InParent(path, (pfd, name) => Openat2.MakeDirectory(pfd, name, Convert.ToUInt32("755", 8)));
+    internal static int Mkdir(string path) => InParent(path, static (pfd, name) => Openat2.MakeDirectory(pfd, name, DirMode));
 
     /// <summary>rmdir beneath the hierarchy: 0 or the errno.</summary>
     internal static int Rmdir(string path) => InParent(path, Openat2.RemoveDirectory);
 
     private delegate int SpanCall(int dirfd, ReadOnlySpan<byte> name);
 
-    /// <summary>Opens the parent directory safely and runs a *at call on the last component in it.</summary>
+    // Parent directories recently made or removed in, held open (O_PATH, opened beneath the hierarchy): a runtime
+    // creates and removes its sandboxes in a handful of parents (/kubepods/pod…, /vc), so mkdir and rmdir cost one
+    // syscall instead of three. A held handle keeps naming the directory it was opened on; if that directory is
+    // removed, the *at call fails with ENOENT and the handle is dropped and the parent opened afresh once.
+    private const int MaxParents = 64;
+    private static readonly Dictionary<string, SafeFileHandle> Parents = new(StringComparer.Ordinal);
+
+    /// <summary>Runs a *at call on the last component of <paramref name="path"/> in its (safely opened) parent.</summary>
     private static int InParent(string path, SpanCall call)
     {
         var trimmed = path.TrimEnd('/');
@@ -108,10 +122,54 @@ internal static class CgroupRoots
         var parent = slash == 0 ? "/" : trimmed[..slash];
         var name = trimmed[(slash + 1)..];
         if (name is "" or "." or "..") return Errno.EINVAL;
-        int pfd = Open(parent, Openat2.O_PATH | Openat2.O_DIRECTORY, out int errno);
-        if (pfd < 0) return errno;
-        try { return WithUtf8(name, bytes => call(pfd, bytes)); }
-        finally { Libc.Close(pfd); }
+        for (int attempt = 0; ; attempt++)
+        {
+            var handle = ParentHandle(parent, out int errno);
+            if (handle is null) return errno;
+            bool added = false;
+            int result;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                int pfd = (int)handle.DangerousGetHandle();
+                result = WithUtf8(name, bytes => call(pfd, bytes));
+            }
+            catch (ObjectDisposedException) { result = Errno.ENOENT; }
+            finally { if (added) handle.DangerousRelease(); }
+            if (result != Errno.ENOENT || attempt > 0) return result;
+            DropParent(parent, handle);   // maybe a stale handle on a parent that was removed: once more, freshly
+        }
+    }
+
+    private static SafeFileHandle? ParentHandle(string parent, out int errno)
+    {
+        lock (Parents)
+        {
+            if (Parents.TryGetValue(parent, out var cached)) { errno = 0; return cached; }
+        }
+        int fd = Open(parent, Openat2.O_PATH | Openat2.O_DIRECTORY, out errno);
+        if (fd < 0) return null;
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        lock (Parents)
+        {
+            if (Parents.TryGetValue(parent, out var raced)) { handle.Dispose(); return raced; }
+            if (Parents.Count >= MaxParents)
+            {
+                foreach (var h in Parents.Values) h.Dispose();   // in-flight calls hold a reference; they finish first
+                Parents.Clear();
+            }
+            Parents[parent] = handle;
+        }
+        return handle;
+    }
+
+    private static void DropParent(string parent, SafeFileHandle handle)
+    {
+        lock (Parents)
+        {
+            if (Parents.TryGetValue(parent, out var h) && h == handle) Parents.Remove(parent);
+        }
+        handle.Dispose();
     }
 
     private static int WithHandle(Root root, string relative, SpanCall call)

@@ -15,6 +15,78 @@ internal static class CgroupTree
         if (cgroupPath != "/") yield return cgroupPath;
     }
 
+    /// <summary>
+    /// Makes the directory of <paramref name="cgroupPath"/> in one hierarchy (<paramref name="dirOf"/> maps a cgroup path
+    /// to its directory there) and records each directory made in <paramref name="created"/>. The common case — the
+    /// parent exists, the leaf does not — costs one mkdir; otherwise every level is made top-down, as mkdir -p.
+    /// <paramref name="onLevel"/> runs for each level top-down with (directory, parent directory, made by this call).
+    /// </summary>
+    internal static void MakeLevels(Func<string, string> dirOf, string cgroupPath, List<string> created, ICgroupLog log,
+        Action<string, string, bool>? onLevel = null)
+    {
+        var leaf = dirOf(cgroupPath);
+        int errno = CgroupFs.TryMkdir(leaf, log);
+        if (errno == 0)
+        {
+            created.Add(leaf);
+            onLevel?.Invoke(leaf, dirOf(CgroupPathText.Dir(cgroupPath)), true);
+            return;
+        }
+        if (errno is not (Errno.ENOENT or Errno.EEXIST)) throw CgroupFs.MkdirFailed(leaf, errno);
+        foreach (var level in Levels(cgroupPath))
+        {
+            var dir = dirOf(level);
+            bool made = CgroupFs.Mkdir(dir, log);
+            if (made) created.Add(dir);
+            onLevel?.Invoke(dir, dirOf(CgroupPathText.Dir(level)), made);
+        }
+    }
+
+    /// <summary>
+    /// Moves the processes of <paramref name="dir"/> and its descendants to <paramref name="parentDir"/>, then removes
+    /// the directories, children first. One walk and one cgroup.procs read per directory in the common case: a
+    /// directory whose rmdir says EBUSY because processes appeared meanwhile (a fork during the move) gets them moved
+    /// and is tried again; one the kernel is still freeing gets upstream's backoff from 1 ms, doubling, ten tries
+    /// (opencontainers/cgroups utils.go RemovePath). Failures are collected, not thrown. Returns the number removed.
+    /// </summary>
+    internal static int RemoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint,
+        List<string> failures, ref int failedErrno)
+    {
+        // The common case first: no child cgroups, so move this directory's processes and remove it — no walk.
+        // A directory with children refuses with EBUSY and gets the full treatment below.
+        MoveProcesses(dir, parentDir, moved, log, mountPoint);
+        int first = CgroupRoots.Rmdir(dir);
+        if (first == 0) { log.Verbose($"rmdir {dir}"); return 1; }
+        if (first == Errno.ENOENT) return 0;
+        // cgroupfs says EBUSY for a cgroup with children; an ordinary directory (test roots) ENOTEMPTY.
+        if (first is not (Errno.EBUSY or Errno.ENOTEMPTY))
+        {
+            failedErrno = first;
+            failures.Add(RmdirFailure(dir, first));
+            return 0;
+        }
+        var dirs = PostOrder(dir);
+        foreach (var d in dirs) MoveProcesses(d, parentDir, moved, log, mountPoint);
+        int removed = 0;
+        foreach (var d in dirs)
+        {
+            int errno = 0;
+            for (int attempt = 0, delayMs = 1; attempt < 10; attempt++)
+            {
+                errno = CgroupFs.TryRmdirOnce(d, log);
+                if (errno != Errno.EBUSY) break;
+                if (MoveProcesses(d, parentDir, moved, log, mountPoint) > 0) continue;
+                log.Debug($"rmdir {d}: EBUSY, retry in {delayMs} ms");
+                Thread.Sleep(delayMs);
+                delayMs *= 2;
+            }
+            if (errno == 0) { removed++; continue; }
+            failedErrno = errno;
+            failures.Add(RmdirFailure(d, errno));
+        }
+        return removed;
+    }
+
     /// <summary>Subdirectories; empty when the directory vanished meanwhile.</summary>
     internal static List<string> Subdirs(string dir)
     {
@@ -79,40 +151,43 @@ internal static class CgroupTree
     internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
     {
         int found = 0;
+        foreach (var d in PostOrder(dir)) found += MoveProcesses(d, parentDir, moved, log, mountPoint);
+        return found;
+    }
+
+    /// <summary>Moves the processes of one directory to <paramref name="parentDir"/>; returns how many were found.</summary>
+    private static int MoveProcesses(string d, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint)
+    {
+        var pids = CgroupFs.ReadProcs(d);
         bool shown = false;
-        foreach (var d in PostOrder(dir))
+        for (int i = 0; i < pids.Count; i++)
         {
-            var pids = CgroupFs.ReadProcs(d);
-            for (int i = 0; i < pids.Count; i++)
+            int pid = pids[i];
+            if (pids.Count > ProgressThreshold)
             {
-                int pid = pids[i];
-                found++;
-                if (pids.Count > ProgressThreshold)
-                {
-                    shown = true;
-                    log.Progress("Moving processes", $"{d} → {parentDir}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
-                }
-                var to = parentDir;
-                int errno = CgroupFs.TryAddProcess(to, pid, log);
-                // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
-                // children refuses processes with EBUSY. Go up to the nearest ancestor that takes them; the root
-                // always does.
-                while (errno == Errno.EBUSY && mountPoint is not null && to.Length > mountPoint.Length)
-                {
-                    to = Path.GetDirectoryName(to)!;
-                    errno = CgroupFs.TryAddProcess(to, pid, log);
-                    if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
-                }
-                if (errno == 0) moved.Add(pid);
-                else if (errno != Errno.ESRCH)
-                {
-                    if (shown) log.Progress("Moving processes", "", 100, completed: true);
-                    throw ProcessMoveFailed(pid, d, parentDir, errno);
-                }
+                shown = true;
+                log.Progress("Moving processes", $"{d} → {parentDir}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
+            }
+            var to = parentDir;
+            int errno = CgroupFs.TryAddProcess(to, pid, log);
+            // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
+            // children refuses processes with EBUSY. Go up to the nearest ancestor that takes them; the root
+            // always does.
+            while (errno == Errno.EBUSY && mountPoint is not null && to.Length > mountPoint.Length)
+            {
+                to = Path.GetDirectoryName(to)!;
+                errno = CgroupFs.TryAddProcess(to, pid, log);
+                if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
+            }
+            if (errno == 0) moved.Add(pid);
+            else if (errno != Errno.ESRCH)
+            {
+                if (shown) log.Progress("Moving processes", "", 100, completed: true);
+                throw ProcessMoveFailed(pid, d, parentDir, errno);
             }
         }
         if (shown) log.Progress("Moving processes", "", 100, completed: true);
-        return found;
+        return pids.Count;
     }
 
     /// <summary>More processes than this in one move get a progress bar.</summary>

@@ -58,6 +58,12 @@ public sealed class CgroupPlan
     /// <summary>systemd unit properties (systemd driver), sent before the cgroupfs writes of what systemd cannot express.</summary>
     public IReadOnlyList<UnitProperty> UnitProperties { get; }
 
+    /// <summary>
+    /// Set by the manager for a create after it checked that the cgroup does not exist: the driver must then own every
+    /// leaf it ends up with, or fail with CgroupAlreadyExists (another creator raced it).
+    /// </summary>
+    public bool MustBeNew { get; internal set; }
+
     /// <summary>The device state the cgroup must be in after the writes (v1), or null when devices are untouched.</summary>
     public DeviceRuleSet? DeviceTarget { get; }
 

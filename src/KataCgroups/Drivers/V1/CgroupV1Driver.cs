@@ -109,7 +109,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        bool fresh = !Exists(target);
+        bool fresh = plan.MustBeNew;   // the manager checked that it did not exist
         CgroupTree.Transactional(target, log, created =>
         {
             MakeDirectories(target, created, log);
@@ -129,25 +129,23 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         foreach (var h in _hierarchies)
         {
             bool cpuset = h.Controllers.Contains("cpuset");
-            foreach (var level in CgroupTree.Levels(target.CgroupPath))
-            {
-                var dir = h.DirectoryOf(level);
-                if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
-                if (cpuset) InitCpuset(dir, h.DirectoryOf(CgroupPathText.Dir(level)), log);
-            }
+            CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
+                cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null);
         }
     }
+
+    private static readonly string[] CpusetFiles = { "cpuset.cpus", "cpuset.mems" };
 
     /// <summary>
     /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks (ENOSPC) until they are set: copy the
     /// parent's values top-down, as runc's cpuset ensureParent/copyIfNeeded does.
     /// </summary>
-    private static void InitCpuset(string dir, string parent, ICgroupLog log)
+    private static void InitCpuset(string dir, string parent, bool made, ICgroupLog log)
     {
-        foreach (var file in new[] { "cpuset.cpus", "cpuset.mems" })
+        foreach (var file in CpusetFiles)
         {
-            var own = CgroupFs.TryReadValue(Path.Combine(dir, file));
-            if (!string.IsNullOrEmpty(own)) continue;
+            // A directory this call just made is empty by definition; an existing one is left alone when set.
+            if (!made && !string.IsNullOrEmpty(CgroupFs.TryReadValue(Path.Combine(dir, file)))) continue;
             var inherited = CgroupFs.TryReadValue(Path.Combine(parent, file));
             if (!string.IsNullOrEmpty(inherited)) CgroupFs.Write(Path.Combine(dir, file), inherited, log);
         }
@@ -242,9 +240,25 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<int> GetProcesses(CgroupTarget target)
     {
-        var set = new SortedSet<int>();
-        foreach (var h in _hierarchies) set.UnionWith(CgroupFs.ReadProcs(h.DirectoryOf(target.CgroupPath)));
-        return set.ToList();
+        // One hierarchy speaks for the cgroup, as in runc (fs.go GetPids reads the devices hierarchy): every add
+        // writes each pid to every hierarchy. Half-made cgroups (missing there) fall back to the first that has it.
+        // Remove still reads every hierarchy, since there a process left anywhere would block the rmdir.
+        foreach (var dir in ProcessSources(target))
+        {
+            var pids = CgroupFs.ReadProcs(dir);
+            if (pids.Count > 0 || Directory.Exists(dir))
+            {
+                pids.Sort();
+                return pids;
+            }
+        }
+        return Array.Empty<int>();
+    }
+
+    private IEnumerable<string> ProcessSources(CgroupTarget target)
+    {
+        if (_byController.TryGetValue("devices", out var dev)) yield return dev.DirectoryOf(target.CgroupPath);
+        foreach (var h in _hierarchies) yield return h.DirectoryOf(target.CgroupPath);
     }
 
     /// <inheritdoc/>
@@ -307,30 +321,14 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var moved = new HashSet<int>();
         if (options.Kill) KillAll(target, killed, log);
 
-        // Move every process of the cgroup and its descendants to the cgroup's parent, in every hierarchy.
-        // Repeat: a process that forks while being moved leaves a child behind (runc#3235-style races).
+        // Move every process of the cgroup and its descendants to the cgroup's parent, then remove the directories,
+        // in every hierarchy; a process that forks while being moved is caught when its directory refuses rmdir.
         string parentPath = CgroupPathText.Dir(target.CgroupPath);
-        for (int round = 0; round < 10; round++)
-        {
-            int found = 0;
-            foreach (var h in _hierarchies)
-                found += CgroupTree.MoveSubtree(h.DirectoryOf(target.CgroupPath), h.DirectoryOf(parentPath), moved, log);
-            if (found == 0) break;
-        }
-
         int removed = 0;
         var failures = new List<string>();
         int failedErrno = 0;
         foreach (var h in _hierarchies)
-        {
-            foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
-            {
-                int errno = CgroupFs.Rmdir(dir, log);
-                if (errno == 0) { removed++; continue; }
-                failedErrno = errno;
-                failures.Add(CgroupTree.RmdirFailure(dir, errno));
-            }
-        }
+            removed += CgroupTree.RemoveSubtree(h.DirectoryOf(target.CgroupPath), h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
         if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }

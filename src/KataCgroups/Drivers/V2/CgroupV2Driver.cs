@@ -75,14 +75,10 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        bool fresh = !Exists(target);
+        bool fresh = plan.MustBeNew;   // the manager checked that it did not exist
         CgroupTree.Transactional(target, log, created =>
         {
-            foreach (var level in CgroupTree.Levels(target.CgroupPath))
-            {
-                var dir = _h.DirectoryOf(level);
-                if (CgroupFs.Mkdir(dir, log)) created.Add(dir);
-            }
+            CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log);
             if (fresh) CgroupTree.EnsureLeafIsOurs(target, new[] { _h.DirectoryOf(target.CgroupPath) }, created);
             Execute(target, plan, log);
         });
@@ -245,14 +241,10 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => CgroupFs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
         }
         var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
-        for (int round = 0; round < 10 && CgroupTree.MoveSubtree(dir, parentDir, moved, log, _h.MountPoint) > 0; round++) { }
-        int removed = 0;
-        foreach (var d in CgroupTree.PostOrder(dir))
-        {
-            int errno = CgroupFs.Rmdir(d, log);
-            if (errno == 0) { removed++; continue; }
-            throw CgroupTree.RemoveFailed(target, new List<string> { CgroupTree.RmdirFailure(d, errno) }, errno);
-        }
+        var failures = new List<string>();
+        int failedErrno = 0;
+        int removed = CgroupTree.RemoveSubtree(dir, parentDir, moved, log, _h.MountPoint, failures, ref failedErrno);
+        if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
 
