@@ -19,7 +19,10 @@
         'Remove-KataCgroup'
         # [stats]
         # [events]
+        'Wait-KataCgroupEvent'
         # [freezer]
+        'Suspend-KataCgroup'
+        'Resume-KataCgroup'
         # [devices]
     )
     FunctionsToExport      = @()

@@ -166,6 +166,14 @@ public interface ICgroupDriver
     // ---- observe and control (issue 6): each feature adds its members below its own marker ----
     // [stats]
     // [events]
+    /// <summary>
+    /// Starts watching the cgroup's memory events (OOM, OOM kill, high, max) and returns the armed source: the baseline
+    /// is read and the kernel notification registered before this returns (v2 inotify on memory.events, v1 an eventfd
+    /// through cgroup.event_control). Read-only; throws <c>CgroupNotFound</c> when the cgroup does not exist.
+    /// </summary>
+    Events.CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log);
     // [freezer]
+    /// <summary>What <see cref="SetFreezer"/> would do here, for -WhatIf/-Confirm: the file and value, or the D-Bus call.</summary>
+    string DescribeFreezer(CgroupTarget target, FreezerState state);
     // [devices]
 }

@@ -83,5 +83,8 @@ public static class ErrorIds
     public const string SystemdJobFailed = "SystemdJobFailed";
     public const string SystemdCallFailed = "SystemdCallFailed";
     public const string PidNamespaceMismatch = "PidNamespaceMismatch";
+    // [events]
+    public const string CgroupEventsUnavailable = "CgroupEventsUnavailable";
+    public const string CgroupEventTimeout = "CgroupEventTimeout";
 #pragma warning restore CS1591
 }
