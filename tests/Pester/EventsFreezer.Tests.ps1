@@ -143,7 +143,7 @@ Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
         $p = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
         $null = New-Item -ItemType File -Path "$Work/gate-counter"
         $first = Read-Counter $file
-        for ($i = 0; $i -lt 100 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
         (Read-Counter $file) | Should -Not -Be $first -Because 'the counter runs'
 
         $frozen = $cg | Suspend-KataCgroup -PassThru
@@ -155,7 +155,7 @@ Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
 
         $thawed = Resume-KataCgroup -Path "$Root/sb" -PassThru
         $thawed.FreezerState | Should -Be 'THAWED'
-        for ($i = 0; $i -lt 100 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
         (Read-Counter $file) | Should -Not -Be $a -Because 'the counter moves again after Resume'
     }
 
