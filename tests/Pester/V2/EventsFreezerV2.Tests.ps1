@@ -90,7 +90,7 @@ Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
     It 'a counter stops under cgroup.freeze (cgroup.events frozen 1) and moves again after Resume' {
         $cg = New-KataCgroup -Path "$Root/fz" -WarningAction SilentlyContinue
         $file = "$Work/counter-v2"
-        $null = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
+        $counter = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
         $null = New-Item -ItemType File -Path "$Work/gate-counter"
         $first = Read-Counter $file
         for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
@@ -102,7 +102,9 @@ Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
         (Read-Counter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
         ($cg | Resume-KataCgroup -PassThru).FreezerState | Should -Be 'THAWED'
         for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
-        (Read-Counter $file) | Should -Not -Be $a -Because 'the counter moves again after Resume'
+        $state = (Get-Content "/proc/$($counter.Id)/status" -ErrorAction Ignore | Where-Object { $_ -like 'State:*' })
+        $events = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.events") -replace "`n", ' '
+        (Read-Counter $file) | Should -Not -Be $a -Because "the counter moves again after Resume (counter $($counter.Id): $state; cgroup.events: $events; cgroup.freeze: $([IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.freeze").Trim()))"
     }
 
     It 'Remove-KataCgroup -Kill kills a forking shell and its children and removes the cgroup' {
