@@ -20,7 +20,10 @@
         # [stats]
         'Get-KataCgroupStat'
         # [events]
+        'Wait-KataCgroupEvent'
         # [freezer]
+        'Suspend-KataCgroup'
+        'Resume-KataCgroup'
         # [devices]
         'Add-KataCgroupDevice'
         'Remove-KataCgroupDevice'

@@ -6,7 +6,7 @@ BeforeAll {
     $script:ModulePath = Get-KcModulePath
     Import-Module $ModulePath -Force
     $script:Commands = Get-Command -Module KataCgroups
-    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup', 'Add-KataCgroupDevice', 'Remove-KataCgroupDevice'
+    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup', 'Add-KataCgroupDevice', 'Remove-KataCgroupDevice', 'Suspend-KataCgroup', 'Resume-KataCgroup'
 
     # Runs a script in a fresh runspace with the module and returns the PowerShell object (streams included).
     function Invoke-Isolated([string] $Script) {
@@ -27,12 +27,12 @@ AfterAll { Clear-KcTestState }
 
 Describe 'Conventions' {
     It 'exports exactly the documented cmdlets, every one with an approved verb and a singular KataCgroup noun' {
-        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Set-KataCgroupResource')
+        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Resume-KataCgroup', 'Set-KataCgroupResource', 'Suspend-KataCgroup', 'Wait-KataCgroupEvent')
         $approved = (Get-Verb).Verb
         foreach ($c in $Commands) {
             $c.CommandType | Should -Be 'Cmdlet'
             $approved | Should -Contain $c.Verb
-            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device|Stat)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
+            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device|Stat|Event)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
         }
     }
 

@@ -171,7 +171,15 @@ public interface ICgroupDriver
     /// </summary>
     KataCgroups.Stats.CgroupStats Stats(CgroupTarget target);
     // [events]
+    /// <summary>
+    /// Starts watching the cgroup's memory events (OOM, OOM kill, high, max) and returns the armed source: the baseline
+    /// is read and the kernel notification registered before this returns (v2 inotify on memory.events, v1 an eventfd
+    /// through cgroup.event_control). Read-only; throws <c>CgroupNotFound</c> when the cgroup does not exist.
+    /// </summary>
+    Events.CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log);
     // [freezer]
+    /// <summary>What <see cref="SetFreezer"/> would do here, for -WhatIf/-Confirm: the file and value, or the D-Bus call.</summary>
+    string DescribeFreezer(CgroupTarget target, FreezerState state);
     // [devices]
     /// <summary>
     /// Reads the cgroup's device state and plans one hot update: allow (<see cref="DeviceChangeKind.Add"/>) or revoke

@@ -86,5 +86,8 @@ public static class ErrorIds
     public const string DeviceStateUnknown = "DeviceStateUnknown";
     public const string CpusetNotSubset = "CpusetNotSubset";
     public const string CpusetBusy = "CpusetBusy";
+    // [events]
+    public const string CgroupEventsUnavailable = "CgroupEventsUnavailable";
+    public const string CgroupEventTimeout = "CgroupEventTimeout";
 #pragma warning restore CS1591
 }

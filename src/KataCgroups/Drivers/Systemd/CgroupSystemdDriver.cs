@@ -359,9 +359,6 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     }
 
     /// <inheritdoc/>
-    public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log) => _fs.SetFreezer(target, state, log);
-
-    /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root)
     {
         var found = new List<CgroupTarget>();

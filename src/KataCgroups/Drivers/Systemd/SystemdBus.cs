@@ -275,6 +275,18 @@ internal sealed class SystemdBus : IDisposable
     internal void Disconnect() => Drop();
 
     public void Dispose() => Drop();
+
+    // [freezer]
+    /// <summary>
+    /// FreezeUnit(name) / ThawUnit(name) (systemd ≥ 246). systemd replies once the unit's cgroup is frozen or thawed,
+    /// not when it starts to (src/core/dbus-unit.c bus_unit_method_freezer_generic keeps the call pending).
+    /// </summary>
+    internal Task FreezeUnitAsync(string unit, bool freeze) =>
+        WithReconnect(async c =>
+        {
+            await CallAsync(c, freeze ? "FreezeUnit" : "ThawUnit", "s", w => w.String(unit)).ConfigureAwait(false);
+            return true;
+        });
 }
 
 /// <summary>

@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using KataCgroups.Drivers;
+using KataCgroups.Errors;
+using KataCgroups.PowerShell.Completion;
+using KataCgroups.PowerShell.Internal;
+
+namespace KataCgroups.PowerShell.Commands;
+
+/// <summary>What Suspend-KataCgroup and Resume-KataCgroup share: resolve, ask with the real change, act, read back.</summary>
+public abstract class FreezerCommandBase : KataCgroupCommandBase
+{
+    /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
+    public string Path { get; set; } = "";
+
+    /// <summary>Emit the cgroup after the change (its FreezerState shows the kernel's answer).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private protected abstract FreezerState State { get; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var verb = State == FreezerState.Frozen ? "freeze" : "thaw";
+        try
+        {
+            var target = Resolve(Path);
+            if (!Manager.Exists(target))
+                throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+                    $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
+            var how = Manager.DescribeFreezer(target, State);
+            if (!ShouldProcess($"{char.ToUpperInvariant(verb[0])}{verb[1..]} cgroup {target.CgroupPath}: {how}",
+                    $"{char.ToUpperInvariant(verb[0])}{verb[1..]} every process of cgroup {target.CgroupPath}? ({how})", MyInvocation.MyCommand.Name))
+                return;
+            var outcome = Manager.ChangeFreezer(target, State, Log);
+            if (outcome.Skipped)
+            {
+                WriteSkipped($"{(State == FreezerState.Frozen ? "freezing" : "thawing")} cgroup {target.CgroupPath}", outcome.SkippedReason);
+                return;
+            }
+            if (PassThru) WriteObject(Snapshots.ToOutput(outcome.Value!));
+        }
+        catch (CgroupException e)
+        {
+            WriteEngineError(e, Path);
+        }
+    }
+}

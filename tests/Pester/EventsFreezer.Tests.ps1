@@ -1,0 +1,194 @@
+# Observe and control a running sandbox on this host (cgroup v1/hybrid): a memory hog gets OOM-killed and
+# Wait-KataCgroupEvent reports it; a frozen counter stops and moves again after Resume; -Kill leaves no process,
+# forks included. Real processes, real cgroups under a test root; the counter writes under /run/kc-test-<random>.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:ModulePath = Get-KcModulePath
+    Import-Module $ModulePath -Force
+    $script:Work = "/run/kc-test-$([guid]::NewGuid().ToString('n').Substring(0, 10))"
+    $null = New-Item -ItemType Directory -Path $Work
+
+    # Starts `sh -c $Script` (tracked, killed by pid in cleanup) and returns the Process.
+    function Start-KcShell([string] $Script) {
+        $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add($Script)
+        $psi.UseShellExecute = $false
+        $p = [System.Diagnostics.Process]::Start($psi)
+        Register-KcProcess $p
+        $p
+    }
+    # Starts Wait-KataCgroupEvent in a background runspace and returns once every cgroup is registered with the
+    # kernel (its "watching" verbose line): whatever happens from then on is reported, so the test is not racy.
+    function Start-KcWait([string] $P, [string] $Arguments) {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$ModulePath'; Wait-KataCgroupEvent -Path '$P' $Arguments -Verbose -WarningAction SilentlyContinue")
+        $h = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        [pscustomobject]@{ PowerShell = $ps; Handle = $h; Registered = [bool] ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') }
+    }
+    function Complete-KcWait($Wait, [int] $Seconds = 60) {
+        $Wait.Registered | Should -BeTrue -Because 'the wait registered the cgroup with the kernel before the workload started'
+        $Wait.Handle.AsyncWaitHandle.WaitOne($Seconds * 1000) | Should -BeTrue -Because 'the wait ends'
+        try {
+            [pscustomobject]@{ Output = @($Wait.PowerShell.EndInvoke($Wait.Handle)); Errors = @($Wait.PowerShell.Streams.Error); Warnings = @($Wait.PowerShell.Streams.Warning) }
+        }
+        finally { $Wait.PowerShell.Dispose() }
+    }
+    # A shell that joins the cgroup in every hierarchy, waits for a gate file, then runs $Then.
+    function Start-KcGated([string] $CgroupPath, [string] $Gate, [string] $Then) {
+        $join = (Get-KcCgroupDirectory $CgroupPath | ForEach-Object { "echo `$`$ > '$_/cgroup.procs' || exit 99" }) -join '; '
+        Start-KcShell "$join; while [ ! -e '$Gate' ]; do sleep 0.05; done; $Then"
+    }
+    # The counter file as it is now. Frozen between the shell's truncation and its write, it stays empty: the content,
+    # not the number, is what must not change while frozen.
+    function Read-Counter([string] $File) { try { [IO.File]::ReadAllText($File) } catch { '<none>' } }
+}
+
+AfterAll {
+    Clear-KcTestState
+    if ($Work -and (Test-Path $Work)) { Remove-Item -LiteralPath $Work -Recurse -Force }
+}
+
+Describe 'Wait-KataCgroupEvent on cgroup v1' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'reports the OOM, the OOM kill and the limit of a memory hog killed in a 16 MB cgroup' {
+        $cg = New-KataCgroup -Path "$Root/sb" -MemoryLimit 16MB -MemorySwap 16MB -WarningAction SilentlyContinue
+        $gate = "$Work/gate-oom"
+        $hog = Start-KcGated $cg.CgroupPath $gate 'exec tail /dev/zero'
+        $wait = Start-KcWait "$Root/sb" '-Count 3 -Timeout 60'
+        $null = New-Item -ItemType File -Path $gate
+        $hog.WaitForExit(60000) | Should -BeTrue
+        $hog.ExitCode | Should -Be 137 -Because 'the OOM killer sent SIGKILL'
+        $r = Complete-KcWait $wait
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Output.Event | Should -Contain 'OomKill'
+        $r.Output.Event | Should -Contain 'Oom'
+        $r.Output.Event | Should -Contain 'Max'
+        $kill = $r.Output | Where-Object Event -EQ 'OomKill'
+        $kill.GetType().FullName | Should -Be 'KataCgroups.PowerShell.KataCgroupEvent'
+        $kill.Path | Should -Be "$Root/sb"
+        $kill.CgroupPath | Should -Be $cg.CgroupPath
+        $kill.Driver | Should -Be 'CgroupfsV1'
+        $kill.Count | Should -Be 1
+        $kill.Total | Should -Be ([long] ((Get-KcCgroupFile memory $cg.CgroupPath memory.oom_control) -split "`n" | Where-Object { $_ -like 'oom_kill *' }).Split(' ')[1])
+        $kill.File | Should -BeLike '*/memory.oom_control'
+    }
+
+    It '-Event OomKill leaves the other events out; Count counts only what is waited for' {
+        $cg = New-KataCgroup -Path "$Root/sb" -MemoryLimit 16MB -MemorySwap 16MB -WarningAction SilentlyContinue
+        $gate = "$Work/gate-filter"
+        $hog = Start-KcGated $cg.CgroupPath $gate 'exec tail /dev/zero'
+        $wait = Start-KcWait "$Root/sb" '-Event OomKill -Timeout 60'
+        $null = New-Item -ItemType File -Path $gate
+        $hog.WaitForExit(60000) | Should -BeTrue
+        $r = Complete-KcWait $wait
+        @($r.Output).Count | Should -Be 1
+        $r.Output[0].Event | Should -Be 'OomKill'
+    }
+
+    It 'times out with a non-terminating CgroupEventTimeout error and emits nothing when nothing happens' {
+        $null = New-KataCgroup -Path "$Root/quiet" -MemoryLimit 64MB -WarningAction SilentlyContinue
+        $out = @(Wait-KataCgroupEvent -Path "$Root/quiet" -Timeout 1 -ErrorVariable ev -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 0
+        $ev.Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'CgroupEventTimeout,*'
+        $ev[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        { Wait-KataCgroupEvent -Path "$Root/quiet" -Timeout 0 -ErrorAction Stop } | Should -Throw -ErrorId 'CgroupEventTimeout,KataCgroups.PowerShell.Commands.WaitKataCgroupEventCommand'
+    }
+
+    It 'warns that v1 has no High events when asked for them, and reports a missing cgroup as CgroupNotFound' {
+        $null = New-KataCgroup -Path "$Root/hi" -MemoryLimit 64MB -WarningAction SilentlyContinue
+        $null = Wait-KataCgroupEvent -Path "$Root/hi" -Event High -Timeout 0 -WarningVariable w -WarningAction SilentlyContinue -ErrorAction SilentlyContinue
+        ($w -join "`n") | Should -Match 'no memory.high'
+        { Wait-KataCgroupEvent -Path "$Root/missing" -Timeout 1 -ErrorAction Stop } | Should -Throw -ErrorId 'CgroupNotFound,KataCgroups.PowerShell.Commands.WaitKataCgroupEventCommand'
+    }
+
+    It 'ends with CgroupNotFound when the cgroup is removed while waiting, and releases its eventfds' {
+        $cg = New-KataCgroup -Path "$Root/gone" -MemoryLimit 64MB -WarningAction SilentlyContinue
+        $before = @([IO.Directory]::GetFiles("/proc/$PID/fd")).Count
+        $wait = Start-KcWait "$Root/gone" '-Timeout 60'
+        Remove-KataCgroup -Path "$Root/gone" -ErrorAction Stop
+        Get-KcExistingDirectory $cg.CgroupPath | Should -BeNullOrEmpty
+        $r = Complete-KcWait $wait
+        $r.Output.Count | Should -Be 0
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CgroupNotFound,*'
+        $r.Errors[0].Exception.Message | Should -Match 'removed while waiting'
+        @([IO.Directory]::GetFiles("/proc/$PID/fd")).Count | Should -BeLessOrEqual ($before + 2) -Because 'the eventfds were closed'
+    }
+
+    It 'is stopped promptly (Ctrl+C) and closes its eventfds' {
+        $null = New-KataCgroup -Path "$Root/stop" -MemoryLimit 64MB -WarningAction SilentlyContinue
+        $wait = Start-KcWait "$Root/stop" ''
+        $fds = { @(Get-ChildItem "/proc/$PID/fd" -ErrorAction Ignore | Where-Object { $_.LinkTarget -like 'anon_inode:*eventfd*' }).Count }
+        $during = & $fds
+        $during | Should -BeGreaterOrEqual 2 -Because 'the OOM and threshold eventfds (and the waiter''s) are open while waiting'
+        $wait.PowerShell.Stop()
+        $wait.Handle.IsCompleted | Should -BeTrue -Because 'Stop() returns once the pipeline stopped'
+        $wait.PowerShell.Dispose()
+        (& $fds) | Should -BeLessThan $during
+    }
+}
+
+Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'a frozen counter stops, and moves again after Resume' {
+        $cg = New-KataCgroup -Path "$Root/sb" -WarningAction SilentlyContinue
+        $file = "$Work/counter-v1"
+        $p = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
+        $null = New-Item -ItemType File -Path "$Work/gate-counter"
+        $first = Read-Counter $file
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
+        (Read-Counter $file) | Should -Not -Be $first -Because 'the counter runs'
+
+        $frozen = $cg | Suspend-KataCgroup -PassThru
+        $frozen.FreezerState | Should -Be 'FROZEN'
+        Get-KcCgroupFile freezer $cg.CgroupPath freezer.state | Should -Be 'FROZEN'
+        $a = Read-Counter $file
+        Start-Sleep -Milliseconds 500
+        (Read-Counter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
+
+        $thawed = Resume-KataCgroup -Path "$Root/sb" -PassThru
+        $thawed.FreezerState | Should -Be 'THAWED'
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
+        (Read-Counter $file) | Should -Not -Be $a -Because 'the counter moves again after Resume'
+    }
+
+    It 'honours -WhatIf (naming the file and value), binds Path from the pipeline, and emits nothing without -PassThru' {
+        $cg = New-KataCgroup -Path "$Root/wi" -WarningAction SilentlyContinue
+        $text = Invoke-KcWithTranscript { $cg | Suspend-KataCgroup -WhatIf }
+        $text | Should -Match ([regex]::Escape("freezer$($cg.CgroupPath)/freezer.state = FROZEN"))
+        Get-KcCgroupFile freezer $cg.CgroupPath freezer.state | Should -Be 'THAWED'
+        @($cg | Suspend-KataCgroup).Count | Should -Be 0
+        Get-KcCgroupFile freezer $cg.CgroupPath freezer.state | Should -Be 'FROZEN'
+        [pscustomobject]@{ Path = "$Root/wi" } | Resume-KataCgroup
+        Get-KcCgroupFile freezer $cg.CgroupPath freezer.state | Should -Be 'THAWED'
+        { Suspend-KataCgroup -Path "$Root/none" -ErrorAction Stop } | Should -Throw -ErrorId 'CgroupNotFound,KataCgroups.PowerShell.Commands.SuspendKataCgroupCommand'
+    }
+}
+
+Describe 'Remove-KataCgroup -Kill on cgroup v1' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'kills a process and the children it forked, leaves no pid and removes every directory' {
+        $cg = New-KataCgroup -Path "$Root/sb" -WarningAction SilentlyContinue
+        $sh = Start-KcGated $cg.CgroupPath "$Work/gate-kill" "sleep 300 & sleep 300 & wait"
+        $null = New-Item -ItemType File -Path "$Work/gate-kill"
+        for ($i = 0; $i -lt 100 -and @((Get-KataCgroup -Path "$Root/sb").Pids).Count -lt 3; $i++) { Start-Sleep -Milliseconds 20 }
+        $pids = @((Get-KataCgroup -Path "$Root/sb").Pids)
+        $pids.Count | Should -Be 3 -Because 'the shell and its two sleeps are in the cgroup'
+        Remove-KataCgroup -Path "$Root/sb" -Kill
+        $sh.WaitForExit(10000) | Should -BeTrue
+        foreach ($id in $pids) {
+            $state = try { (Get-Content "/proc/$id/status" -ErrorAction Stop | Where-Object { $_ -like 'State:*' }) } catch { 'gone' }
+            $state | Should -Match 'gone|zombie' -Because "process $id was killed"
+        }
+        Get-KcExistingDirectory $cg.CgroupPath | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,162 @@
+# Wait-KataCgroupEvent, Suspend/Resume-KataCgroup and Remove-KataCgroup -Kill on a pure cgroup v2 host (the qemu guest
+# of tests/Guest/run-v2-guest.sh; skipped elsewhere): memory.events (inotify) reports a real OOM kill, cgroup.freeze
+# stops a counter, cgroup.kill ends a forking shell; and through the guest's systemd (PID 1): FreezeUnit/ThawUnit.
+
+BeforeDiscovery {
+    $script:IsUnifiedHost = (Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' /sys/fs/cgroup .* - cgroup2 ' }).Count -gt 0
+    $script:SystemdOnV2 = $script:IsUnifiedHost -and ((Get-Content /proc/1/comm -ErrorAction Ignore) -eq 'systemd')
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+    $script:ModulePath = Get-KcModulePath
+    Import-Module $ModulePath -Force
+    $script:Work = "/run/kc-test-$([guid]::NewGuid().ToString('n').Substring(0, 10))"
+    $null = New-Item -ItemType Directory -Path $Work
+    $script:Mount = '/sys/fs/cgroup'
+
+    # Starts `sh -c $Script` (tracked, killed by pid in cleanup) and returns the Process.
+    function Start-KcShell([string] $Script) {
+        $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add($Script)
+        $psi.UseShellExecute = $false
+        $p = [System.Diagnostics.Process]::Start($psi)
+        Register-KcProcess $p
+        $p
+    }
+    # Starts Wait-KataCgroupEvent in a background runspace and returns once every cgroup is registered with the
+    # kernel (its "watching" verbose line): whatever happens from then on is reported, so the test is not racy.
+    function Start-KcWait([string] $P, [string] $Arguments) {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$ModulePath'; Wait-KataCgroupEvent -Path '$P' $Arguments -Verbose -WarningAction SilentlyContinue")
+        $h = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        [pscustomobject]@{ PowerShell = $ps; Handle = $h; Registered = [bool] ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') }
+    }
+    function Complete-KcWait($Wait, [int] $Seconds = 60) {
+        $Wait.Registered | Should -BeTrue -Because 'the wait registered the cgroup with the kernel before the workload started'
+        $Wait.Handle.AsyncWaitHandle.WaitOne($Seconds * 1000) | Should -BeTrue -Because 'the wait ends'
+        try {
+            [pscustomobject]@{ Output = @($Wait.PowerShell.EndInvoke($Wait.Handle)); Errors = @($Wait.PowerShell.Streams.Error); Warnings = @($Wait.PowerShell.Streams.Warning) }
+        }
+        finally { $Wait.PowerShell.Dispose() }
+    }
+    # A shell that joins the cgroup in every hierarchy, waits for a gate file, then runs $Then.
+    function Start-KcGated([string] $CgroupPath, [string] $Gate, [string] $Then) {
+        $join = (Get-KcCgroupDirectory $CgroupPath | ForEach-Object { "echo `$`$ > '$_/cgroup.procs' || exit 99" }) -join '; '
+        Start-KcShell "$join; while [ ! -e '$Gate' ]; do sleep 0.05; done; $Then"
+    }
+    # The counter file as it is now. Frozen between the shell's truncation and its write, it stays empty: the content,
+    # not the number, is what must not change while frozen.
+    function Read-Counter([string] $File) { try { [IO.File]::ReadAllText($File) } catch { '<none>' } }
+}
+
+AfterAll {
+    Clear-KcTestState
+    if ($Work -and (Test-Path $Work)) { Remove-Item -LiteralPath $Work -Recurse -Force }
+}
+
+Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'reports the oom_kill of a memory hog from memory.events' {
+        $cg = New-KataCgroup -Path "$Root/sb" -MemoryLimit 16MB -MemorySwap 16MB -WarningAction SilentlyContinue
+        $before = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/memory.events")
+        $hog = Start-KcGated $cg.CgroupPath "$Work/gate-oom" 'exec tail /dev/zero'
+        $wait = Start-KcWait "$Root/sb" '-Event OomKill -Timeout 120'
+        $null = New-Item -ItemType File -Path "$Work/gate-oom"
+        $hog.WaitForExit(120000) | Should -BeTrue
+        $hog.ExitCode | Should -Be 137
+        $r = Complete-KcWait $wait 150
+        $r.Errors | Should -BeNullOrEmpty
+        @($r.Output).Count | Should -Be 1
+        $r.Output[0].Event | Should -Be 'OomKill'
+        $r.Output[0].Driver | Should -Be 'CgroupfsV2'
+        $r.Output[0].File | Should -BeLike '*/memory.events'
+        $after = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/memory.events")
+        $r.Output[0].Total | Should -Be ([long] (($after -split "`n" | Where-Object { $_ -like 'oom_kill *' }).Split(' ')[1]))
+        $after | Should -Not -Be $before
+    }
+
+    It 'times out with CgroupEventTimeout when nothing happens' {
+        $null = New-KataCgroup -Path "$Root/quiet" -MemoryLimit 64MB -WarningAction SilentlyContinue
+        $out = @(Wait-KataCgroupEvent -Path "$Root/quiet" -Timeout 1 -ErrorVariable ev -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 0
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'CgroupEventTimeout,*'
+    }
+
+    It 'a counter stops under cgroup.freeze (cgroup.events frozen 1) and moves again after Resume' {
+        $cg = New-KataCgroup -Path "$Root/fz" -WarningAction SilentlyContinue
+        $file = "$Work/counter-v2"
+        $counter = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
+        $null = New-Item -ItemType File -Path "$Work/gate-counter"
+        $first = Read-Counter $file
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
+        (Read-Counter $file) | Should -Not -Be $first -Because 'the counter runs'
+        ($cg | Suspend-KataCgroup -PassThru).FreezerState | Should -Be 'FROZEN'
+        [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.events") -split "`n" | Should -Contain 'frozen 1'
+        $a = Read-Counter $file
+        Start-Sleep -Milliseconds 500
+        (Read-Counter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
+        ($cg | Resume-KataCgroup -PassThru).FreezerState | Should -Be 'THAWED'
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
+        $state = (Get-Content "/proc/$($counter.Id)/status" -ErrorAction Ignore | Where-Object { $_ -like 'State:*' })
+        $events = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.events") -replace "`n", ' '
+        (Read-Counter $file) | Should -Not -Be $a -Because "the counter moves again after Resume (counter $($counter.Id): $state; cgroup.events: $events; cgroup.freeze: $([IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.freeze").Trim()))"
+    }
+
+    It 'Remove-KataCgroup -Kill kills a forking shell and its children and removes the cgroup' {
+        $cg = New-KataCgroup -Path "$Root/kill" -WarningAction SilentlyContinue
+        $sh = Start-KcGated $cg.CgroupPath "$Work/gate-kill" 'sleep 300 & sleep 300 & wait'
+        $null = New-Item -ItemType File -Path "$Work/gate-kill"
+        for ($i = 0; $i -lt 200 -and @((Get-KataCgroup -Path "$Root/kill").Pids).Count -lt 3; $i++) { Start-Sleep -Milliseconds 20 }
+        $pids = @((Get-KataCgroup -Path "$Root/kill").Pids)
+        $pids.Count | Should -Be 3
+        Remove-KataCgroup -Path "$Root/kill" -Kill
+        $sh.WaitForExit(10000) | Should -BeTrue
+        foreach ($id in $pids) {
+            $state = try { (Get-Content "/proc/$id/status" -ErrorAction Stop | Where-Object { $_ -like 'State:*' }) } catch { 'gone' }
+            $state | Should -Match 'gone|zombie' -Because "process $id was killed"
+        }
+        Test-Path "$Mount$($cg.CgroupPath)" | Should -BeFalse
+    }
+}
+
+Describe 'systemd on cgroup v2: FreezeUnit/ThawUnit and events of a scope' -Skip:(-not $SystemdOnV2) {
+    AfterEach {
+        systemctl stop kata-evfz.scope 2>$null; systemctl reset-failed kata-evfz.scope 2>$null
+        Clear-KcTestState
+    }
+    AfterAll { systemctl stop kctest.slice 2>$null }
+
+    It 'Suspend/Resume go through FreezeUnit/ThawUnit: systemd and the kernel agree, and the counter stops' {
+        $file = "$Work/counter-sd"
+        $p = Start-KcShell "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
+        $cg = New-KataCgroup -Path 'kctest.slice:kata:evfz' -ProcessId $p.Id -WarningAction SilentlyContinue
+        $first = Read-Counter $file
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
+        $v = @($cg | Suspend-KataCgroup -PassThru -Verbose 4>&1)
+        ($v | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain 'D-Bus FreezeUnit kata-evfz.scope'
+        ($v | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).FreezerState | Should -Be 'FROZEN'
+        systemctl show kata-evfz.scope -p FreezerState | Should -Be 'FreezerState=frozen'
+        [IO.File]::ReadAllText('/sys/fs/cgroup/kctest.slice/kata-evfz.scope/cgroup.events') -split "`n" | Should -Contain 'frozen 1'
+        $a = Read-Counter $file
+        Start-Sleep -Milliseconds 500
+        (Read-Counter $file) | Should -Be $a
+        $cg | Resume-KataCgroup
+        systemctl show kata-evfz.scope -p FreezerState | Should -Be 'FreezerState=running'
+        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
+        (Read-Counter $file) | Should -Not -Be $a
+
+        # a scope's events are watched through its cgroupfs directory
+        $out = @(Wait-KataCgroupEvent -Path 'kctest.slice:kata:evfz' -Timeout 0 -ErrorVariable ev -ErrorAction SilentlyContinue -Verbose 4>&1)
+        ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain 'watching /kctest.slice/kata-evfz.scope: inotify IN_MODIFY on /sys/fs/cgroup/kctest.slice/kata-evfz.scope/memory.events'
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'CgroupEventTimeout,*'
+
+        $cg | Remove-KataCgroup -Kill
+        $p.WaitForExit(10000) | Should -BeTrue
+        (systemctl show kata-evfz.scope -p LoadState) | Should -Be 'LoadState=not-found'
+    }
+}
