@@ -55,7 +55,8 @@ public sealed class CmdletTests : IDisposable
             Assert.True(type.IsSealed, $"{type.Name} is not sealed");
             var cmdlet = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute))!;
             Assert.NotNull(Attribute.GetCustomAttribute(type, typeof(OutputTypeAttribute)));
-            if (cmdlet.VerbName is not VerbsCommon.Get)
+            // Get and Wait only read; everything else changes the host.
+            if (cmdlet.VerbName is not (VerbsCommon.Get or VerbsLifecycle.Wait))
                 Assert.True(cmdlet.SupportsShouldProcess, $"{type.Name} does not support -WhatIf/-Confirm");
         }
     }
