@@ -40,6 +40,10 @@ param(
     # Test: leave out the cgroup v2 guest tier (qemu boot, a few minutes) for a quick local run.
     [switch] $SkipGuest,
 
+    # Test: the long reliability campaign (ten times the property iterations, forty kill points instead of four);
+    # sets KATACGROUPS_LONG=1 for the test processes. Never in CI.
+    [switch] $Long,
+
     # Bench: cgroups per run of each contender (the issue's N). The Bench lists also take one comma-separated
     # string, which is what `dotnet pwsh ./build.ps1 Bench -BenchCount 300,3000` passes.
     [string[]] $BenchCount = @('300', '3000'),
@@ -153,6 +157,7 @@ function Get-PesterManifest {
 function Invoke-Test {
     Invoke-Build
     $passed = 0; $failed = 0
+    if ($Long) { $env:KATACGROUPS_LONG = '1'; Write-Host '==> long campaign (KATACGROUPS_LONG=1)' }
 
     Write-Host '==> xunit (tests/Unit)'
     $trx = Join-Path $Root 'out/test-results'

@@ -232,6 +232,16 @@ Describe 'Bad values on an existing cgroup write nothing' {
             Should -Throw -ErrorId "CgroupAlreadyExists,$ns.NewKataCgroupCommand"
     }
 
+    It 'Add-KataCgroupProcess of a kernel thread (kthreadd, pid 2) fails with ProcessMoveFailed saying why, and moves nothing' {
+        $before = Get-Content /proc/2/cgroup
+        $err = $null
+        Add-KataCgroupProcess -Path $Path -Id 2 -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        @($err).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be "ProcessMoveFailed,$ns.AddKataCgroupProcessCommand"
+        $err[0].Exception.Message | Should -Match 'kernel thread'
+        Get-Content /proc/2/cgroup | Should -Be $before
+    }
+
     It 'Add-KataCgroupProcess -Id <Id> fails with InvalidProcessId' -ForEach @(@{ Id = 0 }, @{ Id = -1 }) {
         { Add-KataCgroupProcess -Path $Path -Id $Id -ErrorAction Stop } |
             Should -Throw -ErrorId "InvalidProcessId,$ns.AddKataCgroupProcessCommand"

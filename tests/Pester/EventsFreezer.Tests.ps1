@@ -44,6 +44,13 @@ BeforeAll {
     # The counter file as it is now. Frozen between the shell's truncation and its write, it stays empty: the content,
     # not the number, is what must not change while frozen.
     function Read-Counter([string] $File) { try { [IO.File]::ReadAllText($File) } catch { '<none>' } }
+    # The counter rewrites its file (truncate, then write): a read can catch it empty. The first non-empty value that
+    # differs from $From, within 10 s (else the last value read), is what a change means.
+    function Wait-CounterChange([string] $File, [string] $From) {
+        $v = Read-Counter $File
+        for ($i = 0; $i -lt 500 -and ($v -eq $From -or $v -eq ''); $i++) { Start-Sleep -Milliseconds 20; $v = Read-Counter $File }
+        $v
+    }
 }
 
 AfterAll {
@@ -143,8 +150,7 @@ Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
         $p = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
         $null = New-Item -ItemType File -Path "$Work/gate-counter"
         $first = Read-Counter $file
-        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
-        (Read-Counter $file) | Should -Not -Be $first -Because 'the counter runs'
+        (Wait-CounterChange $file $first) | Should -Not -Be $first -Because 'the counter runs'
 
         $frozen = $cg | Suspend-KataCgroup -PassThru
         $frozen.FreezerState | Should -Be 'FROZEN'
@@ -155,8 +161,7 @@ Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
 
         $thawed = Resume-KataCgroup -Path "$Root/sb" -PassThru
         $thawed.FreezerState | Should -Be 'THAWED'
-        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
-        (Read-Counter $file) | Should -Not -Be $a -Because 'the counter moves again after Resume'
+        (Wait-CounterChange $file $a) | Should -Not -Be $a -Because 'the counter moves again after Resume'
     }
 
     It 'honours -WhatIf (naming the file and value), binds Path from the pipeline, and emits nothing without -PassThru' {

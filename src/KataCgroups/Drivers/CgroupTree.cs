@@ -255,6 +255,9 @@ internal static class CgroupTree
     {
         0 => new ProcessOutcome(pid, true),
         Errno.ESRCH => new ProcessOutcome(pid, false, $"process {pid} does not exist (or exited during the move)", Vanished: true),
+        // A kernel thread has an empty cmdline and refuses to move (EINVAL): say so rather than leave a bare errno.
+        Errno.EINVAL when CgroupFs.TryReadSystemFile($"/proc/{pid}/cmdline") is "" =>
+            new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}: it is a kernel thread, which cannot change cgroups"),
         _ => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}"),
     };
 }

@@ -48,16 +48,17 @@ Describe 'systemd driver on v1: freezer fallback, events and kill' {
 `$p = [int](sh -c "i=0; while :; do i=```$((i+1)); echo ```$i > `$f; done </dev/null >/dev/null 2>&1 & echo ```$!")
 `$cg = New-KataCgroup -Path 'kctest.slice:kata:fz' -ProcessId `$p -WarningAction SilentlyContinue
 function Counter { try { [IO.File]::ReadAllText(`$f) } catch { '<none>' } }
-`$c0 = Counter; for (`$i = 0; `$i -lt 500 -and (Counter) -eq `$c0; `$i++) { Start-Sleep -Milliseconds 20 }
-`$runs = (Counter) -ne `$c0
+`$c0 = Counter; `$c = `$c0; for (`$i = 0; `$i -lt 500 -and (`$c -eq `$c0 -or `$c -eq ''); `$i++) { Start-Sleep -Milliseconds 20; `$c = Counter }
+`$runs = `$c -ne `$c0 -and `$c -ne ''
 `$v = @(`$cg | Suspend-KataCgroup -PassThru -Verbose 4>&1)
 `$verbose = @(`$v | Where-Object { `$_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
 `$state = (`$v | Where-Object { `$_ -isnot [System.Management.Automation.VerboseRecord] }).FreezerState
 `$a = Counter; Start-Sleep -Milliseconds 500; `$stopped = (Counter) -eq `$a
 `$frozenFile = [IO.File]::ReadAllText('/sys/fs/cgroup/freezer' + `$cg.CgroupPath + '/freezer.state').Trim()
 `$cg | Resume-KataCgroup
-for (`$i = 0; `$i -lt 500 -and (Counter) -eq `$a; `$i++) { Start-Sleep -Milliseconds 20 }
-`$again = (Counter) -ne `$a
+# (the counter truncates then writes its file: a read can catch it empty, so wait for a non-empty new value)
+`$c = Counter; for (`$i = 0; `$i -lt 500 -and (`$c -eq `$a -or `$c -eq ''); `$i++) { Start-Sleep -Milliseconds 20; `$c = Counter }
+`$again = `$c -ne `$a -and `$c -ne ''
 Remove-KataCgroup -Path 'kctest.slice:kata:fz' -Kill
 'KCRESULT:' + (@{ C0 = `$c0; C1 = (Counter); P = `$p; Runs = `$runs; Verbose = `$verbose; State = `$state; Stopped = `$stopped; FrozenFile = `$frozenFile; Again = `$again; Alive = (Test-Path /proc/`$p) } | ConvertTo-Json -Compress)
 "@

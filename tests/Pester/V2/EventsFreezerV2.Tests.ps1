@@ -50,6 +50,13 @@ BeforeAll {
     # The counter file as it is now. Frozen between the shell's truncation and its write, it stays empty: the content,
     # not the number, is what must not change while frozen.
     function Read-Counter([string] $File) { try { [IO.File]::ReadAllText($File) } catch { '<none>' } }
+    # The counter rewrites its file (truncate, then write): a read can catch it empty. The first non-empty value that
+    # differs from $From, within 10 s (else the last value read), is what a change means.
+    function Wait-CounterChange([string] $File, [string] $From) {
+        $v = Read-Counter $File
+        for ($i = 0; $i -lt 500 -and ($v -eq $From -or $v -eq ''); $i++) { Start-Sleep -Milliseconds 20; $v = Read-Counter $File }
+        $v
+    }
 }
 
 AfterAll {
@@ -93,18 +100,16 @@ Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
         $counter = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
         $null = New-Item -ItemType File -Path "$Work/gate-counter"
         $first = Read-Counter $file
-        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $first; $i++) { Start-Sleep -Milliseconds 20 }
-        (Read-Counter $file) | Should -Not -Be $first -Because 'the counter runs'
+        (Wait-CounterChange $file $first) | Should -Not -Be $first -Because 'the counter runs'
         ($cg | Suspend-KataCgroup -PassThru).FreezerState | Should -Be 'FROZEN'
         [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.events") -split "`n" | Should -Contain 'frozen 1'
         $a = Read-Counter $file
         Start-Sleep -Milliseconds 500
         (Read-Counter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
         ($cg | Resume-KataCgroup -PassThru).FreezerState | Should -Be 'THAWED'
-        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
         $state = (Get-Content "/proc/$($counter.Id)/status" -ErrorAction Ignore | Where-Object { $_ -like 'State:*' })
         $events = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.events") -replace "`n", ' '
-        (Read-Counter $file) | Should -Not -Be $a -Because "the counter moves again after Resume (counter $($counter.Id): $state; cgroup.events: $events; cgroup.freeze: $([IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.freeze").Trim()))"
+        (Wait-CounterChange $file $a) | Should -Not -Be $a -Because "the counter moves again after Resume (counter $($counter.Id): $state; cgroup.events: $events; cgroup.freeze: $([IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/cgroup.freeze").Trim()))"
     }
 
     It 'Remove-KataCgroup -Kill kills a forking shell and its children and removes the cgroup' {
@@ -147,8 +152,7 @@ Describe 'systemd on cgroup v2: FreezeUnit/ThawUnit and events of a scope' -Skip
         (Read-Counter $file) | Should -Be $a
         $cg | Resume-KataCgroup
         systemctl show kata-evfz.scope -p FreezerState | Should -Be 'FreezerState=running'
-        for ($i = 0; $i -lt 500 -and (Read-Counter $file) -eq $a; $i++) { Start-Sleep -Milliseconds 20 }
-        (Read-Counter $file) | Should -Not -Be $a
+        (Wait-CounterChange $file $a) | Should -Not -Be $a
 
         # a scope's events are watched through its cgroupfs directory
         $out = @(Wait-KataCgroupEvent -Path 'kctest.slice:kata:evfz' -Timeout 0 -ErrorVariable ev -ErrorAction SilentlyContinue -Verbose 4>&1)

@@ -41,9 +41,9 @@ public sealed class JsonProperties
     }
 
     [Fact]
-    public void StructuredHostileJsonIsReadOrRefused() => Value(4).Sample(ReadOrRefuse, iter: 20000);
+    public void StructuredHostileJsonIsReadOrRefused() => Value(4).Sample(ReadOrRefuse, iter: Campaign.Iter(20000));
 
     [Fact]
     public void ArbitraryTextIsReadOrRefused() =>
-        Gen.Frequency((1, Gen.String), (1, Value(3).Select(s => s.Length > 2 ? s[..(s.Length / 2)] : s))).Sample(ReadOrRefuse, iter: 10000);
+        Gen.Frequency((1, Gen.String), (1, Value(3).Select(s => s.Length > 2 ? s[..(s.Length / 2)] : s))).Sample(ReadOrRefuse, iter: Campaign.Iter(10000));
 }

@@ -53,7 +53,7 @@ public sealed class PathProperties
                 Assert.True(p.EndsWith(".scope", StringComparison.Ordinal) || p.EndsWith(".slice", StringComparison.Ordinal), p);
                 Assert.DoesNotContain(t.Systemd.Slice, c => c == '/');
             }
-        }, iter: 20000);
+        }, iter: Campaign.Iter(20000));
 
     [Fact]
     public void CleanIsIdempotentAndNeverClimbsAboveTheRoot() =>
@@ -63,5 +63,5 @@ public sealed class PathProperties
             Assert.Equal(once, CgroupPathText.Clean(once));
             Assert.StartsWith("/", once);
             Assert.DoesNotContain(once.Split('/'), c => c == "..");
-        }, iter: 20000);
+        }, iter: Campaign.Iter(20000));
 }

@@ -66,12 +66,12 @@ public sealed class ResourceProperties
     [Fact]
     public void V1PlansAreRefusedOrStayInsideTheCgroup() =>
         Resources.Sample(r => RefusedOrInside(() => CgroupV1Plan.Compile(r, HypervisorDevices.RuntimeDefaults,
-            new V1PlanContext(new HashSet<string>(V1Controllers), CgroupV1Plan.UnlimitedMemory, true, false, DeviceRuleSet.DenyAll())), V1Controllers), iter: 5000);
+            new V1PlanContext(new HashSet<string>(V1Controllers), CgroupV1Plan.UnlimitedMemory, true, false, DeviceRuleSet.DenyAll())), V1Controllers), iter: Campaign.Iter(5000));
 
     [Fact]
     public void V2PlansAreRefusedOrStayInsideTheCgroup() =>
         Resources.Sample(r => RefusedOrInside(() => CgroupV2Plan.Compile(r, HypervisorDevices.RuntimeDefaults,
-            new V2PlanContext(new HashSet<string>(V2Controllers), false, true)), V2Controllers), iter: 5000);
+            new V2PlanContext(new HashSet<string>(V2Controllers), false, true)), V2Controllers), iter: Campaign.Iter(5000));
 
     [Fact]
     public void SystemdPropertiesAreRefusedOrWellFormed() =>
@@ -89,7 +89,7 @@ public sealed class ResourceProperties
                 Assert.Matches("^[A-Z][A-Za-z]+$", p.Name);
                 if (p.Name == "CPUQuotaPerSecUSec") Assert.True((ulong)p.Value == ulong.MaxValue || (ulong)p.Value % 10000 == 0);
             }
-        }, iter: 5000);
+        }, iter: Campaign.Iter(5000));
 
     [Fact]
     public void SharesToWeightIsMonotonicAndInRange() =>
@@ -100,7 +100,7 @@ public sealed class ResourceProperties
             Assert.InRange(wl, 1UL, 10000UL);
             Assert.InRange(wh, 1UL, 10000UL);
             Assert.True(wl <= wh, $"shares {lo} → {wl} but {hi} → {wh}");
-        }, iter: 20000);
+        }, iter: Campaign.Iter(20000));
 
     [Fact]
     public void BlkioWeightToIoWeightIsMonotonicAndInRange() =>
@@ -111,7 +111,7 @@ public sealed class ResourceProperties
             Assert.InRange(wl, 1UL, 10000UL);
             Assert.InRange(wh, 1UL, 10000UL);
             Assert.True(wl <= wh);
-        }, iter: 5000);
+        }, iter: Campaign.Iter(5000));
 
     [Fact]
     public void CpuQuotaPerSecIsTheTruncatedRateRoundedUpToAWholePercent() =>
@@ -125,5 +125,5 @@ public sealed class ResourceProperties
             Assert.Equal(0UL, perSec % 10000);
             Assert.True(perSec >= truncated, "rounded down");
             Assert.True(perSec - truncated < 10000, "rounded up more than one step");
-        }, iter: 20000);
+        }, iter: Campaign.Iter(20000));
 }
