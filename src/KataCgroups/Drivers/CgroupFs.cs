@@ -98,12 +98,22 @@ internal static class CgroupFs
         if (fd < 0) return null;
         try
         {
-            // Most cgroup files are a line; memory.stat and devices.list are a few KiB. Grow as needed.
-            byte[] buf = new byte[4096];
+            // Most cgroup files are a line; memory.stat and devices.list a few KiB. The first page is read on the
+            // stack (Get-KataCgroup reads a dozen files per cgroup: no garbage per read); bigger files grow a heap
+            // buffer.
+            Span<byte> first = stackalloc byte[4096];
+            byte[]? heap = null;
             int total = 0;
             while (true)
             {
-                if (total == buf.Length) Array.Resize(ref buf, buf.Length * 2);
+                Span<byte> buf = heap is null ? first : heap;
+                if (total == buf.Length)
+                {
+                    var bigger = new byte[buf.Length * 2];
+                    buf.CopyTo(bigger);
+                    heap = bigger;
+                    buf = heap;
+                }
                 nint n;
                 fixed (byte* p = &buf[total])
                 {
@@ -118,7 +128,7 @@ internal static class CgroupFs
                 if (total < buf.Length) break;
             }
             errno = 0;
-            return Encoding.UTF8.GetString(buf, 0, total);
+            return Encoding.UTF8.GetString(heap is null ? first[..total] : heap.AsSpan(0, total));
         }
         finally { Libc.Close(fd); }
     }

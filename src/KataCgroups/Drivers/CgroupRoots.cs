@@ -57,30 +57,46 @@ internal static class CgroupRoots
         return true;
     }
 
-    private static Root? RootOf(string path, out string relative)
+    /// <summary>The registered hierarchy <paramref name="path"/> is beneath, and where its relative part starts (-1: the root itself).</summary>
+    private static Root? RootOf(string path, out int relativeStart)
     {
         foreach (var r in _roots)
         {
-            if (path == r.Path) { relative = "."; return r; }
+            if (path.Length == r.Path.Length && path == r.Path) { relativeStart = -1; return r; }
             if (path.Length > r.Path.Length && path[r.Path.Length] == '/' && path.StartsWith(r.Path, StringComparison.Ordinal))
             {
-                relative = path[(r.Path.Length + 1)..];
+                relativeStart = r.Path.Length + 1;
                 return r;
             }
         }
-        relative = path;
+        relativeStart = 0;
         return null;
     }
 
     /// <summary>Opens a cgroup file or directory; the fd (the caller closes it) or -1 with the errno.</summary>
-    internal static int Open(string path, int flags, out int errno)
+    internal static unsafe int Open(string path, int flags, out int errno)
     {
-        var root = RootOf(path, out var relative);
+        var root = RootOf(path, out int relativeStart);
         if (root is not null && !_noOpenat2)
         {
-            int fd = WithHandle(root, relative, (dirfd, rel) => Openat2.Open(dirfd, rel, flags, Resolve, out var e) is var f && f >= 0 ? f : -e);
-            if (fd >= 0) { errno = 0; return fd; }
-            if (-fd != Errno.ENOSYS) { errno = -fd; return -1; }
+            // Hot path (every cgroup file the module reads or writes): no closure, no substring; the relative path
+            // is encoded on the stack.
+            var relative = relativeStart < 0 ? ".".AsSpan() : path.AsSpan(relativeStart);
+            int max = Encoding.UTF8.GetMaxByteCount(relative.Length) + 1;
+            Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
+            int n = Encoding.UTF8.GetBytes(relative, name);
+            name[n] = 0;
+            bool added = false;
+            int fd;
+            try
+            {
+                root.Handle.DangerousAddRef(ref added);
+                fd = Openat2.Open((int)root.Handle.DangerousGetHandle(), name[..(n + 1)], flags, Resolve, out errno);
+            }
+            catch (ObjectDisposedException) { fd = -1; errno = Errno.EBADF; }
+            finally { if (added) root.Handle.DangerousRelease(); }
+            if (fd >= 0) return fd;
+            if (errno != Errno.ENOSYS) return -1;
             _noOpenat2 = true;   // kernel < 5.6: from now on the fallback
         }
         // Fallback: plain open, then make sure what was opened is cgroupfs.
@@ -170,19 +186,6 @@ internal static class CgroupRoots
             if (Parents.TryGetValue(parent, out var h) && h == handle) Parents.Remove(parent);
         }
         handle.Dispose();
-    }
-
-    private static int WithHandle(Root root, string relative, SpanCall call)
-    {
-        bool added = false;
-        try
-        {
-            root.Handle.DangerousAddRef(ref added);
-            int dirfd = (int)root.Handle.DangerousGetHandle();
-            return WithUtf8(relative, bytes => call(dirfd, bytes));
-        }
-        catch (ObjectDisposedException) { return -Errno.EBADF; }
-        finally { if (added) root.Handle.DangerousRelease(); }
     }
 
     private delegate int Utf8Call(ReadOnlySpan<byte> bytes);

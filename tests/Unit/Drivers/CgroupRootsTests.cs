@@ -95,4 +95,14 @@ public sealed class CgroupRootsTests : IDisposable
         Assert.Equal(Errno.EXDEV, CgroupFs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
         AssertDecoyUntouched();
     }
+
+    [Fact]
+    public void FilesLargerThanOnePageAreReadWhole()
+    {
+        var text = string.Concat(Enumerable.Range(0, 3000).Select(i => $"line {i}\n"));   // ~26 KiB
+        File.WriteAllText(Path.Combine(_root, "a", "big"), text);
+        Assert.Equal(text, CgroupFs.Read(Path.Combine(_root, "a", "big")));
+        File.WriteAllText(Path.Combine(_root, "a", "page"), new string('x', 4096));
+        Assert.Equal(4096, CgroupFs.Read(Path.Combine(_root, "a", "page")).Length);
+    }
 }

@@ -266,10 +266,12 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         var paths = new List<ControllerPath>();
         var missing = new List<string>();
+        var exists = new Dictionary<Hierarchy, bool>();   // one stat per hierarchy, not per controller row
         foreach (var (controller, h) in _rows)
         {
             var dir = h.DirectoryOf(target.CgroupPath);
-            if (Directory.Exists(dir)) paths.Add(new ControllerPath(controller, dir));
+            if (!exists.TryGetValue(h, out var there)) exists[h] = there = Directory.Exists(dir);
+            if (there) paths.Add(new ControllerPath(controller, dir));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw NotFound(target);
