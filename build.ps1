@@ -77,8 +77,19 @@ function Invoke-Build {
     param([switch] $UpdateHelpPages)
     Write-Host "==> Build ($Configuration)"
     $publish = Join-Path $Root "out/obj/publish"
-    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/KataCgroups.PowerShell/KataCgroups.PowerShell.csproj'),
-        '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+    # MSBuild leaves empty temp directories behind: a private TMPDIR under out/, removed afterwards.
+    $buildTmp = Join-Path $Root 'out/tmp-build'
+    $null = New-Item -ItemType Directory -Force -Path $buildTmp
+    $savedTmp = $env:TMPDIR
+    $env:TMPDIR = $buildTmp
+    try {
+        Invoke-Native dotnet @('publish', (Join-Path $Root 'src/KataCgroups.PowerShell/KataCgroups.PowerShell.csproj'),
+            '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+    }
+    finally {
+        $env:TMPDIR = $savedTmp
+        Remove-Item -Recurse -Force -LiteralPath $buildTmp -ErrorAction Ignore
+    }
     if (Test-Path $Out) { Remove-Item -Recurse -Force $Out }
     $deps = New-Item -ItemType Directory -Force -Path (Join-Path $Out 'Dependencies')
     Copy-Item (Join-Path $publish 'KataCgroups.PowerShell.dll') $Out
@@ -162,9 +173,21 @@ function Invoke-Test {
     Write-Host '==> xunit (tests/Unit)'
     $trx = Join-Path $Root 'out/test-results'
     if (Test-Path $trx) { Remove-Item -Recurse -Force $trx }
-    & dotnet test (Join-Path $Root 'tests/Unit/KataCgroups.Tests.csproj') -c $Configuration --nologo `
-        --logger 'trx;LogFileName=unit.trx' --results-directory $trx
-    $unitExit = $LASTEXITCODE
+    # The test host leaves empty temp directories behind (dotnet test's own, two per run): give it a private
+    # TMPDIR under out/ and remove that afterwards, so a test run leaves the host's /tmp as it found it.
+    $unitTmp = Join-Path $Root 'out/tmp-xunit'
+    $null = New-Item -ItemType Directory -Force -Path $unitTmp
+    $savedTmp = $env:TMPDIR
+    $env:TMPDIR = $unitTmp
+    try {
+        & dotnet test (Join-Path $Root 'tests/Unit/KataCgroups.Tests.csproj') -c $Configuration --nologo `
+            --logger 'trx;LogFileName=unit.trx' --results-directory $trx
+        $unitExit = $LASTEXITCODE
+    }
+    finally {
+        $env:TMPDIR = $savedTmp
+        Remove-Item -Recurse -Force -LiteralPath $unitTmp -ErrorAction Ignore
+    }
     $trxFile = Get-ChildItem $trx -Filter unit.trx -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
     if ($trxFile) {
         [xml] $x = Get-Content $trxFile.FullName

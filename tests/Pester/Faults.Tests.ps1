@@ -69,6 +69,8 @@ Describe 'A pwsh killed in the middle of New-KataCgroup' {
         foreach ($a in @($Pre) + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false
         $psi.RedirectStandardOutput = $true
+        # A SIGKILLed .NET process cannot remove its diagnostics socket: keep it in TestDrive, which Pester removes.
+        $psi.Environment['TMPDIR'] = "$TestDrive"
         $child = [System.Diagnostics.Process]::Start($psi)
         Register-KcProcess $child
         # wait until it is creating, then SIGKILL it wherever it is
