@@ -9,48 +9,7 @@ BeforeAll {
     $script:Work = "/run/kc-test-$([guid]::NewGuid().ToString('n').Substring(0, 10))"
     $null = New-Item -ItemType Directory -Path $Work
 
-    # Starts `sh -c $Script` (tracked, killed by pid in cleanup) and returns the Process.
-    function Start-KcShell([string] $Script) {
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
-        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add($Script)
-        $psi.UseShellExecute = $false
-        $p = [System.Diagnostics.Process]::Start($psi)
-        Register-KcProcess $p
-        $p
-    }
-    # Starts Wait-KataCgroupEvent in a background runspace and returns once every cgroup is registered with the
-    # kernel (its "watching" verbose line): whatever happens from then on is reported, so the test is not racy.
-    function Start-KcWait([string] $P, [string] $Arguments) {
-        $ps = [powershell]::Create()
-        $null = $ps.AddScript("Import-Module '$ModulePath'; Wait-KataCgroupEvent -Path '$P' $Arguments -Verbose -WarningAction SilentlyContinue")
-        $h = $ps.BeginInvoke()
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while (-not ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-        [pscustomobject]@{ PowerShell = $ps; Handle = $h; Registered = [bool] ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') }
-    }
-    function Complete-KcWait($Wait, [int] $Seconds = 60) {
-        $Wait.Registered | Should -BeTrue -Because 'the wait registered the cgroup with the kernel before the workload started'
-        $Wait.Handle.AsyncWaitHandle.WaitOne($Seconds * 1000) | Should -BeTrue -Because 'the wait ends'
-        try {
-            [pscustomobject]@{ Output = @($Wait.PowerShell.EndInvoke($Wait.Handle)); Errors = @($Wait.PowerShell.Streams.Error); Warnings = @($Wait.PowerShell.Streams.Warning) }
-        }
-        finally { $Wait.PowerShell.Dispose() }
-    }
-    # A shell that joins the cgroup in every hierarchy, waits for a gate file, then runs $Then.
-    function Start-KcGated([string] $CgroupPath, [string] $Gate, [string] $Then) {
-        $join = (Get-KcCgroupDirectory $CgroupPath | ForEach-Object { "echo `$`$ > '$_/cgroup.procs' || exit 99" }) -join '; '
-        Start-KcShell "$join; while [ ! -e '$Gate' ]; do sleep 0.05; done; $Then"
-    }
-    # The counter file as it is now. Frozen between the shell's truncation and its write, it stays empty: the content,
-    # not the number, is what must not change while frozen.
-    function Read-Counter([string] $File) { try { [IO.File]::ReadAllText($File) } catch { '<none>' } }
-    # The counter rewrites its file (truncate, then write): a read can catch it empty. The first non-empty value that
-    # differs from $From, within 10 s (else the last value read), is what a change means.
-    function Wait-CounterChange([string] $File, [string] $From) {
-        $v = Read-Counter $File
-        for ($i = 0; $i -lt 500 -and ($v -eq $From -or $v -eq ''); $i++) { Start-Sleep -Milliseconds 20; $v = Read-Counter $File }
-        $v
-    }
+    # Start-KcShell, Start-KcGated, Start-KcWait/Complete-KcWait and the counter readers: TestHelpers.psm1.
 }
 
 AfterAll {
@@ -149,19 +108,19 @@ Describe 'Suspend-KataCgroup and Resume-KataCgroup on cgroup v1' {
         $file = "$Work/counter-v1"
         $p = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
         $null = New-Item -ItemType File -Path "$Work/gate-counter"
-        $first = Read-Counter $file
-        (Wait-CounterChange $file $first) | Should -Not -Be $first -Because 'the counter runs'
+        $first = Read-KcCounter $file
+        (Wait-KcCounterChange $file $first) | Should -Not -Be $first -Because 'the counter runs'
 
         $frozen = $cg | Suspend-KataCgroup -PassThru
         $frozen.FreezerState | Should -Be 'FROZEN'
         Get-KcCgroupFile freezer $cg.CgroupPath freezer.state | Should -Be 'FROZEN'
-        $a = Read-Counter $file
+        $a = Read-KcCounter $file
         Start-Sleep -Milliseconds 500
-        (Read-Counter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
+        (Read-KcCounter $file) | Should -Be $a -Because 'no process of a frozen cgroup runs'
 
         $thawed = Resume-KataCgroup -Path "$Root/sb" -PassThru
         $thawed.FreezerState | Should -Be 'THAWED'
-        (Wait-CounterChange $file $a) | Should -Not -Be $a -Because 'the counter moves again after Resume'
+        (Wait-KcCounterChange $file $a) | Should -Not -Be $a -Because 'the counter moves again after Resume'
     }
 
     It 'honours -WhatIf (naming the file and value), binds Path from the pipeline, and emits nothing without -PassThru' {

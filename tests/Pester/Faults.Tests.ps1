@@ -8,16 +8,6 @@ BeforeAll {
     Import-Module $ModulePath -Force
     $script:Tag = '0.0271828'   # the suite's sleep marker: the leak check finds any such sleep left running
 
-    # Starts `sh -c <script>` as a tracked process (killed by PID at cleanup).
-    function Start-KcShell([string] $Script) {
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
-        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add($Script)
-        $psi.UseShellExecute = $false
-        $psi.RedirectStandardError = $true   # a fork storm complains about EAGAIN; keep it off the test output
-        $p = [System.Diagnostics.Process]::Start($psi)
-        Register-KcProcess $p
-        $p
-    }
     function Get-KcLeafDirectories([string] $Root) {
         foreach ($h in Get-KcHierarchy) {
             $d = $h.MountPoint + $Root
@@ -44,7 +34,7 @@ Describe 'Processes that fork or exit during a move' {
 
     It 'a pids-limited fork storm is killed with -Kill, and the cgroup is removed' {
         # The storm waits half a second so it forks only once it is inside the cgroup (pids.max 40 stops it there).
-        $sh = Start-KcShell "sleep 0.5; while :; do sleep 300 $Tag & done"
+        $sh = Start-KcShell "sleep 0.5; while :; do sleep 300 $Tag & done" -HideErrors
         $cg = New-KataCgroup -Path "$Root/pod/storm" -PidsLimit 40 -ProcessId $sh.Id -WarningAction SilentlyContinue
         Start-Sleep -Seconds 2
         [int](Get-KcCgroupFile pids $cg.CgroupPath pids.current) | Should -BeGreaterOrEqual 30 -Because 'the storm ran into its limit'

@@ -436,4 +436,68 @@ function Remove-KcRootless {
     $global:KcTestState.RootlessEnv = $null
 }
 
+function Start-KcShell {
+    <#
+    Starts `sh -c $Script` as a tracked process (killed by PID at cleanup) and returns the Process. -HideErrors keeps
+    its stderr off the test output (a fork storm complains about EAGAIN).
+    #>
+    param([Parameter(Mandatory)] [string] $Script, [switch] $HideErrors)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
+    $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add($Script)
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardError = $HideErrors.IsPresent
+    $p = [System.Diagnostics.Process]::Start($psi)
+    Register-KcProcess $p
+    $p
+}
+
+function Start-KcGated {
+    <# A shell that joins the cgroup in every hierarchy, waits for the gate file, then runs $Then (tracked). #>
+    param([string] $CgroupPath, [string] $Gate, [string] $Then)
+    $join = (Get-KcCgroupDirectory $CgroupPath | ForEach-Object { "echo `$`$ > '$_/cgroup.procs' || exit 99" }) -join '; '
+    Start-KcShell "$join; while [ ! -e '$Gate' ]; do sleep 0.05; done; $Then"
+}
+
+function Read-KcCounter {
+    <#
+    A counter file as it is now. A shell counter rewrites it (truncate, then write): frozen in between, it stays empty,
+    so the content, not the number, is what must not change while frozen.
+    #>
+    param([string] $File)
+    try { [IO.File]::ReadAllText($File) } catch { '<none>' }
+}
+
+function Wait-KcCounterChange {
+    <# The first non-empty value of the counter that differs from $From, within 10 s (else the last value read). #>
+    param([string] $File, [string] $From)
+    $v = Read-KcCounter $File
+    for ($i = 0; $i -lt 500 -and ($v -eq $From -or $v -eq ''); $i++) { Start-Sleep -Milliseconds 20; $v = Read-KcCounter $File }
+    $v
+}
+
+function Start-KcWait {
+    <#
+    Starts Wait-KataCgroupEvent in a background runspace and returns once every cgroup is registered with the kernel
+    (its "watching" verbose line): whatever happens from then on is reported, so a test is not racy.
+    #>
+    param([string] $P, [string] $Arguments, [string] $ModulePath = (Get-KcModulePath))
+    $ps = [powershell]::Create()
+    $null = $ps.AddScript("Import-Module '$ModulePath'; Wait-KataCgroupEvent -Path '$P' $Arguments -Verbose -WarningAction SilentlyContinue")
+    $h = $ps.BeginInvoke()
+    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+    while (-not ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+    [pscustomobject]@{ PowerShell = $ps; Handle = $h; Registered = [bool] ($ps.Streams.Verbose | Where-Object Message -Like 'watching*') }
+}
+
+function Complete-KcWait {
+    <# Waits for a Start-KcWait to end (asserting it registered first and ended); its output, errors and warnings. #>
+    param($Wait, [int] $Seconds = 60)
+    $Wait.Registered | Should -BeTrue -Because 'the wait registered the cgroup with the kernel before the workload started'
+    $Wait.Handle.AsyncWaitHandle.WaitOne($Seconds * 1000) | Should -BeTrue -Because 'the wait ends'
+    try {
+        [pscustomobject]@{ Output = @($Wait.PowerShell.EndInvoke($Wait.Handle)); Errors = @($Wait.PowerShell.Streams.Error); Warnings = @($Wait.PowerShell.Streams.Warning) }
+    }
+    finally { $Wait.PowerShell.Dispose() }
+}
+
 Export-ModuleMember -Function *-Kc*

@@ -200,4 +200,51 @@ function Invoke-KcInSandbox {
     $text.Split("`n")
 }
 
-Export-ModuleMember -Function Start-KcSystemdSandbox, Stop-KcSystemdSandbox, Invoke-KcInSandbox
+function Copy-KcModuleToSandbox {
+    <#
+    Copies the built module into the sandbox and returns the path a pwsh inside sees it at. The sandbox sees the host
+    root read-only (a checkout under /tmp not at all: it has its own /tmp); its /run is the state dir's run/.
+    #>
+    param([Parameter(Mandatory)] [object] $Sandbox, [Parameter(Mandatory)] [string] $ModuleManifest)
+    Copy-Item -LiteralPath (Split-Path $ModuleManifest) -Destination (Join-Path (Get-KcStateDir $Sandbox) 'run/kc-module') -Recurse
+    '/run/kc-module/' + (Split-Path $ModuleManifest -Leaf)
+}
+
+function Invoke-KcSandboxPwsh {
+    <#
+    Runs $Script in a fresh pwsh inside the sandbox (its PID namespace: pids mean what systemd thinks they mean) with
+    the module at $ModulePath imported, errors stopping the script. The script's last output line 'KCRESULT:<json>'
+    comes back as an object; a script that reports nothing throws with everything it printed.
+    #>
+    param(
+        [Parameter(Mandatory)] [object] $Sandbox,
+        [Parameter(Mandatory)] [string] $ModulePath,
+        [Parameter(Mandatory)] [string] $Script,
+        [double] $TimeoutSeconds = 120
+    )
+    $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; trap { 'KCERROR: ' + `$_.FullyQualifiedErrorId + ': ' + `$_.Exception.Message; exit 1 }; Import-Module '$ModulePath'`n"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
+    $exe = [Environment]::ProcessPath
+    $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    $lines = Invoke-KcInSandbox $Sandbox -TimeoutSeconds $TimeoutSeconds -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp XDG_CACHE_HOME=/tmp `
+        NO_COLOR=1 TERM=dumb DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 `
+        $exe @pwshArgs -NoProfile -NonInteractive -EncodedCommand $encoded
+    $result = @($lines | Where-Object { $_ -like 'KCRESULT:*' }) | Select-Object -Last 1
+    if (-not $result) { throw "the sandbox pwsh reported nothing (a script error goes to its stderr; run with -Verbose):`n$($lines -join "`n")" }
+    $result.Substring(9) | ConvertFrom-Json
+}
+
+function Get-KcSandboxScopeFile {
+    <# A cgroupfs file of a scope in the sandbox's kctest.slice, read on the host (its tree is /<name> in every hierarchy). #>
+    param([Parameter(Mandatory)] [object] $Sandbox, [string] $Controller, [string] $Scope, [string] $File)
+    [IO.File]::ReadAllText("/sys/fs/cgroup/$Controller/$($Sandbox.Name)/kctest.slice/$Scope/$File").Trim()
+}
+
+function Test-KcSandboxScope {
+    <# True while a scope of the sandbox's kctest.slice has a directory in any hierarchy (seen from the host). #>
+    param([Parameter(Mandatory)] [object] $Sandbox, [string] $Scope)
+    @(Get-ChildItem -Directory "/sys/fs/cgroup/*/$($Sandbox.Name)/kctest.slice/$Scope" -ErrorAction Ignore).Count -gt 0
+}
+
+Export-ModuleMember -Function Start-KcSystemdSandbox, Stop-KcSystemdSandbox, Invoke-KcInSandbox, Copy-KcModuleToSandbox,
+    Invoke-KcSandboxPwsh, Get-KcSandboxScopeFile, Test-KcSandboxScope

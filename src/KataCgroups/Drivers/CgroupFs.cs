@@ -201,12 +201,12 @@ internal static class CgroupFs
         return errno;
     }
 
-    /// <summary>rmdir once: 0 when removed or already gone, else the errno.</summary>
+    /// <summary>rmdir once, reported when it removed: 0, or the errno (ENOENT: it was already gone).</summary>
     internal static int TryRmdirOnce(string path, ICgroupLog log)
     {
         int errno = CgroupRoots.Rmdir(path);
         if (errno == 0) log.Verbose($"rmdir {path}");
-        return errno == Errno.ENOENT ? 0 : errno;
+        return errno;
     }
 
     /// <summary>Pids in <c>cgroup.procs</c> (empty when the directory is gone).</summary>

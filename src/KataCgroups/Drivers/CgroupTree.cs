@@ -55,8 +55,8 @@ internal static class CgroupTree
         // The common case first: no child cgroups, so move this directory's processes and remove it — no walk.
         // A directory with children refuses with EBUSY and gets the full treatment below.
         MoveProcesses(dir, parentDir, moved, log, mountPoint);
-        int first = CgroupRoots.Rmdir(dir);
-        if (first == 0) { log.Verbose($"rmdir {dir}"); return 1; }
+        int first = CgroupFs.TryRmdirOnce(dir, log);
+        if (first == 0) return 1;
         if (first == Errno.ENOENT) return 0;
         // cgroupfs says EBUSY for a cgroup with children; an ordinary directory (test roots) ENOTEMPTY.
         if (first is not (Errno.EBUSY or Errno.ENOTEMPTY))
@@ -74,6 +74,7 @@ internal static class CgroupTree
             for (int attempt = 0, delayMs = 1; attempt < 10; attempt++)
             {
                 errno = CgroupFs.TryRmdirOnce(d, log);
+                if (errno == Errno.ENOENT) errno = 0;   // gone already: as good as removed
                 if (errno != Errno.EBUSY) break;
                 if (MoveProcesses(d, parentDir, moved, log, mountPoint) > 0) continue;
                 log.Debug($"rmdir {d}: EBUSY, retry in {delayMs} ms");

@@ -7,25 +7,8 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../../Systemd/SystemdSandbox.psm1') -Force
     Import-Module (Get-KcModulePath) -Force
     $Sb = Start-KcSystemdSandbox
-    # The sandbox sees the host root read-only but has its own /tmp; its /run is the state dir's run/.
-    $moduleDir = Split-Path (Get-KcModulePath)
-    Copy-Item -LiteralPath $moduleDir -Destination (Join-Path $Sb.StateDir 'run/kc-module') -Recurse
-    $ModulePath = '/run/kc-module/' + (Split-Path (Get-KcModulePath) -Leaf)
-    $Exe = [Environment]::ProcessPath
-    $PwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-
-    # Runs $Script in a fresh pwsh inside the sandbox with the module imported; the last 'KCRESULT:<json>' line comes
-    # back as an object (copied from SystemdDriver.Tests.ps1).
-    function Invoke-SandboxPwsh([string] $Script) {
-        $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; trap { 'KCERROR: ' + `$_.FullyQualifiedErrorId + ': ' + `$_.Exception.Message; exit 1 }; Import-Module '$ModulePath'`n"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
-        $lines = Invoke-KcInSandbox $Sb -TimeoutSeconds 120 -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp XDG_CACHE_HOME=/tmp `
-            NO_COLOR=1 TERM=dumb DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 `
-            $Exe @PwshArgs -NoProfile -NonInteractive -EncodedCommand $encoded
-        $result = @($lines | Where-Object { $_ -like 'KCRESULT:*' }) | Select-Object -Last 1
-        if (-not $result) { throw "the sandbox pwsh reported nothing:`n$($lines -join "`n")" }
-        $result.Substring(9) | ConvertFrom-Json
-    }
+    $ModulePath = Copy-KcModuleToSandbox $Sb (Get-KcModulePath)
+    function Invoke-SandboxPwsh([string] $Script) { Invoke-KcSandboxPwsh $Sb $ModulePath $Script }
     function HostList([string] $Scope) {
         @([IO.File]::ReadAllText("/sys/fs/cgroup/devices/$($Sb.Name)/kctest.slice/$Scope/devices.list").Trim() -split "`n")
     }

@@ -7,33 +7,10 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../../Systemd/SystemdSandbox.psm1') -Force
     Import-Module (Get-KcModulePath) -Force
     $Sb = Start-KcSystemdSandbox
-    # The sandbox sees the host root read-only but has its own /tmp and /run (its state dir's run/): the built
-    # module goes there.
-    $moduleDir = Split-Path (Get-KcModulePath)
-    Copy-Item -LiteralPath $moduleDir -Destination (Join-Path $Sb.StateDir 'run/kc-module') -Recurse
-    $ModulePath = '/run/kc-module/' + (Split-Path (Get-KcModulePath) -Leaf)
-    $Exe = [Environment]::ProcessPath
-    $PwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-
-    # Runs $Script in a fresh pwsh inside the sandbox with the module imported; its last 'KCRESULT:<json>' line
-    # comes back as an object (copied from SystemdDriver.Tests.ps1).
-    function Invoke-SandboxPwsh([string] $Script) {
-        $prelude = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; trap { 'KCERROR: ' + `$_.FullyQualifiedErrorId + ': ' + `$_.Exception.Message; exit 1 }; Import-Module '$ModulePath'`n"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
-        $lines = Invoke-KcInSandbox $Sb -TimeoutSeconds 120 -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp XDG_CACHE_HOME=/tmp `
-            NO_COLOR=1 TERM=dumb DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 `
-            $Exe @PwshArgs -NoProfile -NonInteractive -EncodedCommand $encoded
-        $result = @($lines | Where-Object { $_ -like 'KCRESULT:*' }) | Select-Object -Last 1
-        if (-not $result) { throw "the sandbox pwsh reported nothing (a script error goes to its stderr; run with -Verbose):`n$($lines -join "`n")" }
-        $result.Substring(9) | ConvertFrom-Json
-    }
-    # A cgroupfs file of the scope, read on the host (the sandbox's tree is /<name> in every hierarchy).
-    function HostFile([string] $Controller, [string] $Scope, [string] $File) {
-        [IO.File]::ReadAllText("/sys/fs/cgroup/$Controller/$($Sb.Name)/kctest.slice/$Scope/$File").Trim()
-    }
-    function ScopeExists([string] $Scope) {
-        @(Get-ChildItem -Directory /sys/fs/cgroup/*/$($Sb.Name)/kctest.slice/$Scope -ErrorAction Ignore).Count -gt 0
-    }
+    $ModulePath = Copy-KcModuleToSandbox $Sb (Get-KcModulePath)
+    function Invoke-SandboxPwsh([string] $Script) { Invoke-KcSandboxPwsh $Sb $ModulePath $Script }
+    function HostFile([string] $Controller, [string] $Scope, [string] $File) { Get-KcSandboxScopeFile $Sb $Controller $Scope $File }
+    function ScopeExists([string] $Scope) { Test-KcSandboxScope $Sb $Scope }
 }
 
 AfterAll {

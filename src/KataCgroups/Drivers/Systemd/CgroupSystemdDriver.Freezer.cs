@@ -33,7 +33,7 @@ public sealed partial class CgroupSystemdDriver
         catch (CgroupException e) when (CannotFreeze(e))
         {
             log.Verbose($"systemd cannot {(state == FreezerState.Frozen ? "freeze" : "thaw")} {unit.UnitName} ({e.Target}); using the cgroupfs freezer");
-            JoinUnmanagedHierarchies(target, null, log);   // a scope made by another tool may lack its freezer directory
+            JoinUnmanagedHierarchies(target, log);   // a scope made by another tool may lack its freezer directory
             _fs.SetFreezer(target, state, log);
             return;
         }

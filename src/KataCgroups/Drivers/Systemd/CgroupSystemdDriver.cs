@@ -158,7 +158,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         {
             StartUnit(unit.UnitName, properties, log);
             started = true;
-            JoinUnmanagedHierarchies(target, null, log);
+            JoinUnmanagedHierarchies(target, log);
             if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
         }
         catch (Exception e)
@@ -181,15 +181,16 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// <summary>
     /// v1: systemd makes a scope only in the hierarchies it manages (not cpuset, freezer, net_cls, perf_event…).
     /// Like runc's systemd v1 driver (joinCgroups), make the scope's directory in the others through cgroupfs and
-    /// move the scope's processes (or just <paramref name="pids"/>) there too, so cpuset limits and the freezer apply.
+    /// move the scope's processes there too, so cpuset limits and the freezer apply.
     /// </summary>
-    private void JoinUnmanagedHierarchies(CgroupTarget target, IReadOnlyList<int>? pids, ICgroupLog log)
+    private void JoinUnmanagedHierarchies(CgroupTarget target, ICgroupLog log)
     {
-        if (_fs is not CgroupV1Driver v1) return;
+        // Set and Suspend call this too: in the usual case every directory is there, and one stat each says so.
+        if (_fs is not CgroupV1Driver v1 || v1.ExistsEverywhere(target)) return;
         var made = new List<string>();
         v1.MakeDirectories(target, made, log);
-        if (made.Count == 0 && pids is null) return;   // already joined everywhere
-        foreach (var o in v1.AddProcesses(target, pids ?? v1.GetProcesses(target), log))
+        if (made.Count == 0) return;
+        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log))
             if (!o.Added && !o.Vanished) throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed, o.Error ?? $"process {o.Pid} was not added", o.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
@@ -227,7 +228,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         // v1: every SetUnitProperties makes systemd rewrite the unit's whole device list (deny all, then its
         // DeviceAllow), which wipes rules we wrote through cgroupfs because DeviceAllow cannot name them. Note them
         // now and allow them again afterwards (systemd-sandbox note; systemd src/core/cgroup.c cgroup_context_apply).
-        JoinUnmanagedHierarchies(target, null, log);   // a scope made by another tool may lack them
+        JoinUnmanagedHierarchies(target, log);   // a scope made by another tool may lack them
         var keep = !_unified && !setsDevices && plan.UnitProperties.Count > 0 ? CgroupfsOnlyDevices(target) : new List<DeviceRule>();
         // Clearing DeviceAllow briefly denies every device: freeze the scope so nothing in it notices.
         bool freeze = (setsDevices || keep.Count > 0) && !_unified && Host.ByController.ContainsKey("freezer");

@@ -57,6 +57,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>The hierarchies, in creation order; the first one is where <see cref="Find"/> looks.</summary>
     public IReadOnlyList<Hierarchy> Hierarchies => _hierarchies;
 
+    /// <summary>True when the cgroup's directory exists in every hierarchy (not half-made).</summary>
+    internal bool ExistsEverywhere(CgroupTarget target) => _hierarchies.All(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
+
     /// <inheritdoc/>
     public bool Exists(CgroupTarget target) => _hierarchies.Any(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
 
