@@ -52,7 +52,9 @@ function Invoke-KcSandboxScript {
             if (-not $p.WaitForExit([int][Math]::Ceiling($TimeoutSeconds * 1000))) {
                 try { $p.Kill($true) } catch { }
                 $p.WaitForExit()
-                throw "sandbox.sh $($Arguments -join ' ') did not finish within $TimeoutSeconds s (killed)"
+                # What it printed up to then says where it stopped (a pwsh script's -Debug lines, a systemctl error).
+                $said = ($out.GetAwaiter().GetResult() + $err.GetAwaiter().GetResult()).TrimEnd()
+                throw "sandbox.sh $($Arguments[0..1] -join ' ') ... did not finish within $TimeoutSeconds s (killed); it printed:`n$said"
             }
         }
         $p.WaitForExit()

@@ -158,7 +158,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         {
             StartUnit(unit.UnitName, properties, log);
             started = true;
-            JoinUnmanagedHierarchies(target, log);
+            JoinUnmanagedHierarchies(target, log, alsoSystemds: true);
             if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
         }
         catch (Exception e)
@@ -181,18 +181,33 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// <summary>
     /// v1: systemd makes a scope only in the hierarchies it manages (not cpuset, freezer, net_cls, perf_event…).
     /// Like runc's systemd v1 driver (joinCgroups), make the scope's directory in the others through cgroupfs and
-    /// move the scope's processes there too, so cpuset limits and the freezer apply.
+    /// move the scope's processes there too, so cpuset limits and the freezer apply. The hierarchies systemd
+    /// manages are left to systemd: it realizes and trims them as the unit's settings need (after
+    /// <c>daemon-reexec</c> systemd 252 drops a scope's devices, cpu and blkio directories and makes them again on
+    /// the next property change); making them behind its back later races its rmdir (seen: ENOENT on
+    /// cgroup.procs). So only Create (<paramref name="alsoSystemds"/>, where cgroupfs-only writes may need a
+    /// directory systemd did not make, as runc's Apply does) touches those; Set, Add and Suspend do not.
     /// </summary>
-    private void JoinUnmanagedHierarchies(CgroupTarget target, ICgroupLog log)
+    private void JoinUnmanagedHierarchies(CgroupTarget target, ICgroupLog log, bool alsoSystemds = false)
     {
         // Set and Suspend call this too: in the usual case every directory is there, and one stat each says so.
-        if (_fs is not CgroupV1Driver v1 || v1.ExistsEverywhere(target)) return;
+        Func<Hierarchy, bool>? only = alsoSystemds ? null : NotSystemds;
+        if (_fs is not CgroupV1Driver v1 || v1.ExistsEverywhere(target, only)) return;
         var made = new List<string>();
-        v1.MakeDirectories(target, made, log);
+        v1.MakeDirectories(target, made, log, only);
         if (made.Count == 0) return;
-        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log))
+        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log, only))
             if (!o.Added && !o.Vanished) throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed, o.Error ?? $"process {o.Pid} was not added", o.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    /// <summary>
+    /// The v1 controllers systemd realizes for units (systemd src/basic/cgroup-util.h CGROUP_MASK_V1; cpuset is
+    /// v2-only there), its own name=systemd hierarchy and, on hybrid hosts, the unified one.
+    /// </summary>
+    private static readonly HashSet<string> SystemdV1Controllers = new(StringComparer.Ordinal)
+        { "cpu", "cpuacct", "blkio", "memory", "devices", "pids", "name=systemd" };
+
+    private static bool NotSystemds(Hierarchy h) => !h.IsUnified && !h.Controllers.Any(SystemdV1Controllers.Contains);
 
     private void StartUnit(string unit, List<UnitProperty> properties, ICgroupLog log)
     {
@@ -282,7 +297,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
                 log.Verbose($"D-Bus AttachProcessesToUnit {unit.UnitName} '' [{pid}]");
                 Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }), log);
                 // v1: systemd attached it in its own hierarchies; the rest are ours (see JoinUnmanagedHierarchies).
-                if (_fs is CgroupV1Driver v1) outcomes.AddRange(v1.AddProcesses(target, new[] { pid }, log));
+                if (_fs is CgroupV1Driver v1) outcomes.AddRange(v1.AddProcesses(target, new[] { pid }, log, NotSystemds));
                 else outcomes.Add(new ProcessOutcome(pid, true));
             }
             catch (CgroupException e) when (e.Target == "org.freedesktop.DBus.Error.UnknownMethod")

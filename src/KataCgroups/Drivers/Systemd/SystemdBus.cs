@@ -47,60 +47,105 @@ internal sealed class SystemdBus : IDisposable
             ? env : "unix:path=/var/run/dbus/system_bus_socket";
     }
 
+    /// <summary>
+    /// How long each connection attempt may take to complete the handshake (SASL, Hello, the JobRemoved watch),
+    /// attempt by attempt. systemd 252 can leave a new private-socket connection unserved for good when
+    /// <c>BEGIN</c> and <c>Hello</c> reach it in one read while it is busy (seen right after the system bus
+    /// restarted: the Hello was answered only when we hung up, a minute later); a fresh connection is served at
+    /// once. So a stalled handshake is dropped after a short wait and tried again, each time waiting longer,
+    /// because a systemd that is merely slow (thousands of jobs queued) deserves the 25 s sd-bus gives a call.
+    /// </summary>
+    internal static TimeSpan[] ConnectAttemptTimeouts { get; set; } =
+        { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25) };
+
     private async Task<DBusConnection> ConnectAsync()
     {
         if (_connection is not null) return _connection;
         Exception? last = null;
         foreach (var address in Candidates())
         {
-            var c = new DBusConnection(address);
-            try
+            foreach (var timeout in ConnectAttemptTimeouts)
             {
+                var c = new DBusConnection(address);
                 _log.Debug($"D-Bus connect {address}");
-                await c.ConnectAsync().ConfigureAwait(false);
-                // The private socket speaks peer-to-peer: systemd answers Hello with an error, no unique name.
-                PeerToPeer = c.UniqueName is null;
-                // Signals: on the bus, Subscribe() or systemd emits nothing; peer-to-peer they always come.
-                _jobWatch = await c.WatchSignalAsync(PeerToPeer ? null : Destination, ManagerPath, ManagerInterface, "JobRemoved",
-                    static (Message m, object? _) =>
-                    {
-                        var r = m.GetBodyReader();
-                        r.ReadUInt32();
-                        var job = r.ReadObjectPathAsString();
-                        var unit = r.ReadString();
-                        var result = r.ReadString();
-                        return (job, unit, result);
-                    },
-                    (Notification<(string Job, string Unit, string Result)> n) =>
-                    {
-                        if (!n.HasValue) return;
-                        var v = n.Value;
-                        if (_waiting.TryRemove(v.Job, out var tcs)) tcs.TrySetResult(v.Result);
-                        else _finishedJobs[v.Job] = v.Result;
-                    }, ObserverFlags.None, false, null).ConfigureAwait(false);
-                if (!PeerToPeer) await CallAsync(c, "Subscribe", null, static w => { }).ConfigureAwait(false);
-                _connection = c;
-                _address = address;
-                return c;
-            }
-            catch (Exception e) when (e is DBusConnectionException or DBusErrorReplyException or IOException or System.Net.Sockets.SocketException or DBusConnectionClosedException)
-            {
-                // systemd refuses its private socket to clients outside its PID namespace; try the next address.
-                _log.Debug($"D-Bus {address}: {e.Message}");
-                last = e;
-                _jobWatch?.Dispose();
-                _jobWatch = null;
-                c.Dispose();
+                var handshake = HandshakeAsync(c);
+                if (await Task.WhenAny(handshake, Task.Delay(timeout)).ConfigureAwait(false) != handshake)
+                {
+                    _log.Debug($"D-Bus {address}: no answer to the handshake within {timeout.TotalSeconds:0} s; connecting again");
+                    // Whatever the abandoned attempt ends with is observed, and a watch it still made is dropped.
+                    _ = handshake.ContinueWith(static t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); else _ = t.Exception; },
+                        TaskScheduler.Default);
+                    c.Dispose();
+                    last = new TimeoutException($"{address} did not complete the D-Bus handshake within {timeout.TotalSeconds:0} s");
+                    continue;
+                }
+                try
+                {
+                    _jobWatch = await handshake.ConfigureAwait(false);
+                    PeerToPeer = c.UniqueName is null;
+                    _connection = c;
+                    _address = address;
+                    return c;
+                }
+                catch (Exception e) when (e is DBusConnectionException or DBusErrorReplyException or IOException or System.Net.Sockets.SocketException or DBusConnectionClosedException)
+                {
+                    // systemd refuses its private socket to clients outside its PID namespace; try the next address.
+                    _log.Debug($"D-Bus {address}: {e.Message}");
+                    last = e;
+                    c.Dispose();
+                    break;
+                }
             }
         }
         throw new CgroupException(ErrorIds.SystemdUnavailable, CgroupErrorKind.NotSupported,
             $"cannot reach systemd over D-Bus (tried {string.Join(", ", Candidates())}): {last?.Message}", _explicitAddress, inner: last);
     }
 
-    private void Drop()
+    /// <summary>Authenticates, watches JobRemoved and (on a bus) subscribes; returns the watch.</summary>
+    private async Task<IDisposable> HandshakeAsync(DBusConnection c)
+    {
+        await c.ConnectAsync().ConfigureAwait(false);
+        // The private socket speaks peer-to-peer: systemd answers Hello with an error, no unique name.
+        bool peerToPeer = c.UniqueName is null;
+        // Signals: on the bus, Subscribe() or systemd emits nothing; peer-to-peer they always come.
+        var watch = await c.WatchSignalAsync(peerToPeer ? null : Destination, ManagerPath, ManagerInterface, "JobRemoved",
+            static (Message m, object? _) =>
+            {
+                var r = m.GetBodyReader();
+                r.ReadUInt32();
+                var job = r.ReadObjectPathAsString();
+                var unit = r.ReadString();
+                var result = r.ReadString();
+                return (job, unit, result);
+            },
+            (Notification<(string Job, string Unit, string Result)> n) =>
+            {
+                if (!n.HasValue) return;
+                var v = n.Value;
+                if (_waiting.TryRemove(v.Job, out var tcs)) tcs.TrySetResult(v.Result);
+                else _finishedJobs[v.Job] = v.Result;
+            }, ObserverFlags.None, false, null).ConfigureAwait(false);
+        try
+        {
+            if (!peerToPeer) await CallAsync(c, "Subscribe", null, static w => { }).ConfigureAwait(false);
+        }
+        catch
+        {
+            watch.Dispose();
+            throw;
+        }
+        return watch;
+    }
+
+    private void DropWatch()
     {
         _jobWatch?.Dispose();
         _jobWatch = null;
+    }
+
+    private void Drop()
+    {
+        DropWatch();
         _connection?.Dispose();
         _connection = null;
     }

@@ -57,8 +57,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>The hierarchies, in creation order; the first one is where <see cref="Find"/> looks.</summary>
     public IReadOnlyList<Hierarchy> Hierarchies => _hierarchies;
 
-    /// <summary>True when the cgroup's directory exists in every hierarchy (not half-made).</summary>
-    internal bool ExistsEverywhere(CgroupTarget target) => _hierarchies.All(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
+    /// <summary>True when the cgroup's directory exists in every hierarchy (not half-made), or in every one <paramref name="only"/> picks.</summary>
+    internal bool ExistsEverywhere(CgroupTarget target, Func<Hierarchy, bool>? only = null) =>
+        _hierarchies.All(h => (only is not null && !only(h)) || Directory.Exists(h.DirectoryOf(target.CgroupPath)));
 
     /// <inheritdoc/>
     public bool Exists(CgroupTarget target) => _hierarchies.Any(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
@@ -127,10 +128,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
     /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
     /// </summary>
-    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log)
+    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null)
     {
         foreach (var h in _hierarchies)
         {
+            if (only is not null && !only(h)) continue;
             bool cpuset = h.Controllers.Contains("cpuset");
             CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
                 cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null);
@@ -217,7 +219,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log) =>
+        AddProcesses(target, pids, log, null);
+
+    /// <summary>Adds processes in every hierarchy, or in those <paramref name="only"/> picks.</summary>
+    internal IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
     {
         if (!Exists(target)) throw NotFound(target);
         var outcomes = new List<ProcessOutcome>(pids.Count);
@@ -228,6 +234,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             ProcessOutcome outcome = new(pid, true);
             foreach (var h in _hierarchies)
             {
+                if (only is not null && !only(h)) continue;
                 var dir = h.DirectoryOf(target.CgroupPath);
                 int errno = CgroupFs.TryAddProcess(dir, pid, log);
                 if (errno == 0) continue;

@@ -1,0 +1,76 @@
+using System.Net.Sockets;
+using KataCgroups.Drivers.Systemd;
+using KataCgroups.Errors;
+using KataCgroups.Tests.Support;
+
+namespace KataCgroups.Tests.Drivers.Systemd;
+
+/// <summary>
+/// The connection handshake is bounded: a peer that accepts and then never answers (systemd 252 does this to a
+/// private-socket connection whose BEGIN and Hello it reads in one go while busy) costs one short wait per
+/// attempt, each attempt on a fresh connection, and ends in SystemdUnavailable, never in a hang.
+/// </summary>
+[Collection(nameof(SystemdBusTests))]   // ConnectAttemptTimeouts is process-wide
+public sealed class SystemdBusTests
+{
+    [Fact]
+    public async Task ASilentPeerIsTriedOncePerAttemptOnAFreshConnectionAndThenReportedUnreachable()
+    {
+        using var dir = new TempDir();
+        var socketPath = dir["silent.sock"];
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        listener.Listen(8);
+        var accepted = new List<Socket>();
+        var received = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var server = Task.Run(async () =>
+        {
+            // Accept every connection and read what comes, answering nothing.
+            while (!stop.IsCancellationRequested)
+            {
+                Socket s;
+                try { s = await listener.AcceptAsync(stop.Token); }
+                catch (OperationCanceledException) { return; }
+                lock (accepted) accepted.Add(s);
+                var buffer = new byte[256];
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        int n = await s.ReceiveAsync(buffer, SocketFlags.None);
+                        lock (received) received.Add(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+                    }
+                    catch (SocketException) { }
+                    catch (ObjectDisposedException) { }
+                });
+            }
+        });
+
+        var saved = SystemdBus.ConnectAttemptTimeouts;
+        SystemdBus.ConnectAttemptTimeouts = new[] { TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(300) };
+        var log = new RecordingLog();
+        try
+        {
+            using var bus = new SystemdBus("unix:path=" + socketPath, log);
+            var connect = bus.EnsureConnectedAsync();
+            var finished = await Task.WhenAny(connect, Task.Delay(TimeSpan.FromSeconds(20)));
+            Assert.Same(connect, finished);   // bounded: no hang
+            var e = await Assert.ThrowsAsync<CgroupException>(() => connect);
+            Assert.Equal(ErrorIds.SystemdUnavailable, e.ErrorId);
+            Assert.Contains("did not complete the D-Bus handshake within", e.Message);
+            Assert.Contains(socketPath, e.Message);
+        }
+        finally
+        {
+            SystemdBus.ConnectAttemptTimeouts = saved;
+            stop.Cancel();
+            await server;
+            lock (accepted) foreach (var s in accepted) s.Dispose();
+        }
+
+        lock (accepted) Assert.Equal(2, accepted.Count);   // one fresh connection per attempt
+        lock (received) { Assert.NotEmpty(received); Assert.All(received, r => Assert.StartsWith("\0", r)); }   // the client really began the handshake
+        Assert.Equal(2, log.DebugMessages.Count(m => m.Contains("no answer to the handshake")));
+    }
+}
