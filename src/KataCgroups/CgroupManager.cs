@@ -27,7 +27,7 @@ public readonly record struct Outcome<T>(T? Value, string? SkippedReason)
 public sealed partial class CgroupManager
 {
     private static readonly object CacheLock = new();
-    private static (string MountInfo, CgroupManager Manager)? _cache;
+    private static (string MountInfo, CgroupManager Manager, MountWatch Watch)? _cache;
 
     private readonly ICgroupDriver? _fsDriver;
     private readonly string? _busAddress;
@@ -75,13 +75,18 @@ public sealed partial class CgroupManager
     {
         get
         {
-            var options = new HostOptions();
-            string mountInfo = File.ReadAllText(options.MountInfoFile);
             lock (CacheLock)
             {
-                if (_cache is { } c && c.MountInfo == mountInfo) return c.Manager;
+                // Every command asks: one poll(2) answers "no mount changed" (MountWatch); only after a change is
+                // the table read again, and the host probed again only if it really differs.
+                var cached = _cache;
+                if (cached is { } c && !c.Watch.MayHaveChanged()) return c.Manager;
+                var options = new HostOptions();
+                var watch = cached?.Watch ?? new MountWatch(options.MountInfoFile);   // opened before the read: no change is missed
+                string mountInfo = File.ReadAllText(options.MountInfoFile);
+                if (cached is { } old && old.MountInfo == mountInfo) return old.Manager;
                 var m = new CgroupManager(HostProbe.Probe(options));
-                _cache = (mountInfo, m);
+                _cache = (mountInfo, m, watch);
                 return m;
             }
         }
@@ -154,11 +159,10 @@ public sealed partial class CgroupManager
         foreach (var pid in pids) ValidatePid(pid);
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
-        if (driver.Exists(target))
-            throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
-                $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
-                target.RequestedPath);
-        plan.MustBeNew = true;
+        // cgroupfs: the create itself is exclusive (a leaf mkdir that finds the directory there fails it, and only
+        // this call's directories are rolled back), so no stat of every hierarchy first. systemd: ask first.
+        if (driver.Kind == DriverKind.Systemd && driver.Exists(target)) throw CgroupTree.AlreadyExists(target);
+        plan = plan.ForCreate();
         ReportPlan(plan, log);
         foreach (var o in driver.Create(target, plan, pids, log))
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");

@@ -20,9 +20,11 @@ internal static class CgroupTree
     /// to its directory there) and records each directory made in <paramref name="created"/>. The common case — the
     /// parent exists, the leaf does not — costs one mkdir; otherwise every level is made top-down, as mkdir -p.
     /// <paramref name="onLevel"/> runs for each level top-down with (directory, parent directory, made by this call).
+    /// <paramref name="exclusive"/> (Create): a leaf that is already there is not ours — return false at once,
+    /// before <paramref name="onLevel"/> could touch it; ancestors made on the way are in <paramref name="created"/>.
     /// </summary>
-    internal static void MakeLevels(Func<string, string> dirOf, string cgroupPath, List<string> created, ICgroupLog log,
-        Action<string, string, bool>? onLevel = null)
+    internal static bool MakeLevels(Func<string, string> dirOf, string cgroupPath, List<string> created, ICgroupLog log,
+        Action<string, string, bool>? onLevel = null, bool exclusive = false)
     {
         var leaf = dirOf(cgroupPath);
         int errno = CgroupFs.TryMkdir(leaf, log);
@@ -30,16 +32,19 @@ internal static class CgroupTree
         {
             created.Add(leaf);
             onLevel?.Invoke(leaf, dirOf(CgroupPathText.Dir(cgroupPath)), true);
-            return;
+            return true;
         }
+        if (errno == Errno.EEXIST && exclusive) return false;
         if (errno is not (Errno.ENOENT or Errno.EEXIST)) throw CgroupFs.MkdirFailed(leaf, errno);
         foreach (var level in Levels(cgroupPath))
         {
             var dir = dirOf(level);
             bool made = CgroupFs.Mkdir(dir, log);
             if (made) created.Add(dir);
+            else if (exclusive && level.Length == cgroupPath.Length) return false;
             onLevel?.Invoke(dir, dirOf(CgroupPathText.Dir(level)), made);
         }
+        return true;
     }
 
     /// <summary>
@@ -209,6 +214,7 @@ internal static class CgroupTree
                 int errno = CgroupFs.Rmdir(created[i], log);
                 if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
             }
+            if (e is CgroupException { ErrorId: ErrorIds.CgroupAlreadyExists }) throw;   // it is there, and not ours
             if (e is CgroupException ce)
                 throw new CgroupException(ce.ErrorId, ce.Kind,
                     $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
@@ -217,16 +223,15 @@ internal static class CgroupTree
     }
 
     /// <summary>
-    /// Create is all or nothing and exclusive: when the cgroup did not exist as the create began, another creator
-    /// (another runspace, another host tool) can still make it in between. The leaf directories must all be ones
-    /// this call made; otherwise it fails with CgroupAlreadyExists and rolls back only its own directories.
+    /// Create is all or nothing and exclusive (MakeLevels with exclusive): a cgroup that was there before, in any
+    /// hierarchy, or that another creator (another runspace, another host tool) made meanwhile, fails it with
+    /// CgroupAlreadyExists, and only this call's own directories are rolled back. The kernel's mkdir answers the
+    /// existence question, so nothing is stat'ed first.
     /// </summary>
-    internal static void EnsureLeafIsOurs(CgroupTarget target, IEnumerable<string> leaves, List<string> created)
-    {
-        if (leaves.Any(l => !created.Contains(l)))
-            throw new CgroupException(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
-                $"cgroup {target.CgroupPath} was created by someone else while this call was creating it", target.RequestedPath);
-    }
+    internal static CgroupException AlreadyExists(CgroupTarget target) =>
+        new(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
+            $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
+            target.RequestedPath);
 
     /// <summary>Why an rmdir failed, in words a user can act on.</summary>
     internal static string RmdirFailure(string dir, int errno)

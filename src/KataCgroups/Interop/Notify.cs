@@ -31,7 +31,7 @@ internal static unsafe partial class Notify
     internal const uint IN_MODIFY = 0x2;
     internal const int IN_NONBLOCK = 0x800, IN_CLOEXEC = 0x80000;
     internal const int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
-    internal const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+    internal const short POLLIN = 0x1, POLLPRI = 0x2, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
@@ -150,5 +150,25 @@ internal static unsafe partial class Notify
         {
             for (int i = 0; i < handles.Count; i++) if (added[i]) handles[i].DangerousRelease();
         }
+    }
+
+    /// <summary>
+    /// One non-blocking poll(2) of <paramref name="h"/> for <paramref name="events"/>; the revents (0: nothing yet,
+    /// or the poll failed). The handle is kept open for the duration of the call.
+    /// </summary>
+    internal static short PollNow(SafeFdHandle h, short events)
+    {
+        bool added = false;
+        try
+        {
+            h.DangerousAddRef(ref added);
+            var fd = new PollFd { Fd = h.Fd, Events = events };
+            int r;
+            do { r = PollNative(&fd, 1, 0); }
+            while (r < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+            return r > 0 ? fd.REvents : (short)0;
+        }
+        catch (ObjectDisposedException) { return POLLNVAL; }
+        finally { if (added) h.DangerousRelease(); }
     }
 }

@@ -59,10 +59,15 @@ public sealed class CgroupPlan
     public IReadOnlyList<UnitProperty> UnitProperties { get; }
 
     /// <summary>
-    /// Set by the manager for a create after it checked that the cgroup does not exist: the driver must then own every
-    /// leaf it ends up with, or fail with CgroupAlreadyExists (another creator raced it).
+    /// True on the copy the manager hands a driver for a create (<see cref="ForCreate"/>): the driver must make every
+    /// leaf itself, or fail with CgroupAlreadyExists (it was there, or another creator raced it). A copy, never a
+    /// change to this plan: plans are shared (<see cref="Empty"/>, a caller creating several cgroups from one plan).
     /// </summary>
-    public bool MustBeNew { get; internal set; }
+    public bool MustBeNew { get; private init; }
+
+    /// <summary>This plan for a create (<see cref="MustBeNew"/>).</summary>
+    internal CgroupPlan ForCreate() =>
+        new(Writes, Warnings, Conversions, DeviceTarget, UnitProperties) { MustBeNew = true };
 
     /// <summary>The device state the cgroup must be in after the writes (v1), or null when devices are untouched.</summary>
     public DeviceRuleSet? DeviceTarget { get; }

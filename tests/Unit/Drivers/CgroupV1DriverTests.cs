@@ -36,6 +36,8 @@ public sealed class CgroupV1DriverTests : IDisposable
         _fake.Touch("devices", cgroupPath, "devices.list", "a *:* rwm\n");
         foreach (var f in new[] { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.swappiness" })
             _fake.Touch("memory", cgroupPath, f);
+        // Swap accounting shows on every memory cgroup, the root included (the driver looks there).
+        File.WriteAllText(Path.Combine(_fake.Dir("memory", "/"), "memory.memsw.limit_in_bytes"), "9223372036854771712\n");
         foreach (var f in new[] { "cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us" })
             _fake.Touch("cpu,cpuacct", cgroupPath, f);
         _fake.Touch("pids", cgroupPath, "pids.max");
@@ -205,6 +207,7 @@ public sealed class CgroupV1DriverTests : IDisposable
     {
         _fake.Touch("memory", Leaf, "memory.limit_in_bytes", "134217728\n");
         _fake.Touch("memory", Leaf, "memory.memsw.limit_in_bytes", "134217728\n");
+        File.WriteAllText(Path.Combine(_fake.Dir("memory", "/"), "memory.memsw.limit_in_bytes"), "9223372036854771712\n");
         var plan = Driver().Plan(Target, new LinuxResources { Memory = new LinuxMemory { Limit = 256L << 20, Swap = 512L << 20 } }, null);
         Assert.Equal(new[] { "memory.memsw.limit_in_bytes", "memory.limit_in_bytes" }, plan.Writes.Select(w => w.File));
     }

@@ -71,17 +71,23 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
     {
+        // Only what the compiler will look at for these resources is read (CgroupV1Plan.Compile): a create with a
+        // memory limit and no swap reads nothing here but the devices list it must diff against.
         long currentLimit = CgroupV1Plan.UnlimitedMemory;
         bool hasMemsw = false, bfq = false;
         var currentDevices = DeviceRuleSet.DenyAll();
-        if (_byController.TryGetValue("memory", out var mem))
+        var m = resources.Memory;
+        if (m is not null && _byController.TryGetValue("memory", out var mem))
         {
-            var dir = mem.DirectoryOf(target.CgroupPath);
-            if (Directory.Exists(dir) && CgroupFs.TryReadNumber(Path.Combine(dir, "memory.limit_in_bytes")) is { } l)
+            long limit = m.Limit ?? 0, swap = m.Swap ?? 0;
+            // Swap accounting (swapaccount=1) is a property of the kernel: every memory cgroup, the root included,
+            // has memory.memsw.* or none does.
+            if (limit == -1 || swap != 0) hasMemsw = File.Exists(Path.Combine(mem.MountPoint, "memory.memsw.limit_in_bytes"));
+            // The write order of memory and memsw depends on the current limit only when both change.
+            if (limit != 0 && swap > 0 && CgroupFs.TryReadNumber(Path.Combine(mem.DirectoryOf(target.CgroupPath), "memory.limit_in_bytes")) is { } l)
                 currentLimit = l;
-            hasMemsw = File.Exists(Path.Combine(NearestExisting(mem, target.CgroupPath), "memory.memsw.limit_in_bytes"));
         }
-        if (_byController.TryGetValue("blkio", out var blkio))
+        if (resources.BlockIO is not null && _byController.TryGetValue("blkio", out var blkio))
         {
             // fs/blkio.go detectWeightFilenames: CFQ's blkio.weight, else BFQ's blkio.bfq.weight (kernel >= 5.0
             // has no CFQ). Neither shows on the root cgroup, so a root without blkio.weight also means BFQ.
@@ -90,9 +96,17 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         }
         if (devices is not null && _byController.TryGetValue("devices", out var dev))
         {
-            // A new devices cgroup starts as a copy of its parent (security/device_cgroup.c devcgroup_online).
-            var list = CgroupFs.TryRead(Path.Combine(NearestExisting(dev, target.CgroupPath), "devices.list"));
-            if (list is not null) currentDevices = DeviceRuleSet.ParseList(list);
+            // A new devices cgroup starts as a copy of its parent (security/device_cgroup.c devcgroup_online): the
+            // cgroup's own list, else (not made yet) the nearest ancestor's — read, not stat'ed first.
+            for (var p = target.CgroupPath; ; p = CgroupPathText.Dir(p))
+            {
+                if (CgroupFs.TryRead(Path.Combine(dev.DirectoryOf(p), "devices.list")) is { } list)
+                {
+                    currentDevices = DeviceRuleSet.ParseList(list);
+                    break;
+                }
+                if (p == "/") break;
+            }
         }
         return CgroupV1Plan.Compile(resources, devices,
             new V1PlanContext(Controllers, currentLimit, hasMemsw, bfq, currentDevices));
@@ -113,29 +127,32 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        bool fresh = plan.MustBeNew;   // the manager checked that it did not exist
+        bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdirs decide it
         CgroupTree.Transactional(target, log, created =>
         {
-            MakeDirectories(target, created, log);
-            // Two creators racing for one path: whoever made the leaf owns it; the other must not write into it.
-            if (fresh) CgroupTree.EnsureLeafIsOurs(target, _hierarchies.Select(h => h.DirectoryOf(target.CgroupPath)), created);
+            // Whoever made the leaf owns it: one found there already (before, or made by a racing creator) fails
+            // the create before anything is written into it, and only this call's directories are rolled back.
+            MakeDirectories(target, created, log, exclusive: fresh);
             Execute(target, plan, log);
         });
-        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
+        // Just made: no existence check before the moves.
+        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : MoveIn(target, pids, log, null);
     }
 
     /// <summary>
     /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
     /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
     /// </summary>
-    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null)
+    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null,
+        bool exclusive = false)
     {
         foreach (var h in _hierarchies)
         {
             if (only is not null && !only(h)) continue;
             bool cpuset = h.Controllers.Contains("cpuset");
-            CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
-                cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null);
+            if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
+                    cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
+                throw CgroupTree.AlreadyExists(target);
         }
     }
 
@@ -226,6 +243,12 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     internal IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
     {
         if (!Exists(target)) throw NotFound(target);
+        return MoveIn(target, pids, log, only);
+    }
+
+    /// <summary>Writes each pid to cgroup.procs in every hierarchy (or those <paramref name="only"/> picks).</summary>
+    private List<ProcessOutcome> MoveIn(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
+    {
         var outcomes = new List<ProcessOutcome>(pids.Count);
         bool shown = pids.Count > CgroupTree.ProgressThreshold;
         foreach (var pid in pids)

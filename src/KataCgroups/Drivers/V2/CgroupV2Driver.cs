@@ -75,11 +75,10 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        bool fresh = plan.MustBeNew;   // the manager checked that it did not exist
+        bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdir decides it
         CgroupTree.Transactional(target, log, created =>
         {
-            CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log);
-            if (fresh) CgroupTree.EnsureLeafIsOurs(target, new[] { _h.DirectoryOf(target.CgroupPath) }, created);
+            if (!CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupTree.AlreadyExists(target);
             Execute(target, plan, log);
         });
         return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
