@@ -8,6 +8,12 @@ public interface ICgroupLog
 {
     /// <summary>Each write, mkdir, rmdir and pid move as it happens.</summary>
     void Verbose(string message);
+
+    /// <summary>
+    /// False when <see cref="Verbose"/> messages are dropped anyway: the hot paths (one message per write, mkdir,
+    /// rmdir and pid move) then skip formatting them.
+    /// </summary>
+    bool VerboseEnabled => true;
     /// <summary>Something skipped, ignored or converted that the user should know about.</summary>
     void Warning(string message);
     /// <summary>Low-level detail: errnos, retries, D-Bus error names.</summary>
@@ -27,6 +33,8 @@ public sealed class NullCgroupLog : ICgroupLog
     public static NullCgroupLog Instance { get; } = new();
     /// <inheritdoc/>
     public void Verbose(string message) { }
+    /// <inheritdoc/>
+    public bool VerboseEnabled => false;
     /// <inheritdoc/>
     public void Warning(string message) { }
     /// <inheritdoc/>

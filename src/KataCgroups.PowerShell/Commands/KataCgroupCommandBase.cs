@@ -55,6 +55,32 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     /// <summary>A per-item engine failure: non-terminating, the pipeline goes on.</summary>
     private protected void WriteEngineError(CgroupException e, object? target) => WriteError(ErrorRecords.From(e, target));
 
+    /// <summary>
+    /// Whether ShouldProcess will show its text: for -WhatIf, a confirmation prompt (-Confirm, or $ConfirmPreference
+    /// at or below this cmdlet's impact) or -Verbose (bound or by preference). Otherwise the text is never read, and
+    /// building it — Remove counts the processes and lists the directories that exist — is work a runbook loop pays
+    /// on every call for nothing. Asked once per command. A wrong "no" only makes the text shorter.
+    /// </summary>
+    private protected bool ShouldProcessTextShown => _textShown ??= ComputeTextShown();
+
+    private bool? _textShown;
+
+    private bool ComputeTextShown()
+    {
+        var bound = MyInvocation.BoundParameters;
+        bool? Switch(string name) => bound.TryGetValue(name, out var v) ? LanguagePrimitives.IsTrue(v) : null;
+        if (Switch("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"))) return true;
+        var impact = ImpactOf(GetType());
+        if (Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact))
+            return true;
+        return Switch("Verbose") ?? (GetVariableValue("VerbosePreference") is ActionPreference vp && vp != ActionPreference.SilentlyContinue && vp != ActionPreference.Ignore);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfirmImpact> Impacts = new();
+
+    private static ConfirmImpact ImpactOf(Type t) => Impacts.GetOrAdd(t, static t =>
+        (t.GetCustomAttributes(typeof(CmdletAttribute), false).FirstOrDefault() as CmdletAttribute)?.ConfirmImpact ?? ConfirmImpact.Medium);
+
     /// <summary>The rootless outcome: say what was skipped and that nothing changed (STYLE rule 7).</summary>
     private protected void WriteSkipped(string action, string? reason) =>
         WriteWarning($"{MyInvocation.MyCommand.Name} skipped {action}: {reason}; nothing was changed.");

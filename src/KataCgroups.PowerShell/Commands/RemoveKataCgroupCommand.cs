@@ -32,14 +32,21 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
         try
         {
             var target = Resolve(Path);
-            if (!Manager.Exists(target))
-                throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-                    $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
-            var pids = Manager.DriverFor(target).GetProcesses(target);
-            var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
-            var dirs = Manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
-            if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
-                    $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
+            if (ShouldProcessTextShown)
+            {
+                // -WhatIf/-Confirm/-Verbose: say exactly what would happen (a missing cgroup fails here, before the
+                // question; otherwise Manager.Remove says so).
+                if (!Manager.Exists(target))
+                    throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+                        $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
+                var pids = Manager.DriverFor(target).GetProcesses(target);
+                var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
+                var dirs = Manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
+                if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
+                        $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
+                    return;
+            }
+            else if (!ShouldProcess($"Remove cgroup {target.CgroupPath}", $"Remove cgroup {target.CgroupPath}?", "Remove-KataCgroup"))
                 return;
             // Many cgroups piped in (Get-KataCgroup | Remove-KataCgroup): one bar counting them; the total is
             // unknown while the pipeline runs. Completed in EndProcessing.

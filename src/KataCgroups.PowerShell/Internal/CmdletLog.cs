@@ -7,9 +7,23 @@ internal sealed class CmdletLog : ICgroupLog
 {
     private readonly PSCmdlet _cmdlet;
 
-    public CmdletLog(PSCmdlet cmdlet) => _cmdlet = cmdlet;
+    public CmdletLog(PSCmdlet cmdlet)
+    {
+        _cmdlet = cmdlet;
+        // -Verbose (or -Verbose:$false) decides; else $VerbosePreference. Asked once per command: the engine reports
+        // every write, mkdir, rmdir and pid move, and a runbook loop should not format them only to drop them.
+        VerboseEnabled = cmdlet.MyInvocation.BoundParameters.TryGetValue("Verbose", out var v)
+            ? LanguagePrimitives.IsTrue(v)
+            : cmdlet.GetVariableValue("VerbosePreference") is not ActionPreference p
+              || (p != ActionPreference.SilentlyContinue && p != ActionPreference.Ignore);
+    }
 
-    public void Verbose(string message) => _cmdlet.WriteVerbose(message);
+    public bool VerboseEnabled { get; }
+
+    public void Verbose(string message)
+    {
+        if (VerboseEnabled) _cmdlet.WriteVerbose(message);
+    }
 
     public void Warning(string message) => _cmdlet.WriteWarning(message);
 

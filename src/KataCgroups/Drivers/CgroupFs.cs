@@ -50,7 +50,7 @@ internal static class CgroupFs
     /// <summary>One write, reported as it happens (-Verbose) and, when it fails, with its errno (-Debug).</summary>
     internal static int TryWrite(string path, string value, ICgroupLog log)
     {
-        log.Verbose($"write {path} = {value}");
+        if (log.VerboseEnabled) log.Verbose($"write {path} = {value}");
         int errno = TryWrite(path, value);
         if (errno != 0) log.Debug($"write {path} = {value}: {Errno.Describe(errno)}");
         return errno;
@@ -137,9 +137,11 @@ internal static class CgroupFs
     internal static string? TryReadValue(string path) => TryRead(path)?.Trim();
 
     /// <summary>Parses a cgroup number: "max" → -1; null when missing or not a number.</summary>
-    internal static long? TryReadNumber(string path)
+    internal static long? TryReadNumber(string path) => ParseNumber(TryReadValue(path));
+
+    /// <summary>A cgroup number from a file's trimmed text: "max" → -1; null when null or not a number.</summary>
+    internal static long? ParseNumber(string? s)
     {
-        var s = TryReadValue(path);
         if (s is null) return null;
         if (s == "max") return -1;
         return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
@@ -151,7 +153,7 @@ internal static class CgroupFs
         int errno = CgroupRoots.Mkdir(path);
         if (errno == 0)
         {
-            log.Verbose($"mkdir {path}");
+            if (log.VerboseEnabled) log.Verbose($"mkdir {path}");
             return true;
         }
         if (errno == Errno.EEXIST && Directory.Exists(path)) return false;
@@ -177,7 +179,7 @@ internal static class CgroupFs
             int errno = CgroupRoots.Rmdir(path);
             if (errno == 0)
             {
-                log.Verbose($"rmdir {path}");
+                if (log.VerboseEnabled) log.Verbose($"rmdir {path}");
                 return 0;
             }
             if (errno == Errno.ENOENT) return 0;
@@ -196,7 +198,7 @@ internal static class CgroupFs
     internal static int TryMkdir(string path, ICgroupLog log)
     {
         int errno = CgroupRoots.Mkdir(path);
-        if (errno == 0) log.Verbose($"mkdir {path}");
+        if (errno == 0 && log.VerboseEnabled) log.Verbose($"mkdir {path}");
         else if (errno != Errno.EEXIST && errno != Errno.ENOENT) log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
         return errno;
     }
@@ -205,7 +207,7 @@ internal static class CgroupFs
     internal static int TryRmdirOnce(string path, ICgroupLog log)
     {
         int errno = CgroupRoots.Rmdir(path);
-        if (errno == 0) log.Verbose($"rmdir {path}");
+        if (errno == 0 && log.VerboseEnabled) log.Verbose($"rmdir {path}");
         return errno;
     }
 
@@ -231,7 +233,7 @@ internal static class CgroupFs
     {
         var file = Path.Combine(dir, "cgroup.procs");
         var value = pid.ToString(CultureInfo.InvariantCulture);
-        log.Verbose($"write {file} = {value}");
+        if (log.VerboseEnabled) log.Verbose($"write {file} = {value}");
         int errno = 0;
         for (int i = 0; i < 5; i++)
         {

@@ -297,33 +297,46 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public CgroupSnapshot Read(CgroupTarget target)
     {
+        // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
+        // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
+        // thousands of cgroups reads each one this way.
+        var seen = new HashSet<Hierarchy>();
+        string? Text(string controller, string file)
+        {
+            if (!_byController.TryGetValue(controller, out var h)) return null;
+            var text = CgroupFs.TryRead(Path.Combine(h.DirectoryOf(target.CgroupPath), file));
+            if (text is not null) seen.Add(h);
+            return text;
+        }
+        long? Num(string controller, string file)
+        {
+            var n = CgroupFs.ParseNumber(Text(controller, file)?.Trim());
+            // v1 shows "unlimited" as PAGE_COUNTER_MAX pages; report it the OCI way.
+            return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
+        }
+        string? Str(string controller, string file) => Text(controller, file)?.Trim();
+
+        long? memoryLimit = Num("memory", "memory.limit_in_bytes"), memorySwap = Num("memory", "memory.memsw.limit_in_bytes"),
+            memoryReservation = Num("memory", "memory.soft_limit_in_bytes"), memoryUsage = Num("memory", "memory.usage_in_bytes"),
+            cpuShares = Num("cpu", "cpu.shares"), cpuQuota = Num("cpu", "cpu.cfs_quota_us"), cpuPeriod = Num("cpu", "cpu.cfs_period_us"),
+            pidsLimit = Num("pids", "pids.max"), pidsCurrent = Num("pids", "pids.current"),
+            blkioWeight = Num("blkio", "blkio.weight") ?? Num("blkio", "blkio.bfq.weight");
+        string? cpus = Str("cpuset", "cpuset.cpus"), mems = Str("cpuset", "cpuset.mems"), freezer = Str("freezer", "freezer.state");
+        var devices = Text("devices", "devices.list") is { } text
+            ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
+            : new List<string>();
+
         var paths = new List<ControllerPath>();
         var missing = new List<string>();
-        var exists = new Dictionary<Hierarchy, bool>();   // one stat per hierarchy, not per controller row
+        var exists = new Dictionary<Hierarchy, bool>();   // at most one stat per hierarchy, none where a file was read
         foreach (var (controller, h) in _rows)
         {
             var dir = h.DirectoryOf(target.CgroupPath);
-            if (!exists.TryGetValue(h, out var there)) exists[h] = there = Directory.Exists(dir);
+            if (!exists.TryGetValue(h, out var there)) exists[h] = there = seen.Contains(h) || Directory.Exists(dir);
             if (there) paths.Add(new ControllerPath(controller, dir));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw NotFound(target);
-
-        string? F(string controller, string file) =>
-            _byController.TryGetValue(controller, out var h) ? Path.Combine(h.DirectoryOf(target.CgroupPath), file) : null;
-        long? Num(string controller, string file)
-        {
-            var f = F(controller, file);
-            if (f is null) return null;
-            var n = CgroupFs.TryReadNumber(f);
-            // v1 shows "unlimited" as PAGE_COUNTER_MAX pages; report it the OCI way.
-            return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
-        }
-        string? Str(string controller, string file) => F(controller, file) is { } f ? CgroupFs.TryReadValue(f) : null;
-
-        var devices = F("devices", "devices.list") is { } dl && CgroupFs.TryRead(dl) is { } text
-            ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
-            : new List<string>();
         return new CgroupSnapshot
         {
             Target = target,
@@ -332,20 +345,20 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             Paths = paths,
             MissingIn = missing,
             Pids = GetProcesses(target),
-            MemoryLimit = Num("memory", "memory.limit_in_bytes"),
-            MemorySwap = Num("memory", "memory.memsw.limit_in_bytes"),
-            MemoryReservation = Num("memory", "memory.soft_limit_in_bytes"),
-            MemoryUsage = Num("memory", "memory.usage_in_bytes"),
-            CpuShares = Num("cpu", "cpu.shares"),
-            CpuQuota = Num("cpu", "cpu.cfs_quota_us"),
-            CpuPeriod = Num("cpu", "cpu.cfs_period_us"),
-            Cpus = Str("cpuset", "cpuset.cpus"),
-            Mems = Str("cpuset", "cpuset.mems"),
-            PidsLimit = Num("pids", "pids.max"),
-            PidsCurrent = Num("pids", "pids.current"),
-            BlkioWeight = Num("blkio", "blkio.weight") ?? Num("blkio", "blkio.bfq.weight"),
+            MemoryLimit = memoryLimit,
+            MemorySwap = memorySwap,
+            MemoryReservation = memoryReservation,
+            MemoryUsage = memoryUsage,
+            CpuShares = cpuShares,
+            CpuQuota = cpuQuota,
+            CpuPeriod = cpuPeriod,
+            Cpus = cpus,
+            Mems = mems,
+            PidsLimit = pidsLimit,
+            PidsCurrent = pidsCurrent,
+            BlkioWeight = blkioWeight,
             Devices = devices,
-            FreezerState = Str("freezer", "freezer.state"),
+            FreezerState = freezer,
         };
     }
 
