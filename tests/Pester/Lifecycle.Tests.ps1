@@ -69,6 +69,28 @@ Describe 'A sandbox cgroup with a real process' {
         }
     }
 
+    It 'Remove-KataCgroup moves a process only where it is in the cgroup: one elsewhere in memory stays there, one only in memory is moved there' {
+        # Remove reads the devices hierarchy's cgroup.procs once and, per process, /proc/<pid>/cgroup for the
+        # hierarchies it shares with the cgroup; whatever that misses keeps a directory busy and is moved then.
+        $Cg | Add-KataCgroupProcess -Id $Sleep.Id
+        $memory = Get-KcControllerMount 'memory'
+        [IO.Directory]::CreateDirectory("$memory$Root/other") | Out-Null
+        [IO.File]::WriteAllText("$memory$Root/other/cgroup.procs", "$($Sleep.Id)")   # in the cgroup everywhere but memory
+        $onlyMemory = Start-KcSleep
+        [IO.File]::WriteAllText("$memory$($Cg.CgroupPath)/cgroup.procs", "$($onlyMemory.Id)")   # in the cgroup in memory only
+
+        $Cg | Remove-KataCgroup
+
+        $first = @(Get-KcProcessCgroup $Sleep.Id)
+        ($first | Where-Object Controllers -EQ 'memory').Path | Should -BeExactly "$Root/other" -Because 'it was not in the cgroup in memory: not touched there'
+        ($first | Where-Object Controllers -EQ 'devices').Path | Should -BeExactly "$Root/pod1"
+        ($first | Where-Object Controllers -EQ '').Path | Should -BeExactly "$Root/pod1"
+        $second = @(Get-KcProcessCgroup $onlyMemory.Id)
+        ($second | Where-Object Controllers -EQ 'memory').Path | Should -BeExactly "$Root/pod1"
+        ($second | Where-Object Controllers -EQ 'devices').Path | Should -Not -BeLike "$Root*" -Because 'it was never in the cgroup in devices'
+        foreach ($dir in Get-KcCgroupDirectory $Cg.CgroupPath) { $dir | Should -Not -Exist }
+    }
+
     It 'Remove-KataCgroup empties and removes child cgroups made inside the cgroup too' {
         # A nested cgroup in every hierarchy (as a VMM might make), with the process in it.
         foreach ($h in Get-KcHierarchy) {

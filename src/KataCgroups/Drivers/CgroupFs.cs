@@ -92,10 +92,24 @@ internal static class CgroupFs
             $"failed to read {path}: {Errno.Describe(errno)}{(Escape(errno) is { } d ? "; " + d : "")}", path, errno);
 
     /// <summary>The whole file, opened beneath its hierarchy; null and the errno on failure.</summary>
-    private static unsafe string? TryReadFile(string path, out int errno)
+    private static string? TryReadFile(string path, out int errno)
     {
         int fd = CgroupRoots.Open(path, Libc.O_RDONLY, out errno);
-        if (fd < 0) return null;
+        return fd < 0 ? null : ReadAndClose(fd, out errno);
+    }
+
+    /// <summary>
+    /// A procfs file (<c>/proc/&lt;pid&gt;/cgroup</c>) the cheap way — one open, one read, one close, on the stack —
+    /// where File.ReadAllText costs a FileStream and a reader; null when it cannot be read (the process is gone).
+    /// </summary>
+    internal static string? TryReadProcFile(string path)
+    {
+        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        return fd < 0 ? null : ReadAndClose(fd, out _);
+    }
+
+    private static unsafe string? ReadAndClose(int fd, out int errno)
+    {
         try
         {
             // Most cgroup files are a line; memory.stat and devices.list a few KiB. The first page is read on the
@@ -123,8 +137,8 @@ internal static class CgroupFs
                 if (n < 0) { errno = Marshal.GetLastPInvokeError(); return null; }
                 if (n == 0) break;
                 total += (int)n;
-                // cgroup files are seq_files, which fill a read as far as they have data: a short read is the end
-                // (saves the second read(2) that would only return 0).
+                // cgroup and proc files are seq_files, which fill a read as far as they have data: a short read is
+                // the end (saves the second read(2) that would only return 0).
                 if (total < buf.Length) break;
             }
             errno = 0;

@@ -375,10 +375,67 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         int removed = 0;
         var failures = new List<string>();
         int failedErrno = 0;
+        bool movedOut = !options.Kill && MoveOutByProcCgroup(target, parentPath, moved, log);
         foreach (var h in _hierarchies)
-            removed += CgroupTree.RemoveSubtree(h.DirectoryOf(target.CgroupPath), h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
+        {
+            var dir = h.DirectoryOf(target.CgroupPath);
+            if (movedOut)
+            {
+                // Emptied already in the common case: one rmdir. A directory that still holds something (a process
+                // only in this hierarchy, a fork meanwhile, child cgroups) refuses and gets the full treatment.
+                int errno = CgroupFs.TryRmdirOnce(dir, log);
+                if (errno == 0) { removed++; continue; }
+                if (errno == Errno.ENOENT) continue;
+            }
+            removed += CgroupTree.RemoveSubtree(dir, h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
+        }
         if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
+    }
+
+    /// <summary>
+    /// Moves the cgroup's processes to its parent with one cgroup.procs read instead of one per hierarchy: the
+    /// processes the devices hierarchy lists (runc's GetPids reads the same one), and for each, from
+    /// <c>/proc/&lt;pid&gt;/cgroup</c>, the hierarchies where it is in exactly this cgroup — only there is it moved, so
+    /// a process that is elsewhere in some hierarchy stays where it is. What this misses (a process in this cgroup
+    /// in one hierarchy only, one in a child cgroup, a fork meanwhile) keeps its directory busy, and the caller's
+    /// full pass handles it. False when the paths in /proc/&lt;pid&gt;/cgroup cannot be taken as ours (a hierarchy
+    /// mounted from a subtree) or nothing lists the processes.
+    /// </summary>
+    private bool MoveOutByProcCgroup(CgroupTarget target, string parentPath, HashSet<int> moved, ICgroupLog log)
+    {
+        if (_hierarchies.Count == 0) return false;
+        foreach (var h in _hierarchies) if (h.Root != "/") return false;
+        var source = _byController.TryGetValue("devices", out var dev) ? dev : _hierarchies[0];
+        foreach (var pid in CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath)))
+        {
+            // "hierarchy-ID:controller-list:cgroup-path" per hierarchy (cgroups(7)); "0::path" is cgroup2.
+            var text = CgroupFs.TryReadProcFile(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"));
+            if (text is null) continue;   // exited
+            foreach (var line in text.AsSpan().EnumerateLines())
+            {
+                int a = line.IndexOf(':');
+                if (a < 0) continue;
+                int b = line[(a + 1)..].IndexOf(':');
+                if (b < 0) continue;
+                var controllers = line.Slice(a + 1, b);
+                var path = line[(a + b + 2)..];
+                if (!path.SequenceEqual(target.CgroupPath)) continue;
+                Hierarchy? h = null;
+                if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
+                else
+                {
+                    int comma = controllers.IndexOf(',');
+                    _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
+                }
+                if (h is null || !_hierarchies.Contains(h)) continue;
+                var to = h.DirectoryOf(parentPath);
+                int errno = CgroupFs.TryAddProcess(to, pid, log);
+                if (errno == 0) moved.Add(pid);
+                else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
+            }
+        }
+        return true;
     }
 
     /// <summary>v1 has no cgroup.kill: freeze so nothing forks, SIGKILL every task, thaw so they can die.</summary>
