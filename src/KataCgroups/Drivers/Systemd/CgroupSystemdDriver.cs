@@ -196,7 +196,8 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         var made = new List<string>();
         v1.MakeDirectories(target, made, log, only);
         if (made.Count == 0) return;
-        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log, only))
+        // The scope's processes go into the directories just made; where the directory was there, so are they.
+        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log, h => made.Contains(h.DirectoryOf(target.CgroupPath))))
             if (!o.Added && !o.Vanished) throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed, o.Error ?? $"process {o.Pid} was not added", o.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
