@@ -93,6 +93,15 @@ internal static class CgroupTree
         return removed;
     }
 
+    /// <summary>
+    /// False only when a directory certainly has no subdirectories: its link count is 2 (itself and "."; each
+    /// subdirectory adds its ".."). cgroupfs keeps that count exactly (kernfs sets a directory's nlink to its number
+    /// of subdirectories + 2, fs/kernfs/inode.c), so a listing of thousands of leaf cgroups costs one statx each
+    /// instead of an open, two getdents over some thirty files and a close. Any other count, or a failed stat,
+    /// means look (file systems such as btrfs always report 1).
+    /// </summary>
+    internal static bool MayHaveSubdirectories(string dir) => !(Libc.TryGetLinkCount(dir, out var n) && n == 2);
+
     /// <summary>Subdirectories; empty when the directory vanished meanwhile.</summary>
     internal static List<string> Subdirs(string dir)
     {
@@ -142,7 +151,7 @@ internal static class CgroupTree
                 var name = Path.GetFileName(sub);
                 var subPath = path == "/" ? "/" + name : path + "/" + name;
                 if (name.StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(subPath);
-                stack.Push((sub, subPath));
+                if (MayHaveSubdirectories(sub)) stack.Push((sub, subPath));
             }
         }
         result.Sort(StringComparer.Ordinal);

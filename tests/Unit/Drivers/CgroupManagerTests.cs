@@ -259,6 +259,41 @@ public sealed class CgroupManagerTests : IDisposable
     }
 
     [Fact]
+    public void Find_DescendsIntoEveryDirectoryWithSubdirectoriesAndSkipsLeaves()
+    {
+        // The walk skips a directory only when its link count says it has no subdirectories.
+        _fake.MakeCgroup("cpuset", "/vc/kata_a/kata_inner");
+        _fake.MakeCgroup("cpuset", "/vc/pod/x/y/kata_deep");
+        _fake.MakeCgroup("cpuset", "/vc/kata_leaf");
+        Assert.Equal(new[] { "/vc/kata_a", "/vc/kata_a/kata_inner", "/vc/kata_leaf", "/vc/pod/x/y/kata_deep" },
+            Manager().Find().Select(t => t.CgroupPath));
+    }
+
+    [SkippableFact]
+    public void MayHaveSubdirectories_FollowsTheCgroupfsLinkCount()
+    {
+        Skip.IfNot(Environment.IsPrivilegedProcess, "making a cgroup needs root");
+        var mount = HostProbe.Probe().Hierarchies.FirstOrDefault(h => !h.IsUnified)?.MountPoint
+            ?? HostProbe.Probe().Unified?.MountPoint;
+        Skip.If(mount is null, "no cgroup hierarchy mounted");
+        var dir = Path.Combine(mount!, "kctest-unit-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Assert.False(CgroupTree.MayHaveSubdirectories(dir));   // a leaf: nlink 2
+            Directory.CreateDirectory(Path.Combine(dir, "child"));
+            Assert.True(CgroupTree.MayHaveSubdirectories(dir));    // nlink 3
+            Assert.False(CgroupTree.MayHaveSubdirectories(Path.Combine(dir, "child")));
+            Assert.True(CgroupTree.MayHaveSubdirectories(Path.Combine(dir, "missing")));   // unknown: look
+        }
+        finally
+        {
+            if (Directory.Exists(Path.Combine(dir, "child"))) Directory.Delete(Path.Combine(dir, "child"));
+            Directory.Delete(dir);
+        }
+    }
+
+    [Fact]
     public void Find_DefaultsToVcAndCleansRoots()
     {
         _fake.MakeCgroup("cpuset", "/vc/kata_a");
