@@ -407,35 +407,51 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (_hierarchies.Count == 0) return false;
         foreach (var h in _hierarchies) if (h.Root != "/") return false;
         var source = _byController.TryGetValue("devices", out var dev) ? dev : _hierarchies[0];
-        foreach (var pid in CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath)))
+        var pids = CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath));
+        bool shown = pids.Count > CgroupTree.ProgressThreshold;
+        try
         {
-            // "hierarchy-ID:controller-list:cgroup-path" per hierarchy (cgroups(7)); "0::path" is cgroup2.
-            var text = CgroupFs.TryReadProcFile(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"));
-            if (text is null) continue;   // exited
-            foreach (var line in text.AsSpan().EnumerateLines())
+            for (int i = 0; i < pids.Count; i++)
             {
-                int a = line.IndexOf(':');
-                if (a < 0) continue;
-                int b = line[(a + 1)..].IndexOf(':');
-                if (b < 0) continue;
-                var controllers = line.Slice(a + 1, b);
-                var path = line[(a + b + 2)..];
-                if (!path.SequenceEqual(target.CgroupPath)) continue;
-                Hierarchy? h = null;
-                if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
-                else
-                {
-                    int comma = controllers.IndexOf(',');
-                    _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
-                }
-                if (h is null || !_hierarchies.Contains(h)) continue;
-                var to = h.DirectoryOf(parentPath);
-                int errno = CgroupFs.TryAddProcess(to, pid, log);
-                if (errno == 0) moved.Add(pid);
-                else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
+                if (shown) log.Progress("Moving processes", $"{target.CgroupPath} → {parentPath}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
+                MoveOutOne(target, parentPath, pids[i], moved, log);
             }
         }
+        finally
+        {
+            if (shown) log.Progress("Moving processes", "", 100, completed: true);
+        }
         return true;
+    }
+
+    /// <summary>One process of <see cref="MoveOutByProcCgroup"/>: to the parent wherever it is in exactly this cgroup.</summary>
+    private void MoveOutOne(CgroupTarget target, string parentPath, int pid, HashSet<int> moved, ICgroupLog log)
+    {
+        // "hierarchy-ID:controller-list:cgroup-path" per hierarchy (cgroups(7)); "0::path" is cgroup2.
+        var text = CgroupFs.TryReadProcFile(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"));
+        if (text is null) return;   // exited
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            int a = line.IndexOf(':');
+            if (a < 0) continue;
+            int b = line[(a + 1)..].IndexOf(':');
+            if (b < 0) continue;
+            var controllers = line.Slice(a + 1, b);
+            var path = line[(a + b + 2)..];
+            if (!path.SequenceEqual(target.CgroupPath)) continue;
+            Hierarchy? h = null;
+            if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
+            else
+            {
+                int comma = controllers.IndexOf(',');
+                _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
+            }
+            if (h is null || !_hierarchies.Contains(h)) continue;
+            var to = h.DirectoryOf(parentPath);
+            int errno = CgroupFs.TryAddProcess(to, pid, log);
+            if (errno == 0) moved.Add(pid);
+            else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
+        }
     }
 
     /// <summary>v1 has no cgroup.kill: freeze so nothing forks, SIGKILL every task, thaw so they can die.</summary>
