@@ -81,7 +81,7 @@ public static class HypervisorDevices
         var all = new List<DeviceRule>(caller);
         all.AddRange(hypervisor);
         all.AddRange(RuntimeDefaults);
-        if (warn is not null)
+        if (warn is not null && caller.Exists(r => !r.Allow && r.Type != 'a'))   // the usual caller has no denies to check
         {
             var final = DeviceRuleSet.FromRules(all);
             foreach (var deny in caller.Where(r => !r.Allow && r.Type != 'a'))
