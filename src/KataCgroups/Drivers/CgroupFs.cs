@@ -226,11 +226,14 @@ internal static class CgroupFs
     }
 
     /// <summary>Pids in <c>cgroup.procs</c> (empty when the directory is gone).</summary>
-    internal static List<int> ReadProcs(string dir)
+    internal static List<int> ReadProcs(string dir) => TryReadProcs(dir) ?? new List<int>();
+
+    /// <summary>The pids in <c>cgroup.procs</c>; null when it cannot be read (no such cgroup), unlike an empty one.</summary>
+    internal static List<int>? TryReadProcs(string dir)
     {
-        var pids = new List<int>();
         var text = TryRead(Path.Combine(dir, "cgroup.procs"));
-        if (text is null) return pids;
+        if (text is null) return null;
+        var pids = new List<int>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) pids.Add(pid);

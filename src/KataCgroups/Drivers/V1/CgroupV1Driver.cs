@@ -25,6 +25,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     private readonly List<Hierarchy> _hierarchies = new();            // distinct, in creation order
     private readonly List<(string Controller, Hierarchy H)> _rows = new(); // one per controller, for paths
     private readonly Dictionary<string, Hierarchy> _byController = new(StringComparer.Ordinal);
+    private volatile bool _bfqWeightSeen;   // Read: which blkio weight file this host has (a hint, never trusted alone)
 
     /// <summary>Creates the driver for a probed host.</summary>
     public CgroupV1Driver(HostInfo host)
@@ -278,8 +279,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // Remove still reads every hierarchy, since there a process left anywhere would block the rmdir.
         foreach (var dir in ProcessSources(target))
         {
-            var pids = CgroupFs.ReadProcs(dir);
-            if (pids.Count > 0 || Directory.Exists(dir))
+            // A readable cgroup.procs, even an empty one, proves the directory is there: no stat.
+            if (CgroupFs.TryReadProcs(dir) is { } pids)
             {
                 pids.Sort();
                 return pids;
@@ -315,12 +316,23 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
         }
         string? Str(string controller, string file) => Text(controller, file)?.Trim();
+        // CFQ's blkio.weight or BFQ's blkio.bfq.weight (fs/blkio.go): the one found last time is tried first, so a
+        // listing does not pay a failed open per cgroup; the other is still tried when it is not there.
+        long? BlkioWeight()
+        {
+            bool bfqFirst = _bfqWeightSeen;
+            var v = Num("blkio", bfqFirst ? "blkio.bfq.weight" : "blkio.weight");
+            if (v is not null) return v;
+            v = Num("blkio", bfqFirst ? "blkio.weight" : "blkio.bfq.weight");
+            if (v is not null) _bfqWeightSeen = !bfqFirst;
+            return v;
+        }
 
         long? memoryLimit = Num("memory", "memory.limit_in_bytes"), memorySwap = Num("memory", "memory.memsw.limit_in_bytes"),
             memoryReservation = Num("memory", "memory.soft_limit_in_bytes"), memoryUsage = Num("memory", "memory.usage_in_bytes"),
             cpuShares = Num("cpu", "cpu.shares"), cpuQuota = Num("cpu", "cpu.cfs_quota_us"), cpuPeriod = Num("cpu", "cpu.cfs_period_us"),
             pidsLimit = Num("pids", "pids.max"), pidsCurrent = Num("pids", "pids.current"),
-            blkioWeight = Num("blkio", "blkio.weight") ?? Num("blkio", "blkio.bfq.weight");
+            blkioWeight = BlkioWeight();
         string? cpus = Str("cpuset", "cpuset.cpus"), mems = Str("cpuset", "cpuset.mems"), freezer = Str("freezer", "freezer.state");
         var devices = Text("devices", "devices.list") is { } text
             ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
