@@ -131,10 +131,16 @@ function Test-FsClean([string] $After) {
 
 function Invoke-InSandbox([string[]] $Command, [int] $TimeoutSeconds = 3600) {
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $lines = Invoke-KcInSandbox $Sb -TimeoutSeconds $TimeoutSeconds -IgnoreExitCode -- env HOME=/tmp DOTNET_CLI_HOME=/tmp `
-        XDG_CACHE_HOME=/tmp NO_COLOR=1 TERM=dumb DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 @Command
+    # Invoke-KcInSandbox reports the command's stderr on the verbose stream: keep it, a contender that reports
+    # nothing is explained by it.
+    $all = Invoke-KcInSandbox $Sb -TimeoutSeconds $TimeoutSeconds -IgnoreExitCode -Verbose -- env HOME=/tmp DOTNET_CLI_HOME=/tmp `
+        XDG_CACHE_HOME=/tmp NO_COLOR=1 TERM=dumb DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_TELEMETRY_OPTOUT=1 @Command 4>&1
     $sw.Stop()
-    [pscustomobject]@{ Wall = $sw.Elapsed.TotalMilliseconds; Output = @($lines) }
+    [pscustomobject]@{
+        Wall   = $sw.Elapsed.TotalMilliseconds
+        Output = @($all | Where-Object { $_ -isnot [Management.Automation.VerboseRecord] })
+        Error  = (@($all | Where-Object { $_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message) -join "`n")
+    }
 }
 
 # No kata- unit and no scope directory left in the sandbox; the slice empty but for the helper.
@@ -299,7 +305,7 @@ try {
                 $order = @($SdContenders[$k..($SdContenders.Count - 1)]) + @(if ($k) { $SdContenders[0..($k - 1)] })
                 foreach ($c in $order) {
                     $r = & $sdRun[$c] $n
-                    $b = Get-KcBenchLine $r.Output $c ''
+                    $b = Get-KcBenchLine $r.Output $c $r.Error
                     Test-SdClean "$c (N=$n, round $round)"
                     $Results.Add([pscustomobject]@{ Contender = $c; N = $n; Round = $round; PerCgroupMs = [double]$b.perCgroupMs; WallMs = $r.Wall })
                     Write-Host ("    N={0,-5} round {1}  {2,-14} {3,9} ms/cgroup  process {4,8} ms" -f $n, $round, $c, (Format-Num $b.perCgroupMs 3), (Format-Num $r.Wall 0))

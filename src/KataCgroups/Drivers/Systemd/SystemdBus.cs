@@ -24,8 +24,7 @@ internal sealed class SystemdBus : IDisposable
     private DBusConnection? _connection;
     private IDisposable? _jobWatch;
     private string _address = "";
-    private readonly ConcurrentDictionary<string, string> _finishedJobs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _waiting = new(StringComparer.Ordinal);
+    private readonly SystemdJobs _jobs = new();
 
     internal SystemdBus(string? explicitAddress, ICgroupLog log)
     {
@@ -83,6 +82,9 @@ internal sealed class SystemdBus : IDisposable
                 {
                     _jobWatch = await handshake.ConfigureAwait(false);
                     PeerToPeer = c.UniqueName is null;
+                    // Results of the previous connection nobody claimed mean nothing now (a restarted systemd
+                    // numbers its jobs from 1 again).
+                    _jobs.ForgetUnclaimed();
                     _connection = c;
                     _address = address;
                     return c;
@@ -122,8 +124,7 @@ internal sealed class SystemdBus : IDisposable
             {
                 if (!n.HasValue) return;
                 var v = n.Value;
-                if (_waiting.TryRemove(v.Job, out var tcs)) tcs.TrySetResult(v.Result);
-                else _finishedJobs[v.Job] = v.Result;
+                _jobs.Complete(v.Job, v.Result);
             }, ObserverFlags.None, false, null).ConfigureAwait(false);
         try
         {
@@ -250,21 +251,7 @@ internal sealed class SystemdBus : IDisposable
         });
 
     /// <summary>Waits for the JobRemoved of <paramref name="job"/> and returns its result ("done", "failed"…).</summary>
-    internal async Task<string> WaitForJobAsync(string job, TimeSpan timeout)
-    {
-        if (_finishedJobs.TryRemove(job, out var early)) return early;
-        var tcs = _waiting.GetOrAdd(job, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
-        // The signal may have landed between the first check and the registration.
-        if (_finishedJobs.TryRemove(job, out early)) { _waiting.TryRemove(job, out _); return early; }
-        var done = await Task.WhenAny(tcs.Task, Task.Delay(timeout)).ConfigureAwait(false);
-        if (done != tcs.Task)
-        {
-            _waiting.TryRemove(job, out _);
-            throw new CgroupException(ErrorIds.SystemdJobFailed, CgroupErrorKind.ResourceBusy,
-                $"systemd job {job} did not finish within {timeout.TotalSeconds:0} s", job);
-        }
-        return await tcs.Task.ConfigureAwait(false);
-    }
+    internal Task<string> WaitForJobAsync(string job, TimeSpan timeout) => _jobs.WaitAsync(job, timeout);
 
     /// <summary>Reads one property of a unit (org.freedesktop.DBus.Properties.Get on its object).</summary>
     internal Task<VariantValue> GetUnitPropertyAsync(string unitObjectPath, string iface, string property) =>
@@ -389,4 +376,60 @@ internal sealed class MessageWriterBox
         (string, string)[] pairs => new Tmds.DBus.Protocol.Array<Struct<string, string>>(pairs.Select(p => Struct.Create(p.Item1, p.Item2))).AsVariantValue(),
         _ => throw new ArgumentException($"unsupported unit property value {v.GetType().Name}"),
     };
+}
+
+/// <summary>
+/// The results of systemd jobs (JobRemoved), matched to whoever waits for them. One completion per job path, made by
+/// whichever side comes first — the signal (it can arrive before the reply that names the job) or the waiter — and
+/// completed by the signal. Two maps checked one after the other (a buffer for early results, a table of waiters)
+/// lost a result now and then: the signal found no waiter yet, the waiter registered and looked in the buffer before
+/// the signal had written it, and it waited 30 s for nothing (seen in the bench: "job … did not finish within 30 s").
+/// </summary>
+internal sealed class SystemdJobs
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _jobs = new(StringComparer.Ordinal);
+    // Results nobody waits for (peer-to-peer, systemd signals every job, other clients' too), oldest first, so that
+    // they can be dropped; a job of ours is always among the newest.
+    private readonly ConcurrentQueue<string> _unclaimed = new();
+
+    /// <summary>How many unclaimed results are kept.</summary>
+    internal const int MaxUnclaimed = 1024;
+
+    private static TaskCompletionSource<string> New(string _) => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A job ended with <paramref name="result"/> (from its JobRemoved signal).</summary>
+    internal void Complete(string job, string result)
+    {
+        if (!_jobs.GetOrAdd(job, New).TrySetResult(result)) return;
+        _unclaimed.Enqueue(job);
+        while (_unclaimed.Count > MaxUnclaimed && _unclaimed.TryDequeue(out var old))
+            if (_jobs.TryGetValue(old, out var t) && t.Task.IsCompleted) _jobs.TryRemove(old, out _);
+    }
+
+    /// <summary>The job's result, whether it ended before this call or ends within <paramref name="timeout"/>.</summary>
+    internal async Task<string> WaitAsync(string job, TimeSpan timeout)
+    {
+        var tcs = _jobs.GetOrAdd(job, New);   // the signal's, if it came first; else the one it will complete
+        try
+        {
+            if (await Task.WhenAny(tcs.Task, Task.Delay(timeout)).ConfigureAwait(false) != tcs.Task)
+                throw new CgroupException(ErrorIds.SystemdJobFailed, CgroupErrorKind.ResourceBusy,
+                    $"systemd job {job} did not finish within {timeout.TotalSeconds:0} s", job);
+            return await tcs.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            _jobs.TryRemove(job, out _);
+        }
+    }
+
+    /// <summary>Drops results nobody claimed (a new connection: a restarted systemd numbers its jobs from 1 again).</summary>
+    internal void ForgetUnclaimed()
+    {
+        foreach (var (path, t) in _jobs)
+            if (t.Task.IsCompleted) _jobs.TryRemove(path, out _);
+    }
+
+    /// <summary>Jobs known now (tests).</summary>
+    internal int Count => _jobs.Count;
 }

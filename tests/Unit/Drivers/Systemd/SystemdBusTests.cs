@@ -74,3 +74,71 @@ public sealed class SystemdBusTests
         Assert.Equal(2, log.DebugMessages.Count(m => m.Contains("no answer to the handshake")));
     }
 }
+
+/// <summary>
+/// JobRemoved results reach their waiter whichever comes first, the signal or the wait — including when both race
+/// on two threads (the old two-map design lost such a result and waited 30 s).
+/// </summary>
+public sealed class SystemdJobsTests
+{
+    [Fact]
+    public async Task AResultThatCameBeforeTheWaitIsReturnedAndForgotten()
+    {
+        var jobs = new SystemdJobs();
+        jobs.Complete("/org/freedesktop/systemd1/job/7", "done");
+        Assert.Equal("done", await jobs.WaitAsync("/org/freedesktop/systemd1/job/7", TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, jobs.Count);
+    }
+
+    [Fact]
+    public async Task AWaitIsCompletedByTheLaterSignalAndTimesOutWithoutOne()
+    {
+        var jobs = new SystemdJobs();
+        var wait = jobs.WaitAsync("/job/8", TimeSpan.FromSeconds(10));
+        jobs.Complete("/job/8", "failed");
+        Assert.Equal("failed", await wait);
+        var e = await Assert.ThrowsAsync<CgroupException>(() => jobs.WaitAsync("/job/9", TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(ErrorIds.SystemdJobFailed, e.ErrorId);
+        Assert.Equal(0, jobs.Count);
+    }
+
+    [Fact]
+    public async Task SignalAndWaitRacingOnTwoThreadsNeverLoseAResult()
+    {
+        // Each job's signal and wait start together on two threads, so every interleaving gets its chance.
+        var jobs = new SystemdJobs();
+        const int N = 5000;
+        using var go = new Barrier(2);
+        var signals = Task.Factory.StartNew(() =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                go.SignalAndWait();
+                jobs.Complete("/job/" + i, "done");
+            }
+        }, TaskCreationOptions.LongRunning);
+        var waits = Task.Factory.StartNew(() =>
+        {
+            int got = 0;
+            for (int i = 0; i < N; i++)
+            {
+                go.SignalAndWait();
+                if (jobs.WaitAsync("/job/" + i, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult() == "done") got++;
+            }
+            return got;
+        }, TaskCreationOptions.LongRunning);
+        await signals;
+        Assert.Equal(N, await waits);
+        Assert.Equal(0, jobs.Count);
+    }
+
+    [Fact]
+    public void UnclaimedResultsAreBoundedAndDroppedOnANewConnection()
+    {
+        var jobs = new SystemdJobs();
+        for (int i = 0; i < SystemdJobs.MaxUnclaimed * 3; i++) jobs.Complete("/other/" + i, "done");
+        Assert.True(jobs.Count <= SystemdJobs.MaxUnclaimed);
+        jobs.ForgetUnclaimed();
+        Assert.Equal(0, jobs.Count);
+    }
+}
