@@ -59,15 +59,29 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public IReadOnlyList<Hierarchy> Hierarchies => _hierarchies;
 
     /// <summary>True when the cgroup's directory exists in every hierarchy (not half-made), or in every one <paramref name="only"/> picks.</summary>
-    internal bool ExistsEverywhere(CgroupTarget target, Func<Hierarchy, bool>? only = null) =>
-        _hierarchies.All(h => (only is not null && !only(h)) || Directory.Exists(h.DirectoryOf(target.CgroupPath)));
+    internal bool ExistsEverywhere(CgroupTarget target, Func<Hierarchy, bool>? only = null)
+    {
+        foreach (var h in _hierarchies)
+            if ((only is null || only(h)) && !Directory.Exists(h.DirectoryOf(target.CgroupPath))) return false;
+        return true;
+    }
 
     /// <inheritdoc/>
-    public bool Exists(CgroupTarget target) => _hierarchies.Any(h => Directory.Exists(h.DirectoryOf(target.CgroupPath)));
+    public bool Exists(CgroupTarget target)
+    {
+        // Every create, update, add and remove asks: a loop, one stat in the usual case (the first hierarchy).
+        foreach (var h in _hierarchies)
+            if (Directory.Exists(h.DirectoryOf(target.CgroupPath))) return true;
+        return false;
+    }
 
     /// <inheritdoc/>
-    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) =>
-        _rows.Select(r => new ControllerPath(r.Controller, r.H.DirectoryOf(target.CgroupPath))).ToList();
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target)
+    {
+        var paths = new ControllerPath[_rows.Count];
+        for (int i = 0; i < paths.Length; i++) paths[i] = new ControllerPath(_rows[i].Controller, _rows[i].H.DirectoryOf(target.CgroupPath));
+        return paths;
+    }
 
     /// <inheritdoc/>
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
