@@ -83,11 +83,19 @@ public sealed partial class CgroupManager
                 if (cached is { } c && !c.Watch.MayHaveChanged()) return c.Manager;
                 var options = new HostOptions();
                 var watch = cached?.Watch ?? new MountWatch(options.MountInfoFile);   // opened before the read: no change is missed
-                string mountInfo = File.ReadAllText(options.MountInfoFile);
-                if (cached is { } old && old.MountInfo == mountInfo) return old.Manager;
-                var m = new CgroupManager(HostProbe.Probe(options));
-                _cache = (mountInfo, m, watch);
-                return m;
+                try
+                {
+                    string mountInfo = File.ReadAllText(options.MountInfoFile);
+                    if (cached is { } old && old.MountInfo == mountInfo) return old.Manager;
+                    var m = new CgroupManager(HostProbe.Probe(options));
+                    _cache = (mountInfo, m, watch);
+                    return m;
+                }
+                catch when (cached is null)
+                {
+                    watch.Dispose();   // a failed first probe keeps no descriptor open
+                    throw;
+                }
             }
         }
     }
