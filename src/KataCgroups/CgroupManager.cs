@@ -232,6 +232,12 @@ public sealed partial class CgroupManager
     /// <summary>True when the cgroup exists.</summary>
     public bool Exists(CgroupTarget target) => DriverFor(target).Exists(target);
 
+    /// <summary>Throws <see cref="ErrorIds.CgroupNotFound"/> unless the cgroup exists (before describing a change to it).</summary>
+    public void EnsureExists(CgroupTarget target)
+    {
+        if (!Exists(target)) throw NotFound(target);
+    }
+
     /// <summary>The cgroup's directory per controller (whether or not it exists yet).</summary>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => DriverFor(target).GetPaths(target);
 

@@ -28,9 +28,7 @@ public abstract class FreezerCommandBase : KataCgroupCommandBase
         try
         {
             var target = Resolve(Path);
-            if (!Manager.Exists(target))
-                throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-                    $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
+            Manager.EnsureExists(target);
             var how = Manager.DescribeFreezer(target, State);
             if (!ShouldProcess($"{char.ToUpperInvariant(verb[0])}{verb[1..]} cgroup {target.CgroupPath}: {how}",
                     $"{char.ToUpperInvariant(verb[0])}{verb[1..]} every process of cgroup {target.CgroupPath}? ({how})", MyInvocation.MyCommand.Name))

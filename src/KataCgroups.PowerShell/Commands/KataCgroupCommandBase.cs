@@ -73,7 +73,7 @@ public abstract class KataCgroupCommandBase : PSCmdlet
         var impact = ImpactOf(GetType());
         if (Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact))
             return true;
-        return Switch("Verbose") ?? (GetVariableValue("VerbosePreference") is ActionPreference vp && vp != ActionPreference.SilentlyContinue && vp != ActionPreference.Ignore);
+        return Log.VerboseEnabled;   // -Verbose or $VerbosePreference, decided once by the log
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfirmImpact> Impacts = new();

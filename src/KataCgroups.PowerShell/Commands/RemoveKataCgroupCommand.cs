@@ -32,22 +32,19 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
         try
         {
             var target = Resolve(Path);
+            string description = $"Remove cgroup {target.CgroupPath}", question = description + "?";
             if (ShouldProcessTextShown)
             {
                 // -WhatIf/-Confirm/-Verbose: say exactly what would happen (a missing cgroup fails here, before the
                 // question; otherwise Manager.Remove says so).
-                if (!Manager.Exists(target))
-                    throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-                        $"cgroup {target.CgroupPath} (from path '{Path}') does not exist", Path);
+                Manager.EnsureExists(target);
                 var pids = Manager.DriverFor(target).GetProcesses(target);
                 var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
                 var dirs = Manager.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists);
-                if (!ShouldProcess($"Remove cgroup {target.CgroupPath}: {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}",
-                        $"Remove cgroup {target.CgroupPath} and {what}?", "Remove-KataCgroup"))
-                    return;
+                description += $": {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}";
+                question = $"Remove cgroup {target.CgroupPath} and {what}?";
             }
-            else if (!ShouldProcess($"Remove cgroup {target.CgroupPath}", $"Remove cgroup {target.CgroupPath}?", "Remove-KataCgroup"))
-                return;
+            if (!ShouldProcess(description, question, "Remove-KataCgroup")) return;
             // Many cgroups piped in (Get-KataCgroup | Remove-KataCgroup): one bar counting them; the total is
             // unknown while the pipeline runs. Completed in EndProcessing.
             _count++;

@@ -81,10 +81,11 @@ public static class HypervisorDevices
         var all = new List<DeviceRule>(caller);
         all.AddRange(hypervisor);
         all.AddRange(RuntimeDefaults);
-        if (warn is not null && caller.Exists(r => !r.Allow && r.Type != 'a'))   // the usual caller has no denies to check
+        var denies = caller.FindAll(r => !r.Allow && r.Type != 'a');
+        if (warn is not null && denies.Count > 0)   // the usual caller has no denies to check
         {
             var final = DeviceRuleSet.FromRules(all);
-            foreach (var deny in caller.Where(r => !r.Allow && r.Type != 'a'))
+            foreach (var deny in denies)
             {
                 var still = final.AllowedAccess(deny.Type, deny.Major, deny.Minor) & deny.Access;
                 if (still == deny.Access)

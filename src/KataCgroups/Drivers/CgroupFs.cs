@@ -75,13 +75,14 @@ internal static class CgroupFs
     }
 
     /// <summary>
-    /// A file outside cgroupfs (procfs, sysfs), trimmed; null when it cannot be read. Cgroup files go through
-    /// <see cref="TryRead"/>, which opens only beneath a registered hierarchy.
+    /// A file outside cgroupfs (procfs, sysfs), trimmed; null when it cannot be read (a process that is gone). Cgroup
+    /// files go through <see cref="TryRead"/>, which opens only beneath a registered hierarchy. One open, read and
+    /// close on the stack: Remove reads <c>/proc/&lt;pid&gt;/cgroup</c> for every process it moves.
     /// </summary>
     internal static string? TryReadSystemFile(string path)
     {
-        try { return File.ReadAllText(path).Trim(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        return fd < 0 ? null : ReadAndClose(fd, out _)?.Trim();
     }
 
     /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
@@ -96,16 +97,6 @@ internal static class CgroupFs
     {
         int fd = CgroupRoots.Open(path, Libc.O_RDONLY, out errno);
         return fd < 0 ? null : ReadAndClose(fd, out errno);
-    }
-
-    /// <summary>
-    /// A procfs file (<c>/proc/&lt;pid&gt;/cgroup</c>) the cheap way — one open, one read, one close, on the stack —
-    /// where File.ReadAllText costs a FileStream and a reader; null when it cannot be read (the process is gone).
-    /// </summary>
-    internal static string? TryReadProcFile(string path)
-    {
-        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        return fd < 0 ? null : ReadAndClose(fd, out _);
     }
 
     private static unsafe string? ReadAndClose(int fd, out int errno)

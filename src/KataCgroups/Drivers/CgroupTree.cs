@@ -174,15 +174,11 @@ internal static class CgroupTree
     private static int MoveProcesses(string d, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint)
     {
         var pids = CgroupFs.ReadProcs(d);
-        bool shown = false;
+        using var progress = new CountedProgress(log, "Moving processes", $"{d} → {parentDir}", pids.Count);
         for (int i = 0; i < pids.Count; i++)
         {
             int pid = pids[i];
-            if (pids.Count > ProgressThreshold)
-            {
-                shown = true;
-                log.Progress("Moving processes", $"{d} → {parentDir}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
-            }
+            progress.Step(i);
             var to = parentDir;
             int errno = CgroupFs.TryAddProcess(to, pid, log);
             // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
@@ -195,18 +191,45 @@ internal static class CgroupTree
                 if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
             }
             if (errno == 0) moved.Add(pid);
-            else if (errno != Errno.ESRCH)
-            {
-                if (shown) log.Progress("Moving processes", "", 100, completed: true);
-                throw ProcessMoveFailed(pid, d, parentDir, errno);
-            }
+            else if (errno != Errno.ESRCH) throw ProcessMoveFailed(pid, d, parentDir, errno);
         }
-        if (shown) log.Progress("Moving processes", "", 100, completed: true);
         return pids.Count;
     }
 
     /// <summary>More processes than this in one move get a progress bar.</summary>
     internal const int ProgressThreshold = 16;
+
+    /// <summary>
+    /// The progress bar of a loop over many processes: shown only past <see cref="ProgressThreshold"/> items, as
+    /// "<c>what: i of n</c>", and always completed when disposed — also when the loop throws.
+    /// </summary>
+    internal readonly struct CountedProgress : IDisposable
+    {
+        private readonly ICgroupLog _log;
+        private readonly string _activity, _what;
+        private readonly int _total;
+
+        internal CountedProgress(ICgroupLog log, string activity, string what, int total)
+        {
+            _log = log;
+            _activity = activity;
+            _what = what;
+            _total = total;
+        }
+
+        private bool Shown => _total > ProgressThreshold;
+
+        /// <summary>Item <paramref name="done"/> (0-based) is being worked on.</summary>
+        internal void Step(int done)
+        {
+            if (Shown) _log.Progress(_activity, $"{_what}: {done + 1} of {_total}", 100 * done / _total, completed: false);
+        }
+
+        public void Dispose()
+        {
+            if (Shown) _log.Progress(_activity, "", 100, completed: true);
+        }
+    }
 
     /// <summary>
     /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is

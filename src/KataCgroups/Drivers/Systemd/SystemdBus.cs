@@ -138,15 +138,10 @@ internal sealed class SystemdBus : IDisposable
         return watch;
     }
 
-    private void DropWatch()
+    private void Drop()
     {
         _jobWatch?.Dispose();
         _jobWatch = null;
-    }
-
-    private void Drop()
-    {
-        DropWatch();
         _connection?.Dispose();
         _connection = null;
     }

@@ -265,10 +265,10 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     private List<ProcessOutcome> MoveIn(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
     {
         var outcomes = new List<ProcessOutcome>(pids.Count);
-        bool shown = pids.Count > CgroupTree.ProgressThreshold;
+        using var progress = new CgroupTree.CountedProgress(log, "Adding processes", target.CgroupPath, pids.Count);
         foreach (var pid in pids)
         {
-            if (shown) log.Progress("Adding processes", $"{target.CgroupPath}: {outcomes.Count + 1} of {pids.Count}", 100 * outcomes.Count / pids.Count, completed: false);
+            progress.Step(outcomes.Count);
             ProcessOutcome outcome = new(pid, true);
             foreach (var h in _hierarchies)
             {
@@ -281,7 +281,6 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             }
             outcomes.Add(outcome);
         }
-        if (shown) log.Progress("Adding processes", "", 100, completed: true);
         return outcomes;
     }
 
@@ -315,12 +314,12 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
         // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
         // thousands of cgroups reads each one this way.
-        var seen = new HashSet<Hierarchy>();
+        var exists = new Dictionary<Hierarchy, bool>();   // true once a file was read there; the rest are stat'ed below
         string? Text(string controller, string file)
         {
             if (!_byController.TryGetValue(controller, out var h)) return null;
             var text = CgroupFs.TryRead(Path.Combine(h.DirectoryOf(target.CgroupPath), file));
-            if (text is not null) seen.Add(h);
+            if (text is not null) exists[h] = true;
             return text;
         }
         long? Num(string controller, string file)
@@ -354,11 +353,10 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
 
         var paths = new List<ControllerPath>();
         var missing = new List<string>();
-        var exists = new Dictionary<Hierarchy, bool>();   // at most one stat per hierarchy, none where a file was read
         foreach (var (controller, h) in _rows)
         {
             var dir = h.DirectoryOf(target.CgroupPath);
-            if (!exists.TryGetValue(h, out var there)) exists[h] = there = seen.Contains(h) || Directory.Exists(dir);
+            if (!exists.TryGetValue(h, out var there)) exists[h] = there = Directory.Exists(dir);
             if (there) paths.Add(new ControllerPath(controller, dir));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
@@ -434,18 +432,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         foreach (var h in _hierarchies) if (h.Root != "/") return false;
         var source = _byController.TryGetValue("devices", out var dev) ? dev : _hierarchies[0];
         var pids = CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath));
-        bool shown = pids.Count > CgroupTree.ProgressThreshold;
-        try
+        using var progress = new CgroupTree.CountedProgress(log, "Moving processes", $"{target.CgroupPath} → {parentPath}", pids.Count);
+        for (int i = 0; i < pids.Count; i++)
         {
-            for (int i = 0; i < pids.Count; i++)
-            {
-                if (shown) log.Progress("Moving processes", $"{target.CgroupPath} → {parentPath}: {i + 1} of {pids.Count}", 100 * i / pids.Count, completed: false);
-                MoveOutOne(target, parentPath, pids[i], moved, log);
-            }
-        }
-        finally
-        {
-            if (shown) log.Progress("Moving processes", "", 100, completed: true);
+            progress.Step(i);
+            MoveOutOne(target, parentPath, pids[i], moved, log);
         }
         return true;
     }
@@ -454,7 +445,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     private void MoveOutOne(CgroupTarget target, string parentPath, int pid, HashSet<int> moved, ICgroupLog log)
     {
         // "hierarchy-ID:controller-list:cgroup-path" per hierarchy (cgroups(7)); "0::path" is cgroup2.
-        var text = CgroupFs.TryReadProcFile(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"));
+        var text = CgroupFs.TryReadSystemFile(Path.Combine(Host.Options.ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"));
         if (text is null) return;   // exited
         foreach (var line in text.AsSpan().EnumerateLines())
         {
