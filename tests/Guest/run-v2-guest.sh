@@ -53,17 +53,20 @@ fi
 # 3. Results share: the job description in, logs and results out.
 results=$(mktemp -d /tmp/kc-guest.XXXXXX)
 trap 'rm -rf "$results"' EXIT
-printf 'REPO=%q\nJOB=%q\n' "$repo" "$job" > "$results/job.env"
+printf 'REPO=%q\nJOB=%q\nKC_GUEST_WATCHDOG=%q\n' "$repo" "$job" "${KC_GUEST_WATCHDOG:-450}" > "$results/job.env"
 truncate -s 16M "$results/scratch.img"
 
-cmdline="console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1 quiet loglevel=3 systemd.show_status=0"
+cmdline="console=ttyS0 panic=-1 systemd.unified_cgroup_hierarchy=1 quiet loglevel=4 systemd.show_status=0"
+# loglevel=4: the kernel's own errors (hung tasks, 9p/virtio failures) reach console.log.
 # systemd-tmpfiles-setup walks (and copies up) the host's /tmp and /var/tmp over 9p: slow and useless here.
 cmdline+=" systemd.mask=systemd-tmpfiles-setup.service systemd.mask=systemd-tmpfiles-clean.timer"
 cmdline+=" systemd.unit=kernel-command-line.service systemd.run=$repo/tests/Guest/guest-job.sh"
 cmdline+=" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+# A whole run takes ~300 s; the guest's watchdog reports what every task waits on at 450 s; a guest still
+# running at KC_GUEST_TIMEOUT (600 s) is ended and counts as "no result" (build.ps1 boots once more).
 start=$(date +%s)
 set +e
-timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 -nographic -no-reboot \
+timeout "${KC_GUEST_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 -nographic -no-reboot \
     -kernel "$cache/vmlinuz" -initrd "$cache/initrd.gz" -append "$cmdline" \
     -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
@@ -77,7 +80,8 @@ mkdir -p "$repo/out/test-results"
 cp "$results"/*.json "$repo/out/test-results/" 2>/dev/null || true
 cp "$results/console.log" "$cache/console.log" 2>/dev/null || true
 if [ ! -f "$results/exit" ]; then
-    echo "run-v2-guest: the guest produced no result; console:"; tail -40 "$results/console.log"
+    echo "run-v2-guest: the guest produced no result; console (the job's output is mirrored there):"
+    tail -150 "$results/console.log"
     exit 98
 fi
 exit "$(cat "$results/exit")"
