@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using KataCgroups.Errors;
@@ -13,10 +14,28 @@ namespace KataCgroups.Drivers;
 internal static class CgroupFs
 {
     /// <summary>Writes one value with a single write(2), the file opened beneath its hierarchy; returns 0 or the errno.</summary>
-    internal static unsafe int TryWrite(string path, string value)
+    internal static int TryWrite(string path, string value)
     {
         int fd = CgroupRoots.Open(path, Libc.O_WRONLY, out int openErrno);
-        if (fd < 0) return openErrno;
+        return fd < 0 ? openErrno : WriteAndClose(fd, value);
+    }
+
+    /// <summary>
+    /// <see cref="TryWrite(string, string, ICgroupLog)"/> of <paramref name="file"/> in the cgroup directory
+    /// <paramref name="dir"/>, without building the path (every write of a create or update goes here).
+    /// </summary>
+    internal static int TryWriteIn(string dir, string file, string value, ICgroupLog log)
+    {
+        if (log.VerboseEnabled) log.Verbose($"write {dir}/{file} = {value}");
+        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_WRONLY, out int errno);
+        if (fd >= 0) errno = WriteAndClose(fd, value);
+        if (errno != 0) log.Debug($"write {dir}/{file} = {value}: {Errno.Describe(errno)}");
+        return errno;
+    }
+
+    [SkipLocalsInit]
+    private static unsafe int WriteAndClose(int fd, string value)
+    {
         try
         {
             int len = Encoding.UTF8.GetByteCount(value);
@@ -85,6 +104,45 @@ internal static class CgroupFs
         return fd < 0 ? null : ReadAndClose(fd, out _)?.Trim();
     }
 
+    /// <summary>
+    /// Reads <paramref name="file"/> of the cgroup directory <paramref name="dir"/> (<see cref="TryRead"/> of
+    /// <c>dir/file</c> without building that path); null when it does not exist.
+    /// </summary>
+    internal static string? TryReadIn(string dir, string file)
+    {
+        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
+        var text = fd < 0 ? null : ReadAndClose(fd, out errno);
+        return text ?? (errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(dir + "/" + file, errno));
+    }
+
+    /// <summary>
+    /// A one-number file of the cgroup directory <paramref name="dir"/>, parsed from the bytes read — no string in
+    /// between (Get-KataCgroup reads a dozen per cgroup): "max" → -1; null when the file is not there or holds no
+    /// number. <paramref name="exists"/> says whether it was read at all.
+    /// </summary>
+    [SkipLocalsInit]
+    internal static unsafe long? TryReadNumberIn(string dir, string file, out bool exists)
+    {
+        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
+        exists = false;
+        if (fd < 0) return errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(dir + "/" + file, errno);
+        try
+        {
+            // A number file is one short line; 64 bytes hold any of them. A read that fills the buffer is no number.
+            byte* buf = stackalloc byte[64];
+            nint n;
+            do { n = Libc.Read(fd, buf, 64); }
+            while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+            if (n < 0) throw ReadFailed(dir + "/" + file, Marshal.GetLastPInvokeError());
+            exists = true;
+            var text = new ReadOnlySpan<byte>(buf, (int)n).Trim(" \t\n"u8);
+            if (n == 64) return null;
+            if (text.SequenceEqual("max"u8)) return -1;
+            return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null;
+        }
+        finally { Libc.Close(fd); }
+    }
+
     /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
     internal static string Read(string path) => TryReadFile(path, out int errno) ?? throw ReadFailed(path, errno);
 
@@ -99,6 +157,7 @@ internal static class CgroupFs
         return fd < 0 ? null : ReadAndClose(fd, out errno);
     }
 
+    [SkipLocalsInit]
     private static unsafe string? ReadAndClose(int fd, out int errno)
     {
         try
@@ -222,7 +281,7 @@ internal static class CgroupFs
     /// <summary>The pids in <c>cgroup.procs</c>; null when it cannot be read (no such cgroup), unlike an empty one.</summary>
     internal static List<int>? TryReadProcs(string dir)
     {
-        var text = TryRead(Path.Combine(dir, "cgroup.procs"));
+        var text = TryReadIn(dir, "cgroup.procs");
         if (text is null) return null;
         var pids = new List<int>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -239,16 +298,16 @@ internal static class CgroupFs
     /// </summary>
     internal static int TryAddProcess(string dir, int pid, ICgroupLog log)
     {
-        var file = Path.Combine(dir, "cgroup.procs");
         var value = pid.ToString(CultureInfo.InvariantCulture);
-        if (log.VerboseEnabled) log.Verbose($"write {file} = {value}");
+        if (log.VerboseEnabled) log.Verbose($"write {dir}/cgroup.procs = {value}");
         int errno = 0;
         for (int i = 0; i < 5; i++)
         {
-            errno = TryWrite(file, value);
-            if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{file} = {value}: {Errno.Describe(errno)}");
+            int fd = CgroupRoots.OpenIn(dir, "cgroup.procs", Libc.O_WRONLY, out errno);
+            if (fd >= 0) errno = WriteAndClose(fd, value);
+            if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{dir}/cgroup.procs = {value}: {Errno.Describe(errno)}");
             if (errno != Errno.EINVAL) return errno;
-            log.Debug($"{file} = {value}: EINVAL, retry in 30 ms");
+            log.Debug($"{dir}/cgroup.procs = {value}: EINVAL, retry in 30 ms");
             Thread.Sleep(30);
         }
         return errno;

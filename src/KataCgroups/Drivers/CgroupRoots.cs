@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using KataCgroups.Interop;
@@ -74,24 +75,29 @@ internal static class CgroupRoots
     }
 
     /// <summary>Opens a cgroup file or directory; the fd (the caller closes it) or -1 with the errno.</summary>
-    internal static unsafe int Open(string path, int flags, out int errno)
+    internal static int Open(string path, int flags, out int errno) => OpenIn(path, null, flags, out errno);
+
+    /// <summary>
+    /// Opens <paramref name="file"/> of the cgroup directory <paramref name="dir"/> (a plain name, or null for the
+    /// directory itself): what <see cref="Open"/> of <c>dir/file</c> does, without building that string. This is
+    /// the hot path — every cgroup file the module reads or writes — so no closure and no substring: the relative
+    /// path is encoded on the stack.
+    /// </summary>
+    [SkipLocalsInit]
+    internal static unsafe int OpenIn(string dir, string? file, int flags, out int errno)
     {
-        var root = RootOf(path, out int relativeStart);
+        var root = RootOf(dir, out int relativeStart);
         if (root is not null && !_noOpenat2)
         {
-            // Hot path (every cgroup file the module reads or writes): no closure, no substring; the relative path
-            // is encoded on the stack.
-            var relative = relativeStart < 0 ? ".".AsSpan() : path.AsSpan(relativeStart);
-            int max = Encoding.UTF8.GetMaxByteCount(relative.Length) + 1;
-            Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
-            int n = Encoding.UTF8.GetBytes(relative, name);
-            name[n] = 0;
+            Span<byte> name = stackalloc byte[1024];
+            if (!TryEncodeRelative(dir, relativeStart, file, name, out int length)) name = EncodeRelativeOnHeap(dir, relativeStart, file);
+            else name = name[..length];
             bool added = false;
             int fd;
             try
             {
                 root.Handle.DangerousAddRef(ref added);
-                fd = Openat2.Open((int)root.Handle.DangerousGetHandle(), name[..(n + 1)], flags, Resolve, out errno);
+                fd = Openat2.Open((int)root.Handle.DangerousGetHandle(), name, flags, Resolve, out errno);
             }
             catch (ObjectDisposedException) { fd = -1; errno = Errno.EBADF; }
             finally { if (added) root.Handle.DangerousRelease(); }
@@ -100,6 +106,7 @@ internal static class CgroupRoots
             _noOpenat2 = true;   // kernel < 5.6: from now on the fallback
         }
         // Fallback: plain open, then make sure what was opened is cgroupfs.
+        var path = file is null ? dir : dir + "/" + file;
         int f2 = Libc.Open(path, flags | Libc.O_CLOEXEC, 0);
         if (f2 < 0) { errno = Marshal.GetLastPInvokeError(); return -1; }
         if ((root?.Verify ?? true) && !(Openat2.TryGetFsType(f2, out var magic) && magic is CgroupSuperMagic or Cgroup2SuperMagic))
@@ -110,6 +117,72 @@ internal static class CgroupRoots
         }
         errno = 0;
         return f2;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a directory, asked with one statx(2) relative to its hierarchy's handle
+    /// (a shorter path walk than stat of the absolute path; not following a final symlink). Paths outside every
+    /// registered hierarchy are asked the ordinary way.
+    /// </summary>
+    internal static bool DirectoryExists(string path) =>
+        StatxBeneath(path, Libc.STATX_TYPE, out var stx) ? (stx.Mode & Libc.S_IFMT) == Libc.S_IFDIR : RootOf(path, out _) is null && Directory.Exists(path);
+
+    /// <summary>The link count of a directory in a hierarchy (a kernfs directory has 2 + its subdirectories); false when unknown.</summary>
+    internal static bool TryGetLinkCount(string path, out uint nlink)
+    {
+        if (StatxBeneath(path, Libc.STATX_NLINK, out var stx) && (stx.Mask & Libc.STATX_NLINK) != 0) { nlink = stx.NLink; return true; }
+        if (RootOf(path, out _) is null) return Libc.TryGetLinkCount(path, out nlink);
+        nlink = 0;
+        return false;
+    }
+
+    /// <summary>statx of a path in a registered hierarchy, relative to its handle; false when it fails or the path is in none.</summary>
+    [SkipLocalsInit]
+    private static bool StatxBeneath(string path, uint mask, out Libc.StatxResult result)
+    {
+        result = default;
+        var root = RootOf(path, out int relativeStart);
+        if (root is null) return false;
+        Span<byte> name = stackalloc byte[1024];
+        if (!TryEncodeRelative(path, relativeStart, null, name, out int length)) name = EncodeRelativeOnHeap(path, relativeStart, null);
+        else name = name[..length];
+        bool added = false;
+        try
+        {
+            root.Handle.DangerousAddRef(ref added);
+            return Libc.TryStatxAt((int)root.Handle.DangerousGetHandle(), name, mask, out result);
+        }
+        catch (ObjectDisposedException) { return false; }
+        finally { if (added) root.Handle.DangerousRelease(); }
+    }
+
+    /// <summary>
+    /// The part of <paramref name="dir"/> below its hierarchy (from <paramref name="relativeStart"/>; "." for the
+    /// root itself), plus "/<paramref name="file"/>", as NUL-terminated UTF-8 in <paramref name="buffer"/>; false
+    /// when it does not fit.
+    /// </summary>
+    private static bool TryEncodeRelative(string dir, int relativeStart, string? file, Span<byte> buffer, out int length)
+    {
+        var relative = relativeStart < 0 ? ".".AsSpan() : dir.AsSpan(relativeStart);
+        length = 0;
+        if (Encoding.UTF8.GetMaxByteCount(relative.Length + 1 + (file?.Length ?? 0)) + 1 > buffer.Length) return false;
+        int n = Encoding.UTF8.GetBytes(relative, buffer);
+        if (file is not null)
+        {
+            buffer[n++] = (byte)'/';
+            n += Encoding.UTF8.GetBytes(file, buffer[n..]);
+        }
+        buffer[n] = 0;
+        length = n + 1;
+        return true;
+    }
+
+    private static byte[] EncodeRelativeOnHeap(string dir, int relativeStart, string? file)
+    {
+        var text = (relativeStart < 0 ? "." : dir[relativeStart..]) + (file is null ? "" : "/" + file);
+        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
     }
 
     private static readonly uint DirMode = Convert.ToUInt32("755", 8);

@@ -100,7 +100,7 @@ internal static class CgroupTree
     /// instead of an open, two getdents over some thirty files and a close. Any other count, or a failed stat,
     /// means look (file systems such as btrfs always report 1).
     /// </summary>
-    internal static bool MayHaveSubdirectories(string dir) => !(Libc.TryGetLinkCount(dir, out var n) && n == 2);
+    internal static bool MayHaveSubdirectories(string dir) => !(CgroupRoots.TryGetLinkCount(dir, out var n) && n == 2);
 
     /// <summary>Subdirectories; empty when the directory vanished meanwhile.</summary>
     internal static List<string> Subdirs(string dir)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace KataCgroups.Interop;
@@ -71,7 +72,31 @@ internal static partial class Libc
     }
 
     private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_STATX_DONT_SYNC = 0x4000;
-    private const uint STATX_NLINK = 0x4;
+    internal const uint STATX_TYPE = 0x1, STATX_NLINK = 0x4;
+    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000;
+
+    /// <summary>What <see cref="TryStatxAt"/> reports of struct statx (include/uapi/linux/stat.h).</summary>
+    internal readonly record struct StatxResult(uint Mask, uint NLink, int Mode);
+
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true)]
+    private static unsafe partial int StatxAtNative(int dirfd, byte* path, int flags, uint mask, byte* buf);
+
+    /// <summary>
+    /// statx(2) of <paramref name="relative"/> (NUL-terminated UTF-8) under <paramref name="dirfd"/>, not following a
+    /// final symlink and without syncing remote attributes. struct statx has one layout on every architecture:
+    /// stx_mask u32 at 0, stx_nlink u32 at 16, stx_mode u16 at 28; 256 bytes in all.
+    /// </summary>
+    [SkipLocalsInit]
+    internal static unsafe bool TryStatxAt(int dirfd, ReadOnlySpan<byte> relative, uint mask, out StatxResult result)
+    {
+        byte* buf = stackalloc byte[256];
+        fixed (byte* p = relative)
+        {
+            if (StatxAtNative(dirfd, p, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, mask, buf) != 0) { result = default; return false; }
+        }
+        result = new StatxResult(*(uint*)buf, *(uint*)(buf + 16), *(ushort*)(buf + 28));
+        return true;
+    }
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buf);

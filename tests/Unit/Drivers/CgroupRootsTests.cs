@@ -105,4 +105,71 @@ public sealed class CgroupRootsTests : IDisposable
         File.WriteAllText(Path.Combine(_root, "a", "page"), new string('x', 4096));
         Assert.Equal(4096, CgroupFs.Read(Path.Combine(_root, "a", "page")).Length);
     }
+
+    [Fact]
+    public void FilesOfADirectoryAreOpenedBeneathTheRootWithoutBuildingThePath()
+    {
+        var dir = Path.Combine(_root, "a");
+        File.WriteAllText(Path.Combine(dir, "value"), "");
+        Assert.Equal(0, CgroupFs.TryWriteIn(dir, "value", "7", NullCgroupLog.Instance));
+        Assert.Equal("7", CgroupFs.TryReadIn(dir, "value"));
+        Assert.Null(CgroupFs.TryReadIn(dir, "missing"));
+        Assert.Equal(Errno.ENOENT, CgroupFs.TryWriteIn(dir, "missing", "7", NullCgroupLog.Instance));
+        // the root itself, and a planted symlink as the directory: never followed
+        File.WriteAllText(Path.Combine(_root, "top"), "1\n");
+        Assert.Equal("1\n", CgroupFs.TryReadIn(_root, "top"));
+        File.CreateSymbolicLink(Path.Combine(_root, "a", "link"), _decoy);
+        int errno = CgroupFs.TryWriteIn(Path.Combine(dir, "link"), "file", "owned", NullCgroupLog.Instance);
+        Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
+        Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.TryReadIn(Path.Combine(dir, "link"), "file"));
+        AssertDecoyUntouched();
+    }
+
+    [Theory]
+    [InlineData("268435456\n", 268435456L)]
+    [InlineData("max\n", -1L)]
+    [InlineData("-1\n", -1L)]
+    [InlineData("  42  \n", 42L)]
+    [InlineData("9223372036854771712\n", 9223372036854771712L)]
+    [InlineData("\n", null)]
+    [InlineData("FROZEN\n", null)]
+    [InlineData("99999999999999999999\n", null)]
+    public void NumberFilesAreParsedFromTheBytesRead(string content, long? expected)
+    {
+        File.WriteAllText(Path.Combine(_root, "a", "n"), content);
+        Assert.Equal(expected, CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "n", out bool exists));
+        Assert.True(exists);
+        // the same answer as the string path (TryReadNumber) gives
+        Assert.Equal(CgroupFs.TryReadNumber(Path.Combine(_root, "a", "n")), expected);
+    }
+
+    [Fact]
+    public void ANumberFileThatIsMissingOrTooLongIsNoNumber()
+    {
+        Assert.Null(CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "missing", out bool exists));
+        Assert.False(exists);
+        File.WriteAllText(Path.Combine(_root, "a", "long"), new string('1', 64));
+        Assert.Null(CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "long", out exists));
+        Assert.True(exists);
+    }
+
+    [Fact]
+    public void DirectoryExistenceAndLinkCountsAreAskedRelativeToTheRoot()
+    {
+        Assert.True(CgroupRoots.DirectoryExists(Path.Combine(_root, "a")));
+        Assert.True(CgroupRoots.DirectoryExists(_root));
+        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "nope")));
+        File.WriteAllText(Path.Combine(_root, "a", "file"), "");
+        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "a", "file")));
+        // a final symlink to a directory is not a cgroup directory
+        File.CreateSymbolicLink(Path.Combine(_root, "a", "dlink"), _decoy);
+        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "a", "dlink")));
+        // outside every registered root: asked the ordinary way
+        Assert.True(CgroupRoots.DirectoryExists(_decoy));
+        Directory.CreateDirectory(Path.Combine(_root, "a", "c1"));
+        Directory.CreateDirectory(Path.Combine(_root, "a", "c2"));
+        Assert.True(CgroupRoots.TryGetLinkCount(Path.Combine(_root, "a"), out var nlink));
+        Assert.Equal(4u, nlink);
+        Assert.False(CgroupRoots.TryGetLinkCount(Path.Combine(_root, "nope"), out _));
+    }
 }

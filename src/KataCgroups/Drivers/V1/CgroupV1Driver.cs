@@ -25,6 +25,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     private readonly List<Hierarchy> _hierarchies = new();            // distinct, in creation order
     private readonly List<(string Controller, Hierarchy H)> _rows = new(); // one per controller, for paths
     private readonly Dictionary<string, Hierarchy> _byController = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _indexByController = new(StringComparer.Ordinal); // into _hierarchies
+    private readonly int[] _rowIndex;                                  // _rows[i]'s hierarchy, into _hierarchies
     private volatile bool _bfqWeightSeen;   // Read: which blkio weight file this host has (a hint, never trusted alone)
 
     /// <summary>Creates the driver for a probed host.</summary>
@@ -44,6 +46,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             _hierarchies.Add(u);
         }
         Controllers = new HashSet<string>(_byController.Keys, StringComparer.Ordinal);
+        int IndexOf(Hierarchy h) => _hierarchies.FindIndex(x => ReferenceEquals(x, h));
+        foreach (var (name, h) in _byController) _indexByController[name] = IndexOf(h);
+        _rowIndex = _rows.Select(r => IndexOf(r.H)).ToArray();
     }
 
     /// <inheritdoc/>
@@ -62,7 +67,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     internal bool ExistsEverywhere(CgroupTarget target, Func<Hierarchy, bool>? only = null)
     {
         foreach (var h in _hierarchies)
-            if ((only is null || only(h)) && !Directory.Exists(h.DirectoryOf(target.CgroupPath))) return false;
+            if ((only is null || only(h)) && !CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) return false;
         return true;
     }
 
@@ -71,7 +76,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         // Every create, update, add and remove asks: a loop, one stat in the usual case (the first hierarchy).
         foreach (var h in _hierarchies)
-            if (Directory.Exists(h.DirectoryOf(target.CgroupPath))) return true;
+            if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) return true;
         return false;
     }
 
@@ -134,7 +139,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         while (true)
         {
             var dir = h.DirectoryOf(p);
-            if (p == "/" || Directory.Exists(dir)) return dir;
+            if (p == "/" || CgroupRoots.DirectoryExists(dir)) return dir;
             p = CgroupPathText.Dir(p);
         }
     }
@@ -199,21 +204,23 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         var writes = plan.Writes;
         bool quotaWritten = false;
+        string? dirController = null, dir = null;   // consecutive writes mostly go to one controller's directory
         for (int i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
-            var dir = _byController[w.Controller].DirectoryOf(target.CgroupPath);
-            var file = Path.Combine(dir, w.File);
+            if (!ReferenceEquals(w.Controller, dirController) && w.Controller != dirController)
+                (dirController, dir) = (w.Controller, _byController[w.Controller].DirectoryOf(target.CgroupPath));
             if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
-            int errno = CgroupFs.TryWrite(file, w.Value, log);
+            int errno = CgroupFs.TryWriteIn(dir!, w.File, w.Value, log);
             if (errno == 0) continue;
+            var file = Path.Combine(dir!, w.File);
 
             // fs/cpu.go: a new period can be EINVAL against the old quota; write the quota first, then retry.
             if (errno == Errno.EINVAL && w.File == "cpu.cfs_period_us"
                 && writes.Skip(i + 1).FirstOrDefault(x => x.File == "cpu.cfs_quota_us") is { } quota)
             {
                 log.Debug($"{file}: EINVAL, writing cpu.cfs_quota_us first");
-                CgroupFs.Write(Path.Combine(dir, quota.File), quota.Value, log);
+                CgroupFs.Write(Path.Combine(dir!, quota.File), quota.Value, log);
                 quotaWritten = true;
                 CgroupFs.Write(file, w.Value, log);
                 continue;
@@ -227,13 +234,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // fs/memory.go: EBUSY means usage is above the new limit; say so with the numbers.
             if (errno == Errno.EBUSY && w.File is "memory.limit_in_bytes" or "memory.memsw.limit_in_bytes")
             {
-                var usage = CgroupFs.TryReadValue(Path.Combine(dir, "memory.usage_in_bytes")) ?? "?";
-                var peak = CgroupFs.TryReadValue(Path.Combine(dir, "memory.max_usage_in_bytes")) ?? "?";
+                var usage = CgroupFs.TryReadValue(Path.Combine(dir!, "memory.usage_in_bytes")) ?? "?";
+                var peak = CgroupFs.TryReadValue(Path.Combine(dir!, "memory.max_usage_in_bytes")) ?? "?";
                 throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
                     $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
             }
             // cpuset: name the parent or child cgroup behind EACCES/EBUSY/ERANGE (CgroupV1Driver.Devices.cs).
-            if (CpusetWriteFailed(dir, w, errno) is { } cpusetError) throw cpusetError;
+            if (CpusetWriteFailed(dir!, w, errno) is { } cpusetError) throw cpusetError;
             throw CgroupFs.WriteFailed(file, w.Value, errno);
         }
 
@@ -313,22 +320,30 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
         // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
-        // thousands of cgroups reads each one this way.
-        var exists = new Dictionary<Hierarchy, bool>();   // true once a file was read there; the rest are stat'ed below
-        string? Text(string controller, string file)
+        // thousands of cgroups reads each one this way. Each hierarchy's directory is named once, and the number
+        // files are parsed from the bytes read.
+        var dirs = new string[_hierarchies.Count];
+        var there = new bool?[_hierarchies.Count];   // true once a file was read there; the rest are stat'ed below
+        string? DirOf(string controller, out int index)
         {
-            if (!_byController.TryGetValue(controller, out var h)) return null;
-            var text = CgroupFs.TryRead(Path.Combine(h.DirectoryOf(target.CgroupPath), file));
-            if (text is not null) exists[h] = true;
+            if (!_indexByController.TryGetValue(controller, out index)) return null;
+            return dirs[index] ??= _hierarchies[index].DirectoryOf(target.CgroupPath);
+        }
+        string? Str(string controller, string file)
+        {
+            if (DirOf(controller, out int i) is not { } dir) return null;
+            var text = CgroupFs.TryReadIn(dir, file);
+            if (text is not null) there[i] = true;
             return text;
         }
         long? Num(string controller, string file)
         {
-            var n = CgroupFs.ParseNumber(Text(controller, file)?.Trim());
+            if (DirOf(controller, out int i) is not { } dir) return null;
+            var n = CgroupFs.TryReadNumberIn(dir, file, out bool exists);
+            if (exists) there[i] = true;
             // v1 shows "unlimited" as PAGE_COUNTER_MAX pages; report it the OCI way.
             return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
         }
-        string? Str(string controller, string file) => Text(controller, file)?.Trim();
         // CFQ's blkio.weight or BFQ's blkio.bfq.weight (fs/blkio.go): the one found last time is tried first, so a
         // listing does not pay a failed open per cgroup; the other is still tried when it is not there.
         long? BlkioWeight()
@@ -346,18 +361,20 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             cpuShares = Num("cpu", "cpu.shares"), cpuQuota = Num("cpu", "cpu.cfs_quota_us"), cpuPeriod = Num("cpu", "cpu.cfs_period_us"),
             pidsLimit = Num("pids", "pids.max"), pidsCurrent = Num("pids", "pids.current"),
             blkioWeight = BlkioWeight();
-        string? cpus = Str("cpuset", "cpuset.cpus"), mems = Str("cpuset", "cpuset.mems"), freezer = Str("freezer", "freezer.state");
-        var devices = Text("devices", "devices.list") is { } text
+        string? cpus = Str("cpuset", "cpuset.cpus")?.Trim(), mems = Str("cpuset", "cpuset.mems")?.Trim(), freezer = Str("freezer", "freezer.state")?.Trim();
+        var devices = Str("devices", "devices.list") is { } text
             ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
             : new List<string>();
 
-        var paths = new List<ControllerPath>();
+        var paths = new List<ControllerPath>(_rows.Count);
         var missing = new List<string>();
-        foreach (var (controller, h) in _rows)
+        for (int r = 0; r < _rows.Count; r++)
         {
-            var dir = h.DirectoryOf(target.CgroupPath);
-            if (!exists.TryGetValue(h, out var there)) exists[h] = there = Directory.Exists(dir);
-            if (there) paths.Add(new ControllerPath(controller, dir));
+            var (controller, h) = _rows[r];
+            int i = _rowIndex[r];
+            var dir = dirs[i] ??= h.DirectoryOf(target.CgroupPath);
+            there[i] ??= CgroupRoots.DirectoryExists(dir);   // once per hierarchy, also when two rows share it
+            if (there[i] == true) paths.Add(new ControllerPath(controller, dir));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw NotFound(target);

@@ -32,7 +32,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     private string Dir(CgroupTarget t) => _h.DirectoryOf(t.CgroupPath);
 
     /// <inheritdoc/>
-    public bool Exists(CgroupTarget target) => Directory.Exists(Dir(target));
+    public bool Exists(CgroupTarget target) => CgroupRoots.DirectoryExists(Dir(target));
 
     /// <inheritdoc/>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => new[] { new ControllerPath("unified", Dir(target)) };
