@@ -175,9 +175,9 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public CgroupSnapshot Read(CgroupTarget target)
     {
         var dir = Dir(target);
-        if (!Directory.Exists(dir)) throw NotFound(target);
-        long? Num(string file) => CgroupFs.TryReadNumber(Path.Combine(dir, file));
-        string? Str(string file) => CgroupFs.TryReadValue(Path.Combine(dir, file));
+        if (!CgroupRoots.DirectoryExists(dir)) throw NotFound(target);
+        long? Num(string file) => CgroupFs.TryReadNumberIn(dir, file, out _);
+        string? Str(string file) => CgroupFs.TryReadIn(dir, file)?.Trim();
         long? quota = null, period = null;
         if (Str("cpu.max") is { } cpuMax)
         {
