@@ -49,8 +49,8 @@ param(
     [string[]] $BenchCount = @('300', '3000'),
     # Bench: paired rounds (every contender once per round, order rotated).
     [int] $BenchRounds = 5,
-    # Bench: which contenders (default all): Floor, Engine, Cmdlets, CgroupTools, SystemdEngine, SystemdCmdlets, SystemdCli.
-    [string[]] $BenchContender = @('Floor', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
+    # Bench: which contenders (default all): Floor, FloorAt, Engine, Cmdlets, CgroupTools, SystemdEngine, SystemdCmdlets, SystemdCli.
+    [string[]] $BenchContender = @('Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
     # Bench: N for the systemd contenders.
     [string[]] $BenchSystemdCount = @('300'),
     # Bench: Get-KataCgroup -Root over this many existing cgroups (0: skip).
@@ -285,7 +285,7 @@ function Invoke-Bench {
     if (-not [Environment]::IsPrivilegedProcess) { throw 'Bench creates cgroups: run it as root' }
     $split = { param($v) @($v | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ }) }
     $contenders = & $split $BenchContender
-    $known = 'Floor', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'
+    $known = 'Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'
     foreach ($c in $contenders) { if ($c -notin $known) { throw "unknown contender '$c' (known: $($known -join ', '))" } }
     $contenders = @($known | Where-Object { $_ -in $contenders })   # canonical spelling and order
     $counts, $sdCounts, $scanCounts = @($BenchCount, $BenchSystemdCount, $BenchScanCount | ForEach-Object { , [int[]](& $split $_) })
@@ -303,7 +303,7 @@ function Invoke-Bench {
     }
     $floor = Join-Path $Root 'out/bench/floor'
     New-Item -ItemType Directory -Force -Path (Split-Path $floor) | Out-Null
-    Invoke-Native gcc @('-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-o', $floor, (Join-Path $Root 'bench/floor/floor.c'))
+    Invoke-Native gcc @('-O2', '-Wall', '-Wextra', '-Wno-format-truncation', '-pthread', '-o', $floor, (Join-Path $Root 'bench/floor/floor.c'))
     $benchOut = Join-Path $Root 'out/bench/KataCgroups.Bench'
     Invoke-Native dotnet @('build', (Join-Path $Root 'bench/KataCgroups.Bench/KataCgroups.Bench.csproj'), '-c', 'Release',
         '-o', $benchOut, '--nologo', '-v', 'quiet')
