@@ -90,8 +90,15 @@ internal static class CgroupFs
     internal static string? TryRead(string path)
     {
         var text = TryReadFile(path, out int errno);
-        return text ?? (errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(path, errno));
+        return text ?? (Gone(errno) ? null : throw ReadFailed(path, errno));
     }
+
+    /// <summary>
+    /// The errnos that mean "not there (any more)": ENOENT/ENOTDIR from the open, and ENODEV from a read of a file
+    /// whose cgroup was removed after the open (kernfs refuses I/O on a deactivated node, fs/kernfs/file.c
+    /// kernfs_seq_start) — a listing racing a removal reads that cgroup as gone, not as an error.
+    /// </summary>
+    private static bool Gone(int errno) => errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ENODEV;
 
     /// <summary>
     /// A file outside cgroupfs (procfs, sysfs), trimmed; null when it cannot be read (a process that is gone). Cgroup
@@ -111,8 +118,14 @@ internal static class CgroupFs
     internal static string? TryReadIn(string dir, string file)
     {
         int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
-        var text = fd < 0 ? null : ReadAndClose(fd, out errno);
-        return text ?? (errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(dir + "/" + file, errno));
+        return fd < 0 ? (Gone(errno) ? null : throw ReadFailed(dir + "/" + file, errno)) : TryReadOpened(fd, dir + "/" + file);
+    }
+
+    /// <summary>Reads and closes an opened cgroup file; null when it is gone meanwhile (its cgroup removed), else throws.</summary>
+    internal static string? TryReadOpened(int fd, string pathForErrors)
+    {
+        var text = ReadAndClose(fd, out int errno);
+        return text ?? (Gone(errno) ? null : throw ReadFailed(pathForErrors, errno));
     }
 
     /// <summary>
@@ -125,7 +138,7 @@ internal static class CgroupFs
     {
         int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
         exists = false;
-        if (fd < 0) return errno is Errno.ENOENT or Errno.ENOTDIR ? null : throw ReadFailed(dir + "/" + file, errno);
+        if (fd < 0) return Gone(errno) ? null : throw ReadFailed(dir + "/" + file, errno);
         try
         {
             // A number file is one short line; 64 bytes hold any of them. A read that fills the buffer is no number.
@@ -133,7 +146,7 @@ internal static class CgroupFs
             nint n;
             do { n = Libc.Read(fd, buf, 64); }
             while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
-            if (n < 0) throw ReadFailed(dir + "/" + file, Marshal.GetLastPInvokeError());
+            if (n < 0) return Gone(errno = Marshal.GetLastPInvokeError()) ? null : throw ReadFailed(dir + "/" + file, errno);
             exists = true;
             var text = new ReadOnlySpan<byte>(buf, (int)n).Trim(" \t\n"u8);
             if (n == 64) return null;
