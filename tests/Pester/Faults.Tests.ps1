@@ -128,6 +128,40 @@ Describe 'Eight runspaces at once' {
     }
 }
 
+Describe 'Get-KataCgroup while another runspace removes the cgroups' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'lists without an error: a cgroup removed under the listing is left out or shown half-gone, never a read error' {
+        foreach ($i in 1..120) { $null = New-KataCgroup -Path "$Root/c$i" -PidsLimit 20 -WarningAction SilentlyContinue }
+        (Get-KataCgroup -Root $Root).Count | Should -Be 120
+        $done = [Collections.Concurrent.ConcurrentDictionary[string, int]]::new()
+        $results = 'remove', 'list' | ForEach-Object -ThrottleLimit 2 -Parallel {
+            Import-Module $using:ModulePath
+            $flag = $using:done
+            if ($_ -eq 'remove') {
+                try { Get-KataCgroup -Root $using:Root | Remove-KataCgroup -ErrorAction Stop }
+                catch { 'remove: ' + $_.FullyQualifiedErrorId + ': ' + $_.Exception.Message }
+                finally { $flag['removed'] = 1 }
+                return
+            }
+            # the listing: again and again while the other runspace removes (files vanish between open and read)
+            $lists = 0
+            while (-not $flag.ContainsKey('removed') -or $lists -lt 2) {
+                $errs = $null
+                $null = Get-KataCgroup -Root $using:Root -ErrorAction SilentlyContinue -ErrorVariable errs
+                foreach ($e in $errs) { 'list: ' + $e.FullyQualifiedErrorId + ': ' + $e.Exception.Message }
+                $lists++
+            }
+            "lists: $lists"
+        }
+        @($results | Where-Object { $_ -notlike 'lists: *' }) | Should -BeNullOrEmpty
+        @($results | Where-Object { $_ -like 'lists: *' }).Count | Should -Be 1
+        Get-KcLeafDirectories $Root | Should -BeNullOrEmpty
+        Get-KataCgroup -Root $Root | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'A mount planted inside a cgroup makes Remove fail with an explanation, never a half-truth' {
     BeforeEach { $Root = New-KcTestRoot }
     AfterEach { Clear-KcTestState }
