@@ -92,15 +92,20 @@ internal static class CgroupRoots
             Span<byte> name = stackalloc byte[1024];
             if (!TryEncodeRelative(dir, relativeStart, file, name, out int length)) name = EncodeRelativeOnHeap(dir, relativeStart, file);
             else name = name[..length];
-            bool added = false;
             int fd;
-            try
+            while (true)
             {
-                root.Handle.DangerousAddRef(ref added);
-                fd = Openat2.Open((int)root.Handle.DangerousGetHandle(), name, flags, Resolve, out errno);
+                bool added = false;
+                try
+                {
+                    root.Handle.DangerousAddRef(ref added);
+                    fd = Openat2.Open((int)root.Handle.DangerousGetHandle(), name, flags, Resolve, out errno);
+                    break;
+                }
+                catch (ObjectDisposedException) when (Reregistered(ref root, dir)) { }   // replaced meanwhile: the new handle
+                catch (ObjectDisposedException) { fd = -1; errno = Errno.EBADF; break; }
+                finally { if (added) root.Handle.DangerousRelease(); }
             }
-            catch (ObjectDisposedException) { fd = -1; errno = Errno.EBADF; }
-            finally { if (added) root.Handle.DangerousRelease(); }
             if (fd >= 0) return fd;
             if (errno != Errno.ENOSYS) return -1;
             _noOpenat2 = true;   // kernel < 5.6: from now on the fallback
@@ -146,14 +151,31 @@ internal static class CgroupRoots
         Span<byte> name = stackalloc byte[1024];
         if (!TryEncodeRelative(path, relativeStart, null, name, out int length)) name = EncodeRelativeOnHeap(path, relativeStart, null);
         else name = name[..length];
-        bool added = false;
-        try
+        while (true)
         {
-            root.Handle.DangerousAddRef(ref added);
-            return Libc.TryStatxAt((int)root.Handle.DangerousGetHandle(), name, mask, out result);
+            bool added = false;
+            try
+            {
+                root.Handle.DangerousAddRef(ref added);
+                return Libc.TryStatxAt((int)root.Handle.DangerousGetHandle(), name, mask, out result);
+            }
+            catch (ObjectDisposedException) when (Reregistered(ref root, path)) { }
+            catch (ObjectDisposedException) { return false; }
+            finally { if (added) root.Handle.DangerousRelease(); }
         }
-        catch (ObjectDisposedException) { return false; }
-        finally { if (added) root.Handle.DangerousRelease(); }
+    }
+
+    /// <summary>
+    /// A hierarchy's handle was disposed under a call: <see cref="Register"/> replaced it (the host probe ran again,
+    /// or another caller registered the same mount). True, with the new root, when there is a newer one to use —
+    /// the call is made again on it instead of failing with EBADF.
+    /// </summary>
+    private static bool Reregistered(ref Root root, string path)
+    {
+        var now = RootOf(path, out _);
+        if (now is null || ReferenceEquals(now, root) || now.Path != root.Path) return false;
+        root = now;
+        return true;
     }
 
     /// <summary>
@@ -211,7 +233,7 @@ internal static class CgroupRoots
         var parent = slash == 0 ? "/" : trimmed[..slash];
         var name = trimmed[(slash + 1)..];
         if (name is "" or "." or "..") return Errno.EINVAL;
-        for (int attempt = 0; ; attempt++)
+        for (int attempt = 0, disposed = 0; ; )
         {
             var handle = ParentHandle(parent, out int errno);
             if (handle is null) return errno;
@@ -223,9 +245,16 @@ internal static class CgroupRoots
                 int pfd = (int)handle.DangerousGetHandle();
                 result = WithUtf8(name, bytes => call(pfd, bytes));
             }
-            catch (ObjectDisposedException) { result = Errno.ENOENT; }
+            catch (ObjectDisposedException) when (++disposed < 100)
+            {
+                // Register dropped the cached handles (a hierarchy registered again) under this call: the call was
+                // not made; make it on a fresh handle, without spending the one stale-handle retry below.
+                DropParent(parent, handle);
+                continue;
+            }
+            catch (ObjectDisposedException) { result = Errno.EBADF; }
             finally { if (added) handle.DangerousRelease(); }
-            if (result != Errno.ENOENT || attempt > 0) return result;
+            if (result != Errno.ENOENT || attempt++ > 0) return result;
             DropParent(parent, handle);   // maybe a stale handle on a parent that was removed: once more, freshly
         }
     }

@@ -172,4 +172,44 @@ public sealed class CgroupRootsTests : IDisposable
         Assert.Equal(4u, nlink);
         Assert.False(CgroupRoots.TryGetLinkCount(Path.Combine(_root, "nope"), out _));
     }
+
+    [Fact]
+    public async Task AHierarchyRegisteredAgainWhileFilesAreOpenedIsUsedThroughItsNewHandle()
+    {
+        // Register replaces the handle of a mount point (a new host probe after a mount change) and disposes the
+        // old one and the cached parent handles; a read, stat, mkdir or rmdir that meets a disposed handle uses a
+        // new one instead of failing with EBADF (or, for a parent, a made-up ENOENT).
+        var dir = Path.Combine(_root, "a");
+        File.WriteAllText(Path.Combine(dir, "value"), "7\n");
+        using var stop = new CancellationTokenSource();
+        int registrations = 0;
+        var registrar = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Assert.True(CgroupRoots.Register(_root, verify: false));
+                Interlocked.Increment(ref registrations);
+            }
+        });
+        var failures = new List<string>();
+        // Reads until the registrar has replaced the handle 20,000 times (bounded, should it never start).
+        for (int i = 0; (i < 2000 || Volatile.Read(ref registrations) < 20_000) && i < 5_000_000 && failures.Count < 5; i++)
+        {
+            try
+            {
+                if (CgroupFs.TryReadNumberIn(dir, "value", out _) != 7) failures.Add($"read {i}: no value");
+                if (!CgroupRoots.DirectoryExists(dir)) failures.Add($"stat {i}: not there");
+                if (i % 16 == 0)
+                {
+                    if (!CgroupFs.Mkdir(Path.Combine(dir, "m"), NullCgroupLog.Instance)) failures.Add($"mkdir {i}: was there");
+                    if (CgroupFs.Rmdir(Path.Combine(dir, "m"), NullCgroupLog.Instance) is var e and not 0) failures.Add($"rmdir {i}: {Errno.Describe(e)}");
+                }
+            }
+            catch (KataCgroups.Errors.CgroupException e) { failures.Add($"{i}: {e.Message}"); }
+        }
+        stop.Cancel();
+        await registrar;
+        Assert.Empty(failures);
+        Assert.True(registrations >= 20_000, $"the root was registered only {registrations} times");
+    }
 }
