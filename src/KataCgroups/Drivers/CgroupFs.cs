@@ -27,10 +27,16 @@ internal static class CgroupFs
     internal static int TryWriteIn(string dir, string file, string value, ICgroupLog log)
     {
         if (log.VerboseEnabled) log.Verbose($"write {dir}/{file} = {value}");
-        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_WRONLY, out int errno);
-        if (fd >= 0) errno = WriteAndClose(fd, value);
+        int errno = WriteIn(dir, file, value);
         if (errno != 0) log.Debug($"write {dir}/{file} = {value}: {Errno.Describe(errno)}");
         return errno;
+    }
+
+    /// <summary>One value into <paramref name="file"/> of <paramref name="dir"/>: 0 or the errno.</summary>
+    private static int WriteIn(string dir, string file, string value)
+    {
+        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_WRONLY, out int errno);
+        return fd < 0 ? errno : WriteAndClose(fd, value);
     }
 
     [SkipLocalsInit]
@@ -87,11 +93,7 @@ internal static class CgroupFs
         : null;
 
     /// <summary>Reads a whole file; null when it does not exist.</summary>
-    internal static string? TryRead(string path)
-    {
-        var text = TryReadFile(path, out int errno);
-        return text ?? (Gone(errno) ? null : throw ReadFailed(path, errno));
-    }
+    internal static string? TryRead(string path) => TryReadIn(path, null);
 
     /// <summary>
     /// The errnos that mean "not there (any more)": ENOENT/ENOTDIR from the open, and ENODEV from a read of a file
@@ -115,18 +117,23 @@ internal static class CgroupFs
     /// Reads <paramref name="file"/> of the cgroup directory <paramref name="dir"/> (<see cref="TryRead"/> of
     /// <c>dir/file</c> without building that path); null when it does not exist.
     /// </summary>
-    internal static string? TryReadIn(string dir, string file)
+    internal static string? TryReadIn(string dir, string? file)
     {
         int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
-        return fd < 0 ? (Gone(errno) ? null : throw ReadFailed(dir + "/" + file, errno)) : TryReadOpened(fd, dir + "/" + file);
+        return fd < 0 ? (Gone(errno) ? null : throw ReadFailed(PathOf(dir, file), errno)) : TryReadOpened(fd, dir, file);
     }
 
-    /// <summary>Reads and closes an opened cgroup file; null when it is gone meanwhile (its cgroup removed), else throws.</summary>
-    internal static string? TryReadOpened(int fd, string pathForErrors)
+    /// <summary>
+    /// Reads and closes an opened cgroup file (<paramref name="file"/> of <paramref name="dir"/>, named only in an
+    /// error); null when it is gone meanwhile (its cgroup removed), else throws.
+    /// </summary>
+    internal static string? TryReadOpened(int fd, string dir, string? file)
     {
         var text = ReadAndClose(fd, out int errno);
-        return text ?? (Gone(errno) ? null : throw ReadFailed(pathForErrors, errno));
+        return text ?? (Gone(errno) ? null : throw ReadFailed(PathOf(dir, file), errno));
     }
+
+    private static string PathOf(string dir, string? file) => file is null ? dir : dir + "/" + file;
 
     /// <summary>
     /// A one-number file of the cgroup directory <paramref name="dir"/>, parsed from the bytes read — no string in
@@ -138,7 +145,7 @@ internal static class CgroupFs
     {
         int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
         exists = false;
-        if (fd < 0) return Gone(errno) ? null : throw ReadFailed(dir + "/" + file, errno);
+        if (fd < 0) return Gone(errno) ? null : throw ReadFailed(PathOf(dir, file), errno);
         try
         {
             // A number file is one short line; 64 bytes hold any of them. A read that fills the buffer is no number.
@@ -146,10 +153,10 @@ internal static class CgroupFs
             nint n;
             do { n = Libc.Read(fd, buf, 64); }
             while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
-            if (n < 0) return Gone(errno = Marshal.GetLastPInvokeError()) ? null : throw ReadFailed(dir + "/" + file, errno);
+            if (n < 0) return Gone(errno = Marshal.GetLastPInvokeError()) ? null : throw ReadFailed(PathOf(dir, file), errno);
             exists = true;
-            var text = new ReadOnlySpan<byte>(buf, (int)n).Trim(" \t\n"u8);
             if (n == 64) return null;
+            var text = new ReadOnlySpan<byte>(buf, (int)n).Trim(" \t\n"u8);
             if (text.SequenceEqual("max"u8)) return -1;
             return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null;
         }
@@ -316,8 +323,7 @@ internal static class CgroupFs
         int errno = 0;
         for (int i = 0; i < 5; i++)
         {
-            int fd = CgroupRoots.OpenIn(dir, "cgroup.procs", Libc.O_WRONLY, out errno);
-            if (fd >= 0) errno = WriteAndClose(fd, value);
+            errno = WriteIn(dir, "cgroup.procs", value);
             if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{dir}/cgroup.procs = {value}: {Errno.Describe(errno)}");
             if (errno != Errno.EINVAL) return errno;
             log.Debug($"{dir}/cgroup.procs = {value}: EINVAL, retry in 30 ms");

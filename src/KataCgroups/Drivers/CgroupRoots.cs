@@ -127,30 +127,29 @@ internal static class CgroupRoots
     /// <summary>
     /// Whether <paramref name="path"/> is a directory, asked with one statx(2) relative to its hierarchy's handle
     /// (a shorter path walk than stat of the absolute path; not following a final symlink). Paths outside every
-    /// registered hierarchy are asked the ordinary way.
+    /// registered hierarchy are asked from "/".
     /// </summary>
     internal static bool DirectoryExists(string path) =>
-        StatxBeneath(path, Libc.STATX_TYPE, out var stx) ? (stx.Mode & Libc.S_IFMT) == Libc.S_IFDIR : RootOf(path, out _) is null && Directory.Exists(path);
+        Statx(path, Libc.STATX_TYPE, out var stx) && (stx.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
 
     /// <summary>The link count of a directory in a hierarchy (a kernfs directory has 2 + its subdirectories); false when unknown.</summary>
     internal static bool TryGetLinkCount(string path, out uint nlink)
     {
-        if (StatxBeneath(path, Libc.STATX_NLINK, out var stx) && (stx.Mask & Libc.STATX_NLINK) != 0) { nlink = stx.NLink; return true; }
-        if (RootOf(path, out _) is null) return Libc.TryGetLinkCount(path, out nlink);
-        nlink = 0;
-        return false;
+        bool known = Statx(path, Libc.STATX_NLINK, out var stx) && (stx.Mask & Libc.STATX_NLINK) != 0;
+        nlink = known ? stx.NLink : 0;
+        return known;
     }
 
-    /// <summary>statx of a path in a registered hierarchy, relative to its handle; false when it fails or the path is in none.</summary>
+    /// <summary>statx of a path: relative to its hierarchy's handle when it is in a registered one, else from "/"; false when it fails.</summary>
     [SkipLocalsInit]
-    private static bool StatxBeneath(string path, uint mask, out Libc.StatxResult result)
+    private static bool Statx(string path, uint mask, out Libc.StatxResult result)
     {
-        result = default;
         var root = RootOf(path, out int relativeStart);
-        if (root is null) return false;
+        if (root is null) relativeStart = 0;   // the whole absolute path, from AT_FDCWD
         Span<byte> name = stackalloc byte[1024];
         if (!TryEncodeRelative(path, relativeStart, null, name, out int length)) name = EncodeRelativeOnHeap(path, relativeStart, null);
         else name = name[..length];
+        if (root is null) return Libc.TryStatxAt(Libc.AT_FDCWD, name, mask, out result);
         while (true)
         {
             bool added = false;
@@ -160,7 +159,7 @@ internal static class CgroupRoots
                 return Libc.TryStatxAt((int)root.Handle.DangerousGetHandle(), name, mask, out result);
             }
             catch (ObjectDisposedException) when (Reregistered(ref root, path)) { }
-            catch (ObjectDisposedException) { return false; }
+            catch (ObjectDisposedException) { result = default; return false; }
             finally { if (added) root.Handle.DangerousRelease(); }
         }
     }

@@ -71,7 +71,8 @@ internal static partial class Libc
         return true;
     }
 
-    private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_STATX_DONT_SYNC = 0x4000;
+    internal const int AT_FDCWD = -100;
+    private const int AT_SYMLINK_NOFOLLOW = 0x100, AT_STATX_DONT_SYNC = 0x4000;
     internal const uint STATX_TYPE = 0x1, STATX_NLINK = 0x4;
     internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000;
 
@@ -95,24 +96,6 @@ internal static partial class Libc
             if (StatxAtNative(dirfd, p, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, mask, buf) != 0) { result = default; return false; }
         }
         result = new StatxResult(*(uint*)buf, *(uint*)(buf + 16), *(ushort*)(buf + 28));
-        return true;
-    }
-
-    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buf);
-
-    /// <summary>
-    /// The link count of <paramref name="path"/> (not following a final symlink), with statx(2): struct statx has
-    /// the same layout on every architecture (include/uapi/linux/stat.h: stx_mask u32 at 0, stx_nlink u32 at 16;
-    /// 256 bytes in all). False when it cannot be stat'ed or the kernel did not fill the count.
-    /// </summary>
-    internal static unsafe bool TryGetLinkCount(string path, out uint nlink)
-    {
-        byte* buf = stackalloc byte[256];
-        nlink = 0;
-        if (StatxNative(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_NLINK, buf) != 0) return false;
-        if ((*(uint*)buf & STATX_NLINK) == 0) return false;
-        nlink = *(uint*)(buf + 16);
         return true;
     }
 }

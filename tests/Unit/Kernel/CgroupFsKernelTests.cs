@@ -20,12 +20,12 @@ public sealed class CgroupFsKernelTests
 
         int before = CgroupRoots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out int errno);
         Assert.True(before >= 0, Errno.Describe(errno));
-        Assert.Equal("", CgroupFs.TryReadOpened(before, cg.Dir + "/cgroup.procs"));   // open and empty: read, closed
+        Assert.Equal("", CgroupFs.TryReadOpened(before, cg.Dir, "cgroup.procs"));   // open and empty: read, closed
 
         int fd = CgroupRoots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out errno);
         Assert.True(fd >= 0, Errno.Describe(errno));
         Directory.Delete(cg.Dir);
-        Assert.Null(CgroupFs.TryReadOpened(fd, cg.Dir + "/cgroup.procs"));          // ENODEV: gone, and the fd closed
+        Assert.Null(CgroupFs.TryReadOpened(fd, cg.Dir, "cgroup.procs"));          // ENODEV: gone, and the fd closed
 
         // and after the removal, by name: not there
         Assert.Null(CgroupFs.TryReadIn(cg.Dir, "cgroup.procs"));

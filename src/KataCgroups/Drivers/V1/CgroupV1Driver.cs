@@ -208,7 +208,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         for (int i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
-            if (!ReferenceEquals(w.Controller, dirController) && w.Controller != dirController)
+            if (w.Controller != dirController)
                 (dirController, dir) = (w.Controller, _byController[w.Controller].DirectoryOf(target.CgroupPath));
             if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
             int errno = CgroupFs.TryWriteIn(dir!, w.File, w.Value, log);
