@@ -141,7 +141,7 @@ public sealed partial class CgroupManager
     {
         // Values are validated by the driver's compiler (ResourceValidator), before anything is read or written.
         var driver = DriverFor(target);
-        var plan = driver.Plan(target, resources, SandboxDevices(resources, log));
+        var plan = driver.Plan(target, resources, SandboxDevices(resources, log), create: true);
         CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
         return plan;
     }

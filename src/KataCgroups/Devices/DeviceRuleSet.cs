@@ -8,17 +8,46 @@ namespace KataCgroups.Devices;
 /// </summary>
 public sealed class DeviceRuleSet
 {
-    private readonly SortedDictionary<(char Type, long Major, long Minor), DeviceAccess> _exceptions = new();
+    // The exceptions, sorted by (type, major, minor) with the -1 wildcard first: a handful of entries (runc's
+    // defaults plus a sandbox's devices is ~15), so a sorted array beats a tree. No framework generic is
+    // instantiated over them: every create builds, parses and compares sets, and each such instantiation is
+    // code the runtime must compile and re-compile while a short run warms up (docs/performance.md).
+    private Entry[] _items = new Entry[16];
+    private int _count;
+
+    private struct Entry
+    {
+        public char Type;
+        public long Major, Minor;
+        public DeviceAccess Access;
+    }
 
     /// <summary>True when everything not listed is allowed (kernel "blacklist" behaviour).</summary>
     public bool DefaultAllow { get; private set; }
 
-    /// <summary>Exceptions to the default, in stable order.</summary>
-    public IEnumerable<DeviceRule> Exceptions =>
-        _exceptions.Select(e => new DeviceRule(!DefaultAllow, e.Key.Type, e.Key.Major, e.Key.Minor, e.Value));
+    /// <summary>Exceptions to the default, in stable order (type, major, minor; <c>*</c> first).</summary>
+    public IReadOnlyList<DeviceRule> Exceptions
+    {
+        get
+        {
+            var rules = new DeviceRule[_count];
+            for (int i = 0; i < _count; i++)
+            {
+                ref readonly var e = ref _items[i];
+                rules[i] = new DeviceRule(!DefaultAllow, e.Type, e.Major, e.Minor, e.Access);
+            }
+            return rules;
+        }
+    }
 
     /// <summary>A new whitelist (deny by default), the state rules are applied from (runc buildEmulator).</summary>
     public static DeviceRuleSet DenyAll() => new() { DefaultAllow = false };
+
+    /// <summary>
+    /// An allow-by-default state with no exceptions: what <see cref="Transition"/> must treat as unknown (the kernel
+    /// hides deny exceptions in that mode), so a transition from it always starts with the <c>a</c> rule.
+    /// </summary>
+    public static DeviceRuleSet AllowAll() => new() { DefaultAllow = true };
 
     /// <summary>Applies rules in order with kernel semantics.</summary>
     public static DeviceRuleSet FromRules(IEnumerable<DeviceRule> rules)
@@ -38,7 +67,7 @@ public sealed class DeviceRuleSet
         foreach (var raw in devicesList.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var rule = DeviceRule.Parse(raw);
-            if (rule.Type == 'a') { set.DefaultAllow = true; set._exceptions.Clear(); break; }
+            if (rule.Type == 'a') { set.DefaultAllow = true; set._count = 0; break; }
             set.AddAccess(rule);
         }
         return set;
@@ -50,17 +79,16 @@ public sealed class DeviceRuleSet
         if (rule.Type == 'a')
         {
             DefaultAllow = rule.Allow;
-            _exceptions.Clear();
+            _count = 0;
         }
         else if (rule.Allow == DefaultAllow)
         {
             // dev_exception_rm: strips the access bits from an exactly matching exception.
-            var key = (rule.Type, rule.Major, rule.Minor);
-            if (_exceptions.TryGetValue(key, out var have))
+            if (Find(rule.Type, rule.Major, rule.Minor, out int at))
             {
-                var left = have & ~rule.Access;
-                if (left == DeviceAccess.None) _exceptions.Remove(key);
-                else _exceptions[key] = left;
+                var left = _items[at].Access & ~rule.Access;
+                if (left == DeviceAccess.None) RemoveAt(at);
+                else _items[at].Access = left;
             }
         }
         else
@@ -71,8 +99,41 @@ public sealed class DeviceRuleSet
 
     private void AddAccess(DeviceRule rule)
     {
-        var key = (rule.Type, rule.Major, rule.Minor);
-        _exceptions[key] = _exceptions.TryGetValue(key, out var have) ? have | rule.Access : rule.Access;
+        if (Find(rule.Type, rule.Major, rule.Minor, out int at))
+        {
+            _items[at].Access |= rule.Access;
+            return;
+        }
+        if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+        Array.Copy(_items, at, _items, at + 1, _count - at);
+        _items[at] = new Entry { Type = rule.Type, Major = rule.Major, Minor = rule.Minor, Access = rule.Access };
+        _count++;
+    }
+
+    private void RemoveAt(int at)
+    {
+        _count--;
+        Array.Copy(_items, at + 1, _items, at, _count - at);
+    }
+
+    /// <summary>The access an exception grants (or denies) to exactly this key; None when there is none.</summary>
+    private DeviceAccess AccessOf(char type, long major, long minor) =>
+        Find(type, major, minor, out int at) ? _items[at].Access : DeviceAccess.None;
+
+    /// <summary>Binary search by (type, major, minor); <paramref name="at"/> is the match or the insertion point.</summary>
+    private bool Find(char type, long major, long minor, out int at)
+    {
+        int lo = 0, hi = _count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            ref readonly var e = ref _items[mid];
+            int c = e.Type != type ? e.Type.CompareTo(type) : e.Major != major ? e.Major.CompareTo(major) : e.Minor.CompareTo(minor);
+            if (c == 0) { at = mid; return true; }
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        at = lo;
+        return false;
     }
 
     /// <summary>
@@ -83,25 +144,25 @@ public sealed class DeviceRuleSet
     public List<DeviceRule> Transition(DeviceRuleSet target)
     {
         var rules = new List<DeviceRule>();
-        IReadOnlyDictionary<(char, long, long), DeviceAccess> old = _exceptions;
+        var old = this;
         if (DefaultAllow || DefaultAllow != target.DefaultAllow)
         {
             rules.Add(new DeviceRule(target.DefaultAllow, 'a', DeviceRule.Wildcard, DeviceRule.Wildcard, DeviceAccess.All));
-            old = new Dictionary<(char, long, long), DeviceAccess>();
+            old = DenyAll();   // the reset leaves no exception behind
         }
-        foreach (var (key, access) in old.OrderBy(k => k.Key))
+        for (int i = 0; i < old._count; i++)
         {
-            target._exceptions.TryGetValue(key, out var want);
-            var removed = access & ~want;
+            ref readonly var e = ref old._items[i];
+            var removed = e.Access & ~target.AccessOf(e.Type, e.Major, e.Minor);
             if (removed != DeviceAccess.None)
-                rules.Add(new DeviceRule(target.DefaultAllow, key.Item1, key.Item2, key.Item3, removed));
+                rules.Add(new DeviceRule(target.DefaultAllow, e.Type, e.Major, e.Minor, removed));
         }
-        foreach (var (key, want) in target._exceptions)
+        for (int i = 0; i < target._count; i++)
         {
-            old.TryGetValue(key, out var have);
-            var added = want & ~have;
+            ref readonly var e = ref target._items[i];
+            var added = e.Access & ~old.AccessOf(e.Type, e.Major, e.Minor);
             if (added != DeviceAccess.None)
-                rules.Add(new DeviceRule(!target.DefaultAllow, key.Type, key.Major, key.Minor, added));
+                rules.Add(new DeviceRule(!target.DefaultAllow, e.Type, e.Major, e.Minor, added));
         }
         return rules;
     }
@@ -114,20 +175,29 @@ public sealed class DeviceRuleSet
     public DeviceAccess AllowedAccess(char type, long major, long minor)
     {
         var covered = DeviceAccess.None;
-        foreach (var e in _exceptions)
+        for (int i = 0; i < _count; i++)
         {
-            if ((e.Key.Type == type || e.Key.Type == 'a')
-                && (e.Key.Major == DeviceRule.Wildcard || e.Key.Major == major)
-                && (e.Key.Minor == DeviceRule.Wildcard || e.Key.Minor == minor))
-                covered |= e.Value;
+            ref readonly var e = ref _items[i];
+            if ((e.Type == type || e.Type == 'a')
+                && (e.Major == DeviceRule.Wildcard || e.Major == major)
+                && (e.Minor == DeviceRule.Wildcard || e.Minor == minor))
+                covered |= e.Access;
         }
         return DefaultAllow ? DeviceAccess.All & ~covered : covered;
     }
 
     /// <summary>Same default and same exceptions.</summary>
-    public bool SameAs(DeviceRuleSet other) =>
-        DefaultAllow == other.DefaultAllow && _exceptions.Count == other._exceptions.Count
-        && _exceptions.All(e => other._exceptions.TryGetValue(e.Key, out var a) && a == e.Value);
+    public bool SameAs(DeviceRuleSet other)
+    {
+        if (DefaultAllow != other.DefaultAllow || _count != other._count) return false;
+        for (int i = 0; i < _count; i++)
+        {
+            ref readonly var a = ref _items[i];
+            ref readonly var b = ref other._items[i];
+            if (a.Type != b.Type || a.Major != b.Major || a.Minor != b.Minor || a.Access != b.Access) return false;
+        }
+        return true;
+    }
 
     /// <summary>The state as <c>devices.list</c> would print it.</summary>
     public string ToListText() =>

@@ -125,9 +125,10 @@ public interface ICgroupDriver
     /// <summary>
     /// Compiles resources against the cgroup as it is now (or, when it does not exist yet, as it will be when
     /// created). <paramref name="devices"/> is the full device rule list, or null to leave devices alone.
-    /// Reads the host; writes nothing.
+    /// <paramref name="create"/>: the plan is for a create, so the cgroup will be new and empty when it is executed
+    /// and nothing of its current state needs reading. Reads the host; writes nothing.
     /// </summary>
-    CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices);
+    CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false);
 
     /// <summary>
     /// Creates the cgroup, executes the plan and moves <paramref name="pids"/> in, all or nothing for the cgroup:

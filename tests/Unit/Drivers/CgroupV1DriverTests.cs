@@ -213,7 +213,30 @@ public sealed class CgroupV1DriverTests : IDisposable
     }
 
     [Fact]
-    public void Plan_NewCgroupStartsFromTheNearestAncestorsDevices()
+    public void Plan_CreateResetsTheDevicesWithoutReadingAnyList()
+    {
+        // A whitelisted parent: the new cgroup would start as its copy, but a create writes before any process
+        // joins, so the plan is the reset and the wanted rules whatever the parent holds — and reads no list.
+        _fake.Touch("devices", "/kubepods/pod1", "devices.list", "c 1:3 rwm\nc 1:9 rwm\n");
+        var rules = new[] { DeviceRule.Parse("c 1:3 rwm"), DeviceRule.Parse("c 1:5 rwm") };
+        var create = Driver().Plan(Target, new LinuxResources(), rules, create: true);
+        Assert.Equal(new[] { "devices.deny = a *:* rwm", "devices.allow = c 1:3 rwm", "devices.allow = c 1:5 rwm" }, create.Describe());
+        File.Delete(Path.Combine(_fake.Dir("devices", "/kubepods/pod1"), "devices.list"));
+        Assert.Equal(create.Describe(), Driver().Plan(Target, new LinuxResources(), rules, create: true).Describe());
+    }
+
+    [Fact]
+    public void Plan_UpdateDiffsAgainstTheCgroupsOwnList()
+    {
+        // a running cgroup: only the difference is written, never a moment of deny-all (devices/v1.go)
+        _fake.Touch("devices", Leaf, "devices.list", "c 1:3 rwm\nc 1:9 rwm\n");
+        var rules = new[] { DeviceRule.Parse("c 1:3 rwm"), DeviceRule.Parse("c 1:5 rwm") };
+        var update = Driver().Plan(Target, new LinuxResources(), rules);
+        Assert.Equal(new[] { "devices.deny = c 1:9 rwm", "devices.allow = c 1:5 rwm" }, update.Describe());
+    }
+
+    [Fact]
+    public void Plan_HalfMadeCgroupDiffsAgainstTheNearestAncestorsDevices()
     {
         File.WriteAllText(Path.Combine(_fake.Dir("devices", "/"), "devices.list"), "a *:* rwm\n");
         var rules = new[] { DeviceRule.Parse("c 1:3 rwm"), DeviceRule.Parse("c 1:5 rwm") };

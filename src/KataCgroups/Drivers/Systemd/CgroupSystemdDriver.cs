@@ -104,10 +104,10 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => _fs.GetPaths(target);
 
     /// <inheritdoc/>
-    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
         var sd = SystemdProperties.Compile(resources, _unified, devices, _procDevices.Value);
-        var fsPlan = _fs.Plan(target, sd.Residual, null);
+        var fsPlan = _fs.Plan(target, sd.Residual, null, create);
         var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
         // v1: rules DeviceAllow cannot name go to devices.allow after systemd has written its own list.
         var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(AllowWrite)).ToList();

@@ -89,7 +89,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
         // Only what the compiler will look at for these resources is read (CgroupV1Plan.Compile): a create with a
         // memory limit and no swap reads nothing here but the devices list it must diff against.
@@ -114,10 +114,19 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             var dir = NearestExisting(blkio, target.CgroupPath);
             bfq = !File.Exists(Path.Combine(dir, "blkio.weight"));
         }
-        if (devices is not null && _byController.TryGetValue("devices", out var dev))
+        if (devices is not null && create)
         {
-            // A new devices cgroup starts as a copy of its parent (security/device_cgroup.c devcgroup_online): the
-            // cgroup's own list, else (not made yet) the nearest ancestor's — read, not stat'ed first.
+            // A new devices cgroup starts as a copy of its parent (security/device_cgroup.c devcgroup_online), but
+            // runc's minimal transition (devices/v1.go) exists so that a *running* container never sees a moment of
+            // deny-all; a create writes into a cgroup no process has joined yet (Create moves them in after the
+            // plan). So a create starts from "unknown": the reset rule, then the wanted exceptions — the same writes
+            // as from the usual allow-all parent, without reading and parsing any devices.list first.
+            currentDevices = DeviceRuleSet.AllowAll();
+        }
+        else if (devices is not null && _byController.TryGetValue("devices", out var dev))
+        {
+            // An update diffs against the cgroup's own list (or, half-made, the nearest ancestor's it was copied
+            // from) — read, not stat'ed first.
             for (var p = target.CgroupPath; ; p = CgroupPathText.Dir(p))
             {
                 if (CgroupFs.TryRead(Path.Combine(dev.DirectoryOf(p), "devices.list")) is { } list)

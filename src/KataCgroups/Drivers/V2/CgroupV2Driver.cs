@@ -63,7 +63,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         new((text ?? "").Split(new[] { ' ', '\n' }, StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
 
     /// <inheritdoc/>
-    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices)
+    public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
         var available = Words(CgroupFs.TryRead(Path.Combine(ExistingAncestor(target.CgroupPath), "cgroup.controllers")));
         var reference = ReferenceDir(target);
