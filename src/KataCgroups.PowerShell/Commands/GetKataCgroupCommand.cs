@@ -48,30 +48,18 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
         // cgroupfs: /vc and the given roots; systemd units: under the given roots, or all of ours.
         var roots = Root is null ? null : Root.Prepend(KataCgroups.Paths.KataPath.DefaultBase).ToList();
         var found = Terminating(() => manager.Find(roots, Selection, Log));
-        // Reading a cgroup is a few dozen small file reads that wait on the kernel, not on each other: read a batch
-        // on every CPU, then write the objects in order from the pipeline thread (Write* is only allowed there).
-        const int Batch = 256;
-        var results = new (KataCgroup? Cgroup, CgroupException? Error)[Math.Min(Batch, found.Count)];
-        for (int start = 0; start < found.Count; start += Batch)
+        // Read on every CPU ahead of this thread, which writes the objects in order as they come (Write* is only
+        // allowed on the pipeline thread): CgroupManager.ReadAll.
+        try
         {
-            int count = Math.Min(Batch, found.Count - start);
-            try
+            foreach (var r in manager.ReadAll(found, s => Snapshots.ToOutput(s), _stop.Token))
             {
-                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = _stop.Token }, i =>
-                {
-                    try { results[i] = (Snapshots.ToOutput(manager.Read(found[start + i])), null); }
-                    catch (CgroupException e) { results[i] = (null, e); }
-                });
-            }
-            catch (OperationCanceledException) { return; }
-            for (int i = 0; i < count; i++)
-            {
-                var (cgroup, error) = results[i];
-                if (cgroup is not null) WriteObject(cgroup);
-                else if (error is not null && error.ErrorId != ErrorIds.CgroupNotFound)   // CgroupNotFound: removed meanwhile
-                    WriteEngineError(error, found[start + i].RequestedPath);
+                if (r.Value is not null) WriteObject(r.Value);
+                else if (r.Error is not null && r.Error.ErrorId != ErrorIds.CgroupNotFound)   // CgroupNotFound: removed meanwhile
+                    WriteEngineError(r.Error, r.Target.RequestedPath);
             }
         }
+        catch (OperationCanceledException) { }
     }
 
     private readonly CancellationTokenSource _stop = new();
