@@ -9,7 +9,7 @@ namespace KataCgroups.Resources;
 /// <param name="CurrentMemoryLimit">Current <c>memory.limit_in_bytes</c> (unlimited for a new cgroup).</param>
 /// <param name="HasMemorySwap">Whether <c>memory.memsw.limit_in_bytes</c> exists (swap accounting on).</param>
 /// <param name="BfqWeight">Whether weights go to <c>blkio.bfq.*</c> (no <c>blkio.weight</c> file: CFQ gone, BFQ in use).</param>
-/// <param name="CurrentDevices">Current <c>devices.list</c> state (for a new cgroup: inherited from the parent).</param>
+/// <param name="CurrentDevices">Current <c>devices.list</c> state; for a create, <see cref="DeviceRuleSet.AllowAll"/> (unknown: the transition starts with the reset).</param>
 public sealed record V1PlanContext(IReadOnlySet<string> Controllers, long CurrentMemoryLimit, bool HasMemorySwap,
     bool BfqWeight, DeviceRuleSet CurrentDevices);
 
