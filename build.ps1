@@ -50,7 +50,7 @@ param(
     # Bench: paired rounds (every contender once per round, order rotated).
     [int] $BenchRounds = 5,
     # Bench: which contenders (default all): Floor, FloorAt, Engine, Cmdlets, CgroupTools, SystemdEngine, SystemdCmdlets, SystemdCli.
-    [string[]] $BenchContender = @('Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
+    [string[]] $BenchContender = @('Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
     # Bench: N for the systemd contenders.
     [string[]] $BenchSystemdCount = @('300'),
     # Bench: Get-KataCgroup -Root over this many existing cgroups (0: skip).
@@ -285,7 +285,7 @@ function Invoke-Bench {
     if (-not [Environment]::IsPrivilegedProcess) { throw 'Bench creates cgroups: run it as root' }
     $split = { param($v) @($v | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ }) }
     $contenders = & $split $BenchContender
-    $known = 'Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'
+    $known = 'Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'
     foreach ($c in $contenders) { if ($c -notin $known) { throw "unknown contender '$c' (known: $($known -join ', '))" } }
     $contenders = @($known | Where-Object { $_ -in $contenders })   # canonical spelling and order
     $counts, $sdCounts, $scanCounts = @($BenchCount, $BenchSystemdCount, $BenchScanCount | ForEach-Object { , [int[]](& $split $_) })
@@ -307,10 +307,20 @@ function Invoke-Bench {
     $benchOut = Join-Path $Root 'out/bench/KataCgroups.Bench'
     Invoke-Native dotnet @('build', (Join-Path $Root 'bench/KataCgroups.Bench/KataCgroups.Bench.csproj'), '-c', 'Release',
         '-o', $benchOut, '--nologo', '-v', 'quiet')
+    $aot = $null
+    if ('EngineAot' -in $contenders) {
+        # The same program compiled ahead of time (the engine is AOT-compatible: IsAotCompatible in its project);
+        # a RID-specific publish, so it neither replaces the JIT build above nor the project's regular outputs.
+        $aotOut = Join-Path $Root 'out/bench/KataCgroups.Bench.Aot'
+        Invoke-Native dotnet @('publish', (Join-Path $Root 'bench/KataCgroups.Bench/KataCgroups.Bench.csproj'), '-c', 'Release',
+            '-r', 'linux-x64', '-p:PublishAot=true', '-o', $aotOut, '--nologo', '-v', 'quiet')
+        $aot = Join-Path $aotOut 'KataCgroups.Bench'
+    }
     Write-Host '==> Bench: paired runs (bench/Invoke-Bench.ps1)'
     & (Join-Path $Root 'bench/Invoke-Bench.ps1') -Count $counts -Rounds $BenchRounds -Contender $contenders `
         -SystemdCount $sdCounts -ScanCount $scanCounts -ImportRuns $BenchImportRuns `
-        -ModulePath (Join-Path $Out 'KataCgroups.psd1') -BenchDll (Join-Path $benchOut 'KataCgroups.Bench.dll') -FloorExe $floor
+        -ModulePath (Join-Path $Out 'KataCgroups.psd1') -BenchDll (Join-Path $benchOut 'KataCgroups.Bench.dll') -FloorExe $floor `
+        -BenchAotExe $aot
 }
 
 function Invoke-Clean {

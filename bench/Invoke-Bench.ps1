@@ -21,8 +21,8 @@
 param(
     [int[]] $Count = @(300, 3000),
     [int] $Rounds = 5,
-    [ValidateSet('Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli')]
-    [string[]] $Contender = @('Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
+    [ValidateSet('Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli')]
+    [string[]] $Contender = @('Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
     # N for the systemd contenders (every systemd-run is a full D-Bus job; 3,000 of them take minutes a round).
     [int[]] $SystemdCount = @(300),
     # Get-KataCgroup -Root over this many existing cgroups; 0 to skip.
@@ -32,6 +32,8 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $BenchDll,
     [Parameter(Mandatory)] [string] $FloorExe,
+    # The same bench program compiled ahead of time (dotnet publish -p:PublishAot=true): contender EngineAot.
+    [string] $BenchAotExe,
     [string] $OutDir = (Join-Path $PSScriptRoot '../out/bench')
 )
 
@@ -42,7 +44,8 @@ $Repo = (Resolve-Path (Join-Path $Here '..')).Path
 $OutDir = [IO.Path]::GetFullPath($OutDir)
 $Work = Join-Path $OutDir ("work-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
 New-Item -ItemType Directory -Force -Path $Work | Out-Null
-$FsContenders = @($Contender | Where-Object { $_ -in 'Floor', 'FloorAt', 'Engine', 'Cmdlets', 'CgroupTools' })
+$FsContenders = @($Contender | Where-Object { $_ -in 'Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools' })
+if ('EngineAot' -in $Contender -and -not $BenchAotExe) { throw 'contender EngineAot needs -BenchAotExe (build.ps1 Bench publishes it)' }
 $SdContenders = @($Contender | Where-Object { $_ -like 'Systemd*' })
 $Exe = [Environment]::ProcessPath
 $PwshPre = @(if ([IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
@@ -211,6 +214,8 @@ try {
         # The same floor, its paths opened/made/removed relative to each hierarchy's mount (O_PATH handle), as the engine does.
         FloorAt     = { param($n, $envs) $e = @{ FLOOR_AT = '1' }; foreach ($k in $envs.Keys) { $e[$k] = $envs[$k] }; Invoke-Timed $FloorExe @('run', $spec, $BenchRoot, $n, $Helper.Id) $e }
         Engine      = { param($n, $envs) Invoke-Timed $Dotnet @($BenchDll, 'run', '--root', $BenchRoot, '--count', $n, '--pid', $Helper.Id) $envs }
+        # The same engine in an ahead-of-time compiled C# host (a runtime or shim in C# could ship it so): no JIT.
+        EngineAot   = { param($n, $envs) Invoke-Timed $BenchAotExe @('run', '--root', $BenchRoot, '--count', $n, '--pid', $Helper.Id) $envs }
         Cmdlets     = { param($n, $envs) Invoke-Timed $Exe (@($PwshPre) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Here 'Cmdlets.ps1'), '-ModulePath', $ModulePath, '-Root', $BenchRoot, '-Count', $n, '-ProcessId', $Helper.Id)) $envs }
         CgroupTools = { param($n, $envs) Invoke-Timed '/bin/bash' @((Join-Path $Here 'cgtools.sh'), $cgtoolsConfig, $BenchRoot, $n, $Helper.Id) $envs }
     }
@@ -479,11 +484,13 @@ function Add-Check([string] $what, [double] $value, [double] $limit, [string] $u
 foreach ($n in $Count) {
     if (Get-Row 'Floor' $n) {
         if (Get-Row 'Engine' $n) { Add-Check "engine lifecycle / floor, N=$n" (Get-PairedRatio 'Engine' 'Floor' $n) 1.15 '×' }
+        if (Get-Row 'EngineAot' $n) { Add-Check "engine lifecycle, ahead-of-time compiled host / floor, N=$n" (Get-PairedRatio 'EngineAot' 'Floor' $n) 1.15 '×' }
         if (Get-Row 'Cmdlets' $n) { Add-Check "cmdlets in one session / floor, N=$n" (Get-PairedRatio 'Cmdlets' 'Floor' $n) 1.6 '×' }
     }
     # The stricter yardstick: the floor making the same calls relative to the mounts, as the engine does.
     if (Get-Row 'FloorAt' $n) {
         if (Get-Row 'Engine' $n) { Add-Check "engine lifecycle / FloorAt (*at calls), N=$n" (Get-PairedRatio 'Engine' 'FloorAt' $n) 1.15 '×' }
+        if (Get-Row 'EngineAot' $n) { Add-Check "engine lifecycle, ahead-of-time compiled host / FloorAt (*at calls), N=$n" (Get-PairedRatio 'EngineAot' 'FloorAt' $n) 1.15 '×' }
         if (Get-Row 'Cmdlets' $n) { Add-Check "cmdlets in one session / FloorAt (*at calls), N=$n" (Get-PairedRatio 'Cmdlets' 'FloorAt' $n) 1.6 '×' }
     }
 }

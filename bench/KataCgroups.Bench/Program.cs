@@ -5,8 +5,10 @@
 //   KataCgroups.Bench plan --root /kcbench-x                       JSON: hierarchies, create/update writes, device rules
 //   KataCgroups.Bench run  --root /kcbench-x --count N --pid P     the workload; prints "KCBENCH <json>"
 //   KataCgroups.Bench run  --slice kcbench.slice --count N --pid P  the same against systemd (path slice:kata:c<i>)
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using KataCgroups;
 using KataCgroups.Drivers;
@@ -60,28 +62,32 @@ int Plan(Options o)
     var target = m.Resolve(o.Root + "/c0");
     var paths = m.GetPaths(target);
     string suffix = target.CgroupPath;
-    var hierarchies = new List<object>();
-    var seen = new HashSet<string>(StringComparer.Ordinal);
-    foreach (var p in paths)
-    {
-        if (!p.Directory.EndsWith(suffix, StringComparison.Ordinal)) throw new InvalidOperationException($"unexpected directory {p.Directory}");
-        var mount = p.Directory[..^suffix.Length];
-        hierarchies.Add(new { controller = p.Controller, mount, first = seen.Add(mount) });
-    }
     var create = m.PlanCreate(target, CreateResources(), log);
     // The update is planned against an existing cgroup on a real host; on v1 its writes do not depend on the current
     // values for this workload (memory goes up, no memsw), so compile it as the driver would without one.
     var update = m.DriverFor(target).Plan(target, UpdateResources(), null);
-    var json = new
+    Console.WriteLine(Json(w =>
     {
-        cgroupPath = target.CgroupPath,
-        mode = m.Host.Mode.ToString(),
-        hierarchies,
-        create = create.Writes.Select(w => new { w.Controller, w.File, w.Value }),
-        update = update.Writes.Select(w => new { w.Controller, w.File, w.Value }),
-        devicesList = create.DeviceTarget?.ToListText(),
-    };
-    Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        w.WriteString("cgroupPath", target.CgroupPath);
+        w.WriteString("mode", m.Host.Mode.ToString());
+        w.WriteStartArray("hierarchies");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in paths)
+        {
+            if (!p.Directory.EndsWith(suffix, StringComparison.Ordinal)) throw new InvalidOperationException($"unexpected directory {p.Directory}");
+            var mount = p.Directory[..^suffix.Length];
+            w.WriteStartObject();
+            w.WriteString("controller", p.Controller);
+            w.WriteString("mount", mount);
+            w.WriteBoolean("first", seen.Add(mount));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        WriteWrites(w, "create", create.Writes);
+        WriteWrites(w, "update", update.Writes);
+        if (create.DeviceTarget is { } d) w.WriteString("devicesList", d.ToListText());
+        else w.WriteNull("devicesList");
+    }, indented: true));
     return 0;
 }
 
@@ -92,17 +98,56 @@ int PlanSystemd(CgroupManager m, string slice)
     var target = m.Resolve($"{slice}:kata:c0");
     var create = m.PlanCreate(target, CreateResources(), log);
     var update = m.DriverFor(target).Plan(target, UpdateResources(), null);
-    var json = new
+    Console.WriteLine(Json(w =>
     {
-        cgroupPath = target.CgroupPath,
-        unit = target.Systemd!.UnitName,
-        createProperties = create.UnitProperties.Select(p => new { p.Name, Value = p.ToString()[(p.Name.Length + 1)..] }),
-        create = create.Writes.Select(w => new { w.Controller, w.File, w.Value }),
-        updateProperties = update.UnitProperties.Select(p => new { p.Name, Value = p.ToString()[(p.Name.Length + 1)..] }),
-        update = update.Writes.Select(w => new { w.Controller, w.File, w.Value }),
-    };
-    Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        w.WriteString("cgroupPath", target.CgroupPath);
+        w.WriteString("unit", target.Systemd!.UnitName);
+        WriteProperties(w, "createProperties", create.UnitProperties);
+        WriteWrites(w, "create", create.Writes);
+        WriteProperties(w, "updateProperties", update.UnitProperties);
+        WriteWrites(w, "update", update.Writes);
+    }, indented: true));
     return 0;
+}
+
+// JSON written with Utf8JsonWriter, not reflection: the program also runs ahead-of-time compiled (contender EngineAot).
+static string Json(Action<Utf8JsonWriter> body, bool indented = false)
+{
+    var buffer = new ArrayBufferWriter<byte>();
+    using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+    {
+        w.WriteStartObject();
+        body(w);
+        w.WriteEndObject();
+    }
+    return Encoding.UTF8.GetString(buffer.WrittenSpan);
+}
+
+static void WriteWrites(Utf8JsonWriter w, string name, IReadOnlyList<CgroupWrite> writes)
+{
+    w.WriteStartArray(name);
+    foreach (var x in writes)
+    {
+        w.WriteStartObject();
+        w.WriteString("Controller", x.Controller);
+        w.WriteString("File", x.File);
+        w.WriteString("Value", x.Value);
+        w.WriteEndObject();
+    }
+    w.WriteEndArray();
+}
+
+static void WriteProperties(Utf8JsonWriter w, string name, IReadOnlyList<UnitProperty> properties)
+{
+    w.WriteStartArray(name);
+    foreach (var p in properties)
+    {
+        w.WriteStartObject();
+        w.WriteString("Name", p.Name);
+        w.WriteString("Value", p.ToString()[(p.Name.Length + 1)..]);
+        w.WriteEndObject();
+    }
+    w.WriteEndArray();
 }
 
 // The lifecycle, N times: Resolve → PlanCreate → Create with the pid → PlanUpdate → Update → Remove, which moves the
@@ -154,17 +199,17 @@ int Run(Options o)
     double userMs = (cpuEnd.UserProcessorTime - userStart).TotalMilliseconds, sysMs = (cpuEnd.PrivilegedProcessorTime - sysStart).TotalMilliseconds;
     double loopMs = Stopwatch.GetElapsedTime(loopStart, loopEnd).TotalMilliseconds;
     double setupMs = Stopwatch.GetElapsedTime(started, loopStart).TotalMilliseconds;
-    Console.WriteLine("KCBENCH " + JsonSerializer.Serialize(new
+    Console.WriteLine("KCBENCH " + Json(w =>
     {
-        n = o.Count,
-        loopMs = Math.Round(loopMs, 3),
-        perCgroupMs = Math.Round(loopMs / o.Count, 4),
-        setupMs = Math.Round(setupMs, 3),
-        workingSetMb = Math.Round(Environment.WorkingSet / 1048576.0, 1),
-        bytesPerCgroup = allocated / Math.Max(1, o.Count),
-        gen0 = gcs,
-        userMsPerCgroup = Math.Round(userMs / Math.Max(1, o.Count), 4),
-        sysMsPerCgroup = Math.Round(sysMs / Math.Max(1, o.Count), 4),
+        w.WriteNumber("n", o.Count);
+        w.WriteNumber("loopMs", Math.Round(loopMs, 3));
+        w.WriteNumber("perCgroupMs", Math.Round(loopMs / o.Count, 4));
+        w.WriteNumber("setupMs", Math.Round(setupMs, 3));
+        w.WriteNumber("workingSetMb", Math.Round(Environment.WorkingSet / 1048576.0, 1));
+        w.WriteNumber("bytesPerCgroup", allocated / Math.Max(1, o.Count));
+        w.WriteNumber("gen0", gcs);
+        w.WriteNumber("userMsPerCgroup", Math.Round(userMs / Math.Max(1, o.Count), 4));
+        w.WriteNumber("sysMsPerCgroup", Math.Round(sysMs / Math.Max(1, o.Count), 4));
     }));
     return 0;
 }
