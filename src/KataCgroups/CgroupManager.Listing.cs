@@ -12,6 +12,9 @@ public sealed partial class CgroupManager
     /// <summary>How far the readers of <see cref="ReadAll"/> may run ahead of the consumer.</summary>
     internal const int ReadAheadWindow = 512;
 
+    /// <summary>Below this many cgroups <see cref="ReadAll"/> starts no reader thread.</summary>
+    internal const int ReadersFrom = 16;
+
     /// <summary>
     /// Reads many cgroups and hands them back in the order given, each converted by <paramref name="convert"/>:
     /// reader threads (one per CPU but one) take the next cgroup as soon as they are done with one, and the
@@ -78,7 +81,8 @@ public sealed partial class CgroupManager
             }
         }
 
-        var readers = new Thread[Math.Min(Math.Max(1, Environment.ProcessorCount - 1), n)];
+        // A handful of cgroups is read faster than a thread starts: the consumer reads those alone.
+        var readers = new Thread[n < ReadersFrom ? 0 : Math.Min(Math.Max(1, Environment.ProcessorCount - 1), n)];
         for (int w = 0; w < readers.Length; w++)
         {
             readers[w] = new Thread(Reader) { IsBackground = true, Name = "KataCgroups reader" };

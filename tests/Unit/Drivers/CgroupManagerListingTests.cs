@@ -88,6 +88,18 @@ public sealed class CgroupManagerListingTests : IDisposable
     }
 
     [Fact]
+    public void ReadAll_AFewCgroupsAreReadByTheConsumerAlone()
+    {
+        var manager = Manager();
+        var found = MakeCgroups(manager, CgroupManager.ReadersFrom - 1);
+        int consumer = Environment.CurrentManagedThreadId;
+        var threads = new HashSet<int>();
+        var read = manager.ReadAll(found, s => { lock (threads) threads.Add(Environment.CurrentManagedThreadId); return s.Target.CgroupPath; }).ToList();
+        Assert.Equal(found.Select(t => t.CgroupPath), read.Select(r => r.Value));
+        Assert.Equal(new[] { consumer }, threads);
+    }
+
+    [Fact]
     public void ReadAll_NothingToRead()
     {
         Assert.Empty(Manager().ReadAll(Array.Empty<KataCgroups.Paths.CgroupTarget>(), s => s));
