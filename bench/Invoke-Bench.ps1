@@ -481,17 +481,18 @@ function Add-Check([string] $what, [double] $value, [double] $limit, [string] $u
     $ok = if ($AtLeast) { $value -ge $limit } else { $value -le $limit }
     $checks.Add("| $what | $(Format-Num $value 2)$unit | $(if ($AtLeast) { '≥' } else { '≤' }) $limit$unit | $(if ($ok) { 'met' } else { '**not met**' }) |")
 }
+# Each contender against the floor and against the stricter FloorAt (the same calls relative to the mounts, as the
+# engine makes them).
+$targets = @(
+    @{ Name = 'Engine'; What = 'engine lifecycle'; Limit = 1.15 }
+    @{ Name = 'EngineAot'; What = 'engine lifecycle, ahead-of-time compiled host'; Limit = 1.15 }
+    @{ Name = 'Cmdlets'; What = 'cmdlets in one session'; Limit = 1.6 })
 foreach ($n in $Count) {
-    if (Get-Row 'Floor' $n) {
-        if (Get-Row 'Engine' $n) { Add-Check "engine lifecycle / floor, N=$n" (Get-PairedRatio 'Engine' 'Floor' $n) 1.15 '×' }
-        if (Get-Row 'EngineAot' $n) { Add-Check "engine lifecycle, ahead-of-time compiled host / floor, N=$n" (Get-PairedRatio 'EngineAot' 'Floor' $n) 1.15 '×' }
-        if (Get-Row 'Cmdlets' $n) { Add-Check "cmdlets in one session / floor, N=$n" (Get-PairedRatio 'Cmdlets' 'Floor' $n) 1.6 '×' }
-    }
-    # The stricter yardstick: the floor making the same calls relative to the mounts, as the engine does.
-    if (Get-Row 'FloorAt' $n) {
-        if (Get-Row 'Engine' $n) { Add-Check "engine lifecycle / FloorAt (*at calls), N=$n" (Get-PairedRatio 'Engine' 'FloorAt' $n) 1.15 '×' }
-        if (Get-Row 'EngineAot' $n) { Add-Check "engine lifecycle, ahead-of-time compiled host / FloorAt (*at calls), N=$n" (Get-PairedRatio 'EngineAot' 'FloorAt' $n) 1.15 '×' }
-        if (Get-Row 'Cmdlets' $n) { Add-Check "cmdlets in one session / FloorAt (*at calls), N=$n" (Get-PairedRatio 'Cmdlets' 'FloorAt' $n) 1.6 '×' }
+    foreach ($floor in @(@{ Name = 'Floor'; What = 'floor' }, @{ Name = 'FloorAt'; What = 'FloorAt (*at calls)' })) {
+        if (-not (Get-Row $floor.Name $n)) { continue }
+        foreach ($t in $targets) {
+            if (Get-Row $t.Name $n) { Add-Check "$($t.What) / $($floor.What), N=$n" (Get-PairedRatio $t.Name $floor.Name $n) $t.Limit '×' }
+        }
     }
 }
 if ($Extras.Contains('ImportMs')) {

@@ -49,17 +49,13 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
         var roots = Root is null ? null : Root.Prepend(KataCgroups.Paths.KataPath.DefaultBase).ToList();
         var found = Terminating(() => manager.Find(roots, Selection, Log));
         // Read on every CPU ahead of this thread, which writes the objects in order as they come (Write* is only
-        // allowed on the pipeline thread): CgroupManager.ReadAll.
-        try
+        // allowed on the pipeline thread): CgroupManager.ReadAll, which ends the enumeration when _stop fires.
+        foreach (var r in manager.ReadAll(found, s => Snapshots.ToOutput(s), _stop.Token))
         {
-            foreach (var r in manager.ReadAll(found, s => Snapshots.ToOutput(s), _stop.Token))
-            {
-                if (r.Value is not null) WriteObject(r.Value);
-                else if (r.Error is not null && r.Error.ErrorId != ErrorIds.CgroupNotFound)   // CgroupNotFound: removed meanwhile
-                    WriteEngineError(r.Error, r.Target.RequestedPath);
-            }
+            if (r.Value is not null) WriteObject(r.Value);
+            else if (r.Error is not null && r.Error.ErrorId != ErrorIds.CgroupNotFound)   // CgroupNotFound: removed meanwhile
+                WriteEngineError(r.Error, r.Target.RequestedPath);
         }
-        catch (OperationCanceledException) { }
     }
 
     private readonly CancellationTokenSource _stop = new();

@@ -92,7 +92,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
         // Only what the compiler will look at for these resources is read (CgroupV1Plan.Compile): a create with a
-        // memory limit and no swap reads nothing here but the devices list it must diff against.
+        // memory limit and no swap reads nothing here; an update with devices reads the list it must diff against.
         long currentLimit = CgroupV1Plan.UnlimitedMemory;
         bool hasMemsw = false, bfq = false;
         var currentDevices = DeviceRuleSet.DenyAll();
