@@ -8,8 +8,12 @@ nothing behind when stopped, also when a start fails midway.
 Run as root on a cgroup v1/hybrid host:
   Import-Module ~/.nuget/packages/pester/5.7.1/tools/Pester.psd1; Invoke-Pester tests/Systemd/Sandbox.Tests.ps1
 
-The host comparison is strict. On a machine where other jobs create files in /tmp or cgroups at the same time, set
-KC_CHECK_HOST_IGNORE (an ERE over sandbox.sh's snapshot lines, e.g. '^tmp: dotnet-|kctest-') for their names.
+The host comparison (sandbox.sh snapshot-host / check-host) watches only what the sandboxed systemd or the harness
+could change: canaries the tests plant in /tmp (what a cleanup of /tmp deletes and a mount over it hides), the names
+systemd would create in /tmp, mounts where the sandbox and systemd mount, top-level cgroups named like systemd units,
+/proc/cgroups, utab, /dev/log and the journal. Other work on the machine (builds, other test tiers, other users'
+files in /tmp, their cgroups and mounts) does not show, so it needs no KC_CHECK_HOST_IGNORE; the tests below prove
+both sides: a planted leak and a changed canary are reported, unrelated activity is not.
 #>
 
 BeforeDiscovery {
@@ -79,9 +83,40 @@ BeforeAll {
         }
     }
 
-    function Invoke-Sh([string[]] $ShArgs) {
-        $out = & bash $script:Sh @ShArgs 2>&1
+    function Invoke-Sh([string[]] $ShArgs, [string] $Planted) {
+        # -Planted: the tag of this run's planted leaks (KC_CHECK_HOST_PLANTED), for this child only
+        $out = if ($Planted) { & env "KC_CHECK_HOST_PLANTED=$Planted" bash $script:Sh @ShArgs 2>&1 } else { & bash $script:Sh @ShArgs 2>&1 }
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
+    }
+
+    function New-TmpCanary([string] $Tag) {
+        # What a cleanup of /tmp deletes (systemd-tmpfiles --remove empties it: tmpfiles.d/tmp.conf "D /tmp"; --clean
+        # deletes what is old) and a tmp.mount over /tmp hides: an old file, an old directory with an old file in it,
+        # an old empty directory and a symlink. Returns every path, for snapshot-host --canary.
+        $base = "/tmp/kc-canary-$Tag"
+        $old = [datetime]::UtcNow.AddDays(-30)
+        [System.IO.File]::WriteAllText("$base-file", 'must survive the sandbox')
+        [void][System.IO.Directory]::CreateDirectory("$base-dir")
+        [System.IO.File]::WriteAllText("$base-dir/old", 'must survive the sandbox')
+        [void][System.IO.Directory]::CreateDirectory("$base-empty")
+        [void][System.IO.File]::CreateSymbolicLink("$base-link", "kc-canary-$Tag-file")
+        foreach ($f in "$base-file", "$base-dir/old") {
+            [System.IO.File]::SetLastWriteTimeUtc($f, $old); [System.IO.File]::SetLastAccessTimeUtc($f, $old)
+        }
+        foreach ($d in "$base-dir", "$base-empty") {
+            [System.IO.Directory]::SetLastWriteTimeUtc($d, $old); [System.IO.Directory]::SetLastAccessTimeUtc($d, $old)
+        }
+        "$base-file", "$base-dir", "$base-dir/old", "$base-empty", "$base-link"
+    }
+
+    function Remove-TmpCanary([string[]] $Path) {
+        # rm, not Remove-Item: a symlink goes, never what it points to
+        if ($Path) { & rm -rf -- @Path }
+    }
+
+    function New-HostSnapshot([string] $File, [string[]] $Canary) {
+        $snap = Invoke-Sh (@('snapshot-host', $File) + @($Canary | ForEach-Object { '--canary', $_ }))
+        if ($snap.ExitCode -ne 0) { throw "snapshot-host failed: $($snap.Output)" }
     }
 
     function Invoke-Busctl([string] $Address, [string[]] $BusArgs) {
@@ -102,16 +137,12 @@ BeforeAll {
 Describe 'systemd sandbox: start, use, stop' -Skip:$Skip {
     BeforeAll {
         $script:Rand = [System.Guid]::NewGuid().ToString('N').Substring(0, 8)
-        # work files outside /tmp: the harness compares the host's /tmp listing
+        # work files outside /tmp: a tmpfs over /tmp (one of the leaks the check looks for) would hide them
         $script:Work = "/run/kc-systemd-sandbox-test-$Rand"
         [void][System.IO.Directory]::CreateDirectory($Work)
-        # a canary in the host /tmp, old enough for any age-based cleanup; the snapshot includes it
-        $script:Canary = "/tmp/kc-systemd-canary-$Rand"
-        [System.IO.File]::WriteAllText($Canary, 'must survive the sandbox')
-        [System.IO.File]::SetLastWriteTimeUtc($Canary, [datetime]::UtcNow.AddDays(-30))
+        $script:Canaries = @(New-TmpCanary $Rand)
         $script:Snapshot = Join-Path $Work 'host.before'
-        $snap = Invoke-Sh 'snapshot-host', $Snapshot
-        if ($snap.ExitCode -ne 0) { throw "snapshot-host failed: $($snap.Output)" }
+        New-HostSnapshot $Snapshot $Canaries
         $script:MountsBefore = @(Get-CgroupMount)
         $script:ProcCgroupsBefore = @([System.IO.File]::ReadAllLines('/proc/cgroups') | ForEach-Object { ($_ -split '\s+')[0..1] -join ' ' })
         $script:Procs = [System.Collections.Generic.List[object]]::new()
@@ -130,7 +161,7 @@ Describe 'systemd sandbox: start, use, stop' -Skip:$Skip {
 
     AfterAll {
         if ($script:Sb) { Stop-KcSystemdSandbox $script:Sb }
-        if ($script:Canary) { Remove-Item -LiteralPath $script:Canary -ErrorAction Ignore }
+        Remove-TmpCanary $script:Canaries
         if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction Ignore }
     }
 
@@ -207,15 +238,71 @@ Describe 'systemd sandbox: start, use, stop' -Skip:$Skip {
         Wait-Until { -not [System.IO.Directory]::Exists($dir) } -What "$dir to go"
     }
 
-    It 'changes nothing on the host while it runs: /tmp, cgroup mounts, hierarchies, utab, /dev/log, journal' {
-        $r = Invoke-Sh 'check-host', $Snapshot, '--exclude', $Sb.Name
+    It 'changes nothing on the host while it runs: /tmp canaries and names, mounts, hierarchies, utab, /dev/log, journal' {
+        $r = Invoke-Sh 'check-host', $Snapshot
         $r.Output | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
-        [System.IO.File]::Exists($Canary) | Should -BeTrue
+        @($Canaries | Where-Object { -not [System.IO.File]::Exists($_) -and -not [System.IO.Directory]::Exists($_) }) |
+            Should -BeNullOrEmpty
         @(Get-CgroupMount) | Should -Be $MountsBefore
         # no controller got a new (host-wide) v1 hierarchy, e.g. net_cls, perf_event or hugetlb (taken from cgroup2)
         @([System.IO.File]::ReadAllLines('/proc/cgroups') | ForEach-Object { ($_ -split '\s+')[0..1] -join ' ' }) |
             Should -Be $ProcCgroupsBefore
+    }
+
+    It 'reports a leak planted while it runs: a PrivateTmp= directory in /tmp, a slice at the top of a hierarchy, its own cgroup after a stop' {
+        # what a sandbox systemd without its private /tmp and cgroup namespace would leave on the host; named
+        # kc-planted-<tag> so that only this check reports them (another run on the machine leaves them out)
+        $private = "/tmp/systemd-private-$([System.Guid]::NewGuid().ToString('N'))-kc-planted-$Rand.service-Ab12Cd"
+        $slice = "/sys/fs/cgroup/pids/kc-planted-$Rand.slice"
+        try {
+            [void][System.IO.Directory]::CreateDirectory("$private/tmp")
+            [void][System.IO.Directory]::CreateDirectory($slice)
+            # --stopped names the running sandbox: its /<name> still exists everywhere, as after a stop that leaked it
+            $r = Invoke-Sh 'check-host', $Snapshot, '--stopped', $Sb.Name -Planted $Rand
+            $r.ExitCode | Should -Be 1
+            $r.Output | Should -Match ([regex]::Escape("> tmpname: $private directory"))
+            $r.Output | Should -Match ([regex]::Escape("> cgdir: $slice"))
+            $r.Output | Should -Match ([regex]::Escape("> cgdir: /sys/fs/cgroup/unified/$($Sb.Name) (a stopped sandbox's)"))
+            $other = Invoke-Sh 'check-host', $Snapshot
+            $other.Output | Should -BeNullOrEmpty -Because 'a check of another run (without this tag) leaves these plants out'
+        }
+        finally {
+            if ([System.IO.Directory]::Exists($private)) { [System.IO.Directory]::Delete($private, $true) }
+            if ([System.IO.Directory]::Exists($slice)) { [System.IO.Directory]::Delete($slice) }
+        }
+        $r = Invoke-Sh 'check-host', $Snapshot
+        $r.Output | Should -BeNullOrEmpty -Because 'the planted leak is gone again'
+    }
+
+    It 'reports none of the unrelated activity between snapshot and check: files, a directory and a mount in /tmp, top-level cgroups of other names' {
+        # what builds, other test tiers and other users do on this machine at any time
+        $noise = "/tmp/unrelated-$Rand"
+        $cgroups = "/sys/fs/cgroup/pids/kcunrelated-$Rand", "/sys/fs/cgroup/unified/kcunrelated-$Rand"
+        $snap = Join-Path $Work 'host.noise'
+        $mounted = $false
+        try {
+            [System.IO.File]::WriteAllText("$noise-goes", 'there at the snapshot, gone at the check')
+            New-HostSnapshot $snap $Canaries
+            [System.IO.File]::Delete("$noise-goes")
+            [System.IO.File]::WriteAllText("$noise-new", 'new')
+            [void][System.IO.Directory]::CreateDirectory("$noise-dir/sub")
+            [void][System.IO.Directory]::CreateDirectory("$noise-mnt")
+            & mount -t tmpfs -o size=64k kc-unrelated "$noise-mnt"
+            $LASTEXITCODE | Should -Be 0
+            $mounted = $true
+            foreach ($c in $cgroups) { [void][System.IO.Directory]::CreateDirectory($c) }
+
+            $r = Invoke-Sh 'check-host', $snap
+            $r.Output | Should -BeNullOrEmpty
+            $r.ExitCode | Should -Be 0
+        }
+        finally {
+            if ($mounted) { & umount "$noise-mnt" }
+            foreach ($c in $cgroups) { if ([System.IO.Directory]::Exists($c)) { [System.IO.Directory]::Delete($c) } }
+            & rm -rf -- "$noise-goes" "$noise-new" "$noise-dir" "$noise-mnt"
+            [System.IO.File]::Delete($snap)
+        }
     }
 
     It 'stops and leaves nothing: no /kc-systemd-* of its own in any hierarchy, no process, no state dir, host unchanged' {
@@ -231,8 +318,7 @@ Describe 'systemd sandbox: start, use, stop' -Skip:$Skip {
         @($Procs | Where-Object { Test-ProcAlive $_ } | ForEach-Object { "$($_.What) $($_.Id)" }) | Should -BeNullOrEmpty
         @(Get-ProcessInSandbox $name $state) | Should -BeNullOrEmpty
         [System.IO.Directory]::Exists($state) | Should -BeFalse
-        [System.IO.File]::Exists($Canary) | Should -BeTrue
-        $r = Invoke-Sh 'check-host', $Snapshot
+        $r = Invoke-Sh 'check-host', $Snapshot, '--stopped', $name
         $r.Output | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
     }
@@ -243,12 +329,13 @@ Describe 'systemd sandbox: a start that fails midway leaves nothing behind' -Ski
         $script:Rand = [System.Guid]::NewGuid().ToString('N').Substring(0, 8)
         $script:Work = "/run/kc-systemd-sandbox-test-$Rand"
         [void][System.IO.Directory]::CreateDirectory($Work)
+        $script:Canaries = @(New-TmpCanary $Rand)
         $script:Snapshot = Join-Path $Work 'host.before'
-        $snap = Invoke-Sh 'snapshot-host', $Snapshot
-        if ($snap.ExitCode -ne 0) { throw "snapshot-host failed: $($snap.Output)" }
+        New-HostSnapshot $Snapshot $Canaries
     }
 
     AfterAll {
+        Remove-TmpCanary $script:Canaries
         if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction Ignore }
     }
 
@@ -275,8 +362,62 @@ Describe 'systemd sandbox: a start that fails midway leaves nothing behind' -Ski
         Get-NameDir $name | Should -BeNullOrEmpty
         @(Get-ProcessInSandbox $name $state) | Should -BeNullOrEmpty
         [System.IO.Directory]::Exists($state) | Should -BeFalse
-        $r = Invoke-Sh 'check-host', $Snapshot
+        $r = Invoke-Sh 'check-host', $Snapshot, '--stopped', $name
         $r.Output | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
+    }
+}
+
+Describe 'systemd sandbox: the host check reports a canary in /tmp that changed' -Skip:$Skip {
+    BeforeAll {
+        $script:Rand = [System.Guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Work = "/run/kc-systemd-sandbox-test-$Rand"
+        [void][System.IO.Directory]::CreateDirectory($Work)
+        # a copy outside /tmp: the tmpfs over /tmp would hide a checkout under /tmp
+        $script:ShCopy = Join-Path $Work 'sandbox.sh'
+        Copy-Item -LiteralPath $Sh -Destination $ShCopy
+    }
+
+    BeforeEach {
+        $script:Tag = [System.Guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Base = "/tmp/kc-canary-$Tag"
+        $script:Canaries = @(New-TmpCanary $Tag)
+        $script:Snapshot = Join-Path $Work 'host.before'
+        New-HostSnapshot $Snapshot $Canaries
+    }
+
+    AfterEach {
+        Remove-TmpCanary $script:Canaries
+    }
+
+    AfterAll {
+        if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction Ignore }
+    }
+
+    It 'reports <Case>' -TestCases @(
+        @{ Case = 'the old file rewritten'; Shows = '> canary: {0}-file regular file'
+            Tamper = { param($b) [System.IO.File]::AppendAllText("$b-file", ' changed') } }
+        @{ Case = 'the file in the old directory removed'; Shows = '> canary: {0}-dir/old absent'
+            Tamper = { param($b) [System.IO.File]::Delete("$b-dir/old") } }
+        @{ Case = 'a file put into the old empty directory'; Shows = '> canary: {0}-empty directory'
+            Tamper = { param($b) [System.IO.File]::WriteAllText("$b-empty/new", 'new') } }
+        @{ Case = 'the symlink pointed elsewhere'; Shows = '> canary: {0}-link symbolic link'
+            Tamper = { param($b) [System.IO.File]::Delete("$b-link"); [void][System.IO.File]::CreateSymbolicLink("$b-link", "$b-dir") } }
+        @{ Case = 'a tmpfs over /tmp, as a tmp.mount would (in a private mount namespace)'; Shows = '> canary: {0}-file absent'
+            Tamper = $null }
+    ) {
+        param($Case, $Shows, $Tamper)
+        if ($Tamper) {
+            & $Tamper $Base
+            $r = Invoke-Sh 'check-host', $Snapshot
+        }
+        else {
+            # the host's /tmp stays as it is: the tmpfs exists only in a mount namespace of the check's own
+            $out = & unshare --mount --propagation private -- sh -c 'mount -t tmpfs kc-over-tmp /tmp && exec bash "$0" check-host "$1"' $ShCopy $Snapshot 2>&1
+            $r = [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
+            $r.Output | Should -Match '> mount: /tmp tmpfs '
+        }
+        $r.ExitCode | Should -Be 1
+        $r.Output | Should -Match ([regex]::Escape($Shows -f $Base))
     }
 }

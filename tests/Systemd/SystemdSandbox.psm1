@@ -1,7 +1,7 @@
 <#
 PowerShell front end of tests/Systemd/sandbox.sh for Pester: a real systemd 252 (the host's) as pid 1 of its own
-namespaces, confined to /<name> in every cgroup hierarchy. Design and safeguards:
-/work/shared/notes/systemd-sandbox.md. Needs root on a cgroup v1/hybrid Linux host.
+namespaces, confined to /<name> in every cgroup hierarchy. Design and safeguards: the header of sandbox.sh. Needs
+root on a cgroup v1/hybrid Linux host.
 
   $sb = Start-KcSystemdSandbox                    # StateDir, Pid, Name, BusAddress (+ UnsharePid, HelperPid, ConsoleLog)
   Invoke-KcInSandbox $sb systemctl is-system-running
@@ -18,8 +18,8 @@ child only.
 Set-StrictMode -Version Latest
 
 $script:SandboxScript = Join-Path $PSScriptRoot 'sandbox.sh'
-# Default parent of state dirs: not /tmp (the harness compares the host's /tmp listing), short enough for
-# unix socket paths (<state>/run/dbus/system_bus_socket).
+# Default parent of state dirs: not /tmp (the host check reports kc-systemd-* names there as the sandbox's own
+# leaks), short enough for unix socket paths (<state>/run/dbus/system_bus_socket).
 $script:DefaultStateRoot = '/run/kc-systemd-sandbox'
 
 function Invoke-KcSandboxScript {

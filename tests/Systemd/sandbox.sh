@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # A real systemd (the host's /lib/systemd/systemd, 252 on Debian 12) for tests, confined to its own cgroup
 # subtree (/<name> in every hierarchy) and its own pid, mount, cgroup, uts, ipc and net namespaces.
-# Design and the reason for every safeguard: /work/shared/notes/systemd-sandbox.md ("A real systemd for tests").
-# A stock systemd started without these safeguards empties the host's /tmp and mounts host-wide cgroup
-# hierarchies, so do not loosen any of them.
+# A stock systemd started in a pid and mount namespace without these safeguards runs the host's boot transaction
+# against the host: systemd-tmpfiles empties the host's /tmp, journald writes /var/log/journal, /dev/log appears,
+# host-wide cgroup hierarchies are mounted and the /sys/fs/cgroup tmpfs is remounted read-only. So do not loosen any
+# of them; snapshot-host/check-host prove after every start and stop that none of that happened.
 #
 #   sandbox.sh start <state-dir>             start; prints the bus address (unix:path=<state-dir>/run/dbus/system_bus_socket)
 #   sandbox.sh stop <state-dir>              power off, kill what is left by pid, remove /<name> everywhere, remove <state-dir>
 #   sandbox.sh exec <state-dir> -- cmd...    run cmd in the sandbox's pid, mount and cgroup namespaces, in its root cgroup
-#   sandbox.sh snapshot-host <file> [--exclude NAME]...
-#   sandbox.sh check-host <file> [--exclude NAME]...   exit 1 and list what changed on the host since the snapshot
+#   sandbox.sh snapshot-host <file> [--canary PATH]...
+#                                            record what the sandbox could change on the host ("host snapshot" below);
+#                                            the canaries (files the caller planted in /tmp) must stay as they are
+#   sandbox.sh check-host <file> [--stopped NAME]...
+#                                            exit 1 and list what changed on the host since the snapshot; /NAME (a
+#                                            stopped sandbox's cgroup) must be gone from every hierarchy
 #
 # Environment:
 #   KC_SANDBOX_TIMEOUT        seconds for start to reach readiness (default 30; fractions allowed)
@@ -20,9 +25,12 @@
 #                             systemd and its bus up)
 #   KC_SANDBOX_CONSOLE_COPY   stop (and a failed start) copy the console log (systemd's /dev/console) here first
 #   KC_SANDBOX_VERBOSE        1: start logs the time of each stage to stderr
-#   KC_CHECK_HOST_IGNORE      ERE; snapshot/check lines matching it are ignored (concurrent activity on the host)
+#   KC_CHECK_HOST_IGNORE      ERE; snapshot/check lines matching it are ignored (not needed by default: the check
+#                             watches only what the sandbox could change, so other activity on the host never shows)
+#   KC_CHECK_HOST_PLANTED     test hook: check-host reports fake leaks named kc-planted-<this tag>...; those of other
+#                             tags (another test run's) are ignored
 #
-# Beyond the note, deliberately: systemd gets container=kc-systemd-sandbox (authoritative container detection,
+# Also deliberately: systemd gets container=kc-systemd-sandbox (authoritative container detection,
 # so neither systemd nor systemd-shutdown does host-level work: no superblock remount of / read-only, no swapoff,
 # no module loading; the cgroup namespace alone also makes systemd 252 detect "container-other"); unshare runs
 # with --kill-child; the unshare process goes back to the cgroups it came from (the hierarchy root here, except
@@ -46,7 +54,7 @@ log() { printf 'sandbox.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-    sed -n '8,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '9,17p' "$SELF" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -702,26 +710,85 @@ cmd_exec() {
 
 # ---------------------------------------------------------------------------------------------------------
 # host snapshot
+#
+# The comparison watches only what the sandboxed systemd or this harness could change on the host. Other work on the
+# machine (builds, other test tiers, other users) creates and removes entries in /tmp, top-level cgroups and mounts at
+# any time; none of that may count as a difference, while a leak by the sandbox still must.
 
+# Host paths (globs) that only the sandbox's systemd or this harness would create: the host runs no systemd. One that
+# appears or goes between snapshot and check is reported.
+HOST_TMP_NAMES=(
+    # PrivateTmp= of a unit: systemd-private-<boot id>-<unit>-<random> (tmpfiles.d/systemd-tmp.conf), and any other
+    # systemd-* name (no host process makes them)
+    '/tmp/systemd-*' '/var/tmp/systemd-*'
+    # tmpfiles.d/x11.conf creates these ("D!") when systemd-tmpfiles --create runs at boot
+    /tmp/.X11-unix /tmp/.ICE-unix /tmp/.XIM-unix /tmp/.font-unix
+    # this harness's own names (cgroup /<name>, the default state root, the inner /run/kc-sandbox): a path that escaped
+    # the sandbox's private /tmp
+    '/tmp/kc-systemd-*' '/tmp/kc-sandbox*'
+)
+
+# Top-level cgroups the sandbox's systemd would create were its cgroup namespace not rooted at /<name>: systemd names
+# a unit's cgroup after the unit (init.scope, system.slice, user.slice, machine.slice, kcfail.slice, the tests'
+# kctest.slice), and only these unit types have cgroups (systemd.resource-control(5)). Other top-level names belong to
+# other work on the machine (kctest-*, kcunit-*, other sandboxes' kc-systemd-*): a stopped sandbox's own /<name> is
+# checked by name (check-host --stopped).
+CG_UNIT_NAME='\.(slice|scope|service|socket|mount|swap)$'
+
+# Mounts: the sandbox mounts /, /tmp, /var/tmp and under /proc, /sys, /dev and /run in its own namespace, and systemd
+# mounts its API file systems (cgroup hierarchies, /dev/mqueue, /sys/kernel/debug, tmp.mount on /tmp...) in the same
+# places; a mount there, or a cgroup mount anywhere, on the host is a leak. Mounts on other paths (a test's tmpfs on
+# its own directory under /tmp) are other work.
+HOST_MOUNT_AWK='
+    { for (i = 7; i <= NF; i++) if ($i == "-") break; mp = $5; fstype = $(i + 1) }
+    mp == "/" || mp == "/tmp" || mp == "/var/tmp" || mp ~ /^\/(proc|sys|dev|run)(\/|$)/ || fstype ~ /^cgroup2?$/ {
+        print "mount:", mp, fstype, $6, $(i + 3)
+    }'
+
+# A canary's state without reading it (stat, not cat or ls: reading would refresh the atime that makes it look old to
+# an age-based cleanup): type, mode, owner, size, mtime, and a symlink's target.
+canary_state() {
+    local p=$1
+    if [ -e "$p" ] || [ -L "$p" ]; then
+        printf 'canary: %s %s%s\n' "$p" "$(stat -c '%F %a %u:%g %s %.9Y' -- "$p")" "$([ -L "$p" ] && printf ' -> %s' "$(readlink -- "$p")")"
+    else
+        printf 'canary: %s absent\n' "$p"
+    fi
+}
+
+# host_state <canary paths> -- <stopped sandbox names>
 host_state() {
-    local excl=("$@") mp rest d n skip
-    echo "## /tmp (top level)"
-    ls -A1 /tmp | sort | sed 's|^|tmp: |'
-    echo "## cgroup mounts"
-    awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break
-           if ($5 == "/sys/fs/cgroup" || index($5, "/sys/fs/cgroup/") == 1) print "cgmount:", $5, $(i+1), $(i+2), $6, $(i+3) }' \
-        /proc/self/mountinfo | sort
-    echo "## all host mounts (mount point, type, options)"
-    awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print "mount:", $5, $(i+1), $6, $(i+3) }' /proc/self/mountinfo | sort
+    local canaries=() stopped=() p mp rest d n
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do canaries+=("$1"); shift; done
+    if [ $# -gt 0 ]; then shift; fi
+    stopped=("$@")
+    echo "## /tmp and /var/tmp themselves (tmpfiles.d/tmp.conf: \"D /tmp 1777 root root\")"
+    for p in /tmp /var/tmp; do echo "tmpdir: $p $(stat -c '%F %a %u:%g' "$p")"; done
+    echo "## canaries planted by the caller: a cleanup of /tmp removes them, a mount over /tmp hides them"
+    for p in "${canaries[@]+"${canaries[@]}"}"; do canary_state "$p"; done
+    echo "## names only the sandbox would create in /tmp, /var/tmp"
+    (
+        shopt -s nullglob
+        for p in "${HOST_TMP_NAMES[@]}"; do
+            # a literal name is kept by nullglob too: list only what exists
+            for n in $p; do
+                if [ -e "$n" ] || [ -L "$n" ]; then echo "tmpname: $n $(stat -c %F -- "$n" 2>/dev/null)"; fi
+            done
+        done
+    ) | sort -u
+    echo "## mounts where the sandbox or systemd mounts (mount point, type, options, super options)"
+    awk "$HOST_MOUNT_AWK" /proc/self/mountinfo | sort
     echo "## /proc/cgroups (subsystem, hierarchy, enabled)"
     awk 'NR > 1 { print "subsys:", $1, $2, $4 }' /proc/cgroups | sort
-    echo "## top-level cgroups of every hierarchy"
+    echo "## top-level cgroups named like systemd units; stopped sandboxes' /<name>"
     while read -r mp rest; do
         for d in "$mp"/*/; do
             [ -d "$d" ] || continue
-            n=$(basename "$d"); skip=0
-            for e in "${excl[@]}"; do [ "$n" = "$e" ] && skip=1; done
-            [ $skip = 1 ] || echo "cgdir: $mp/$n"
+            n=$(basename "$d")
+            if [[ $n =~ $CG_UNIT_NAME ]]; then echo "cgdir: $mp/$n"; fi
+        done
+        for n in "${stopped[@]+"${stopped[@]}"}"; do
+            if [ -d "$mp/$n" ]; then echo "cgdir: $mp/$n (a stopped sandbox's)"; fi
         done
     done < <(cgroup_mounts | sort)
     echo "## /run/mount/utab"
@@ -732,47 +799,47 @@ host_state() {
     done
 }
 
-parse_excludes() {
-    EXCL=()
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --exclude) [ $# -ge 2 ] || usage; EXCL+=("$2"); shift 2 ;;
-            *) usage ;;
-        esac
-    done
-}
-
-# .NET runtime IPC files and MSBuild temp dirs that host processes (the test runner itself, builds) create and
-# remove in /tmp at any time: not the sandbox's doing, so never a difference. KC_CHECK_HOST_IGNORE adds to it.
-RUNTIME_TMP_NOISE='^tmp: (clr-debug-pipe-|dotnet-diagnostic-|MSBuildTemp|MSBuild)'
-KC_CHECK_HOST_IGNORE="$RUNTIME_TMP_NOISE${KC_CHECK_HOST_IGNORE:+|$KC_CHECK_HOST_IGNORE}"
-
-filtered_state() {
-    if [ -n "${KC_CHECK_HOST_IGNORE:-}" ]; then
-        host_state "$@" | grep -vE -- "$KC_CHECK_HOST_IGNORE" || true
-    else
-        host_state "$@"
-    fi
+# Left out of both sides of the comparison: lines matching KC_CHECK_HOST_IGNORE, and the fake leaks tests plant to
+# prove the check reports them (names with kc-planted-<tag>; systemd in the sandbox never makes such a name) unless
+# they carry this run's tag, KC_CHECK_HOST_PLANTED: another test run on the machine must not fail on them.
+drop_ignored() {
+    awk -v tag="${KC_CHECK_HOST_PLANTED:-}" 'index($0, "kc-planted-") && (tag == "" || !index($0, "kc-planted-" tag)) { next } { print }' |
+        if [ -n "${KC_CHECK_HOST_IGNORE:-}" ]; then grep -vE -- "$KC_CHECK_HOST_IGNORE" || true; else cat; fi
 }
 
 cmd_snapshot_host() {
     [ $# -ge 1 ] || usage
-    local file=$1; shift
-    parse_excludes "$@"
-    filtered_state "${EXCL[@]+"${EXCL[@]}"}" >"$file.tmp"
+    local file=$1 canaries=(); shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --canary)
+                [ $# -ge 2 ] || usage
+                # one whitespace-free absolute path per line: check-host reads them back from the snapshot
+                [[ $2 == /* && $2 != *[[:space:]]* ]] || die "canary path must be absolute and without whitespace: '$2'"
+                canaries+=("$2"); shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    host_state "${canaries[@]+"${canaries[@]}"}" -- | drop_ignored >"$file.tmp"
     mv -- "$file.tmp" "$file"
 }
 
 cmd_check_host() {
     [ $# -ge 1 ] || usage
-    local before=$1 diffs; shift
+    local before=$1 diffs canaries=() stopped=(); shift
     [ -r "$before" ] || die "no snapshot $before"
-    parse_excludes "$@"
-    if [ -n "${KC_CHECK_HOST_IGNORE:-}" ]; then
-        diffs=$(diff <(grep -vE -- "$KC_CHECK_HOST_IGNORE" "$before" || true) <(filtered_state "${EXCL[@]+"${EXCL[@]}"}") | grep -E '^[<>] ' || true)
-    else
-        diffs=$(diff "$before" <(filtered_state "${EXCL[@]+"${EXCL[@]}"}") | grep -E '^[<>] ' || true)
-    fi
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --stopped)
+                [ $# -ge 2 ] || usage
+                [[ $2 =~ ^kc-systemd-[0-9a-f]+$ ]] || die "not a sandbox name: '$2'"
+                stopped+=("$2"); shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    mapfile -t canaries < <(awk '$1 == "canary:" { print $2 }' "$before")
+    diffs=$(diff <(drop_ignored <"$before") \
+        <(host_state "${canaries[@]+"${canaries[@]}"}" -- "${stopped[@]+"${stopped[@]}"}" | drop_ignored) | grep -E '^[<>] ' || true)
     if [ -n "$diffs" ]; then
         echo "host changed since $before (< before, > now):"
         echo "$diffs"
