@@ -17,6 +17,7 @@
         'Add-KataCgroupProcess'
         'Get-KataCgroupPath'
         'Remove-KataCgroup'
+        'Test-KataCgroupHost'
         # [stats]
         'Get-KataCgroupStat'
         # [events]

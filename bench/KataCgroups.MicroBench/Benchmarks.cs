@@ -44,13 +44,13 @@ public class PlanBenchmarks
 {
     private readonly LinuxResources _create = Workload.Create(), _update = Workload.Update();
     private readonly List<DeviceRule> _devices = Workload.Devices();
-    private readonly V1PlanContext _v1New = new(Workload.V1Controllers, CgroupV1Plan.UnlimitedMemory, false, true, DeviceRuleSet.DenyAll());
+    private readonly V1PlanContext _v1New = new(Workload.V1Controllers, CgroupV1Plan.UnlimitedMemory, false, KataCgroups.Host.BlockIoWeightInterface.Bfq, DeviceRuleSet.DenyAll());
     private V1PlanContext _v1Existing = null!;
-    private readonly V2PlanContext _v2 = new(Workload.V2Controllers, HasIoBfqWeight: true, HasSwap: true);
+    private readonly V2PlanContext _v2 = new(Workload.V2Controllers, IoWeight: KataCgroups.Host.BlockIoWeightInterface.Bfq, HasSwap: true);
 
     [GlobalSetup]
     public void Setup() =>
-        _v1Existing = new(Workload.V1Controllers, 256L << 20, false, true, DeviceRuleSet.FromRules(_devices));
+        _v1Existing = new(Workload.V1Controllers, 256L << 20, false, KataCgroups.Host.BlockIoWeightInterface.Bfq, DeviceRuleSet.FromRules(_devices));
 
     [Benchmark(Description = "v1 create plan (with devices)")]
     public CgroupPlan V1Create() => CgroupV1Plan.Compile(_create, _devices, _v1New);

@@ -153,6 +153,55 @@ function Get-KcBlockDevice {
     $hit.Number
 }
 
+function Get-KcHostCheck {
+    <#
+    The module's own preflight (Test-KataCgroupHost) of the host this suite runs on, as one check by name
+    ('BlockIoWeight', 'Controller:cpuacct', 'Device:/dev/kvm', …), or all of them without -Name. Tests derive what
+    they expect from it instead of from the machine they were written on; it is run once per session (the checks
+    read the host, they change nothing) and throws on a name that is not a check, so a typo cannot skip a test.
+    #>
+    param([string] $Name)
+    if (-not $global:KcTestState.PSObject.Properties['HostChecks'] -or -not $global:KcTestState.HostChecks) {
+        if (-not (Get-Command Test-KataCgroupHost -ErrorAction Ignore)) { Import-Module (Get-KcModulePath) -Global }
+        $all = @(Test-KataCgroupHost -ErrorAction Stop)
+        $global:KcTestState | Add-Member -NotePropertyName HostChecks -NotePropertyValue $all -Force
+    }
+    if (-not $Name) { return $global:KcTestState.HostChecks }
+    $c = $global:KcTestState.HostChecks | Where-Object Check -EQ $Name
+    if (-not $c) { throw "no host check named '$Name' (Test-KataCgroupHost lists: $(($global:KcTestState.HostChecks.Check) -join ', '))" }
+    $c
+}
+
+function Test-KcCapability {
+    <# True when every named host check passed (Get-KcHostCheck). #>
+    param([Parameter(Mandatory)] [string[]] $Name)
+    foreach ($n in $Name) { if ((Get-KcHostCheck $n).Status -ne 'Pass') { return $false } }
+    $true
+}
+
+function Get-KcMissingCapability {
+    <#
+    For -Skip and Set-ItResult -Because: '' when every named check passed, else one line naming each missing
+    capability with what the host has and why ("host lacks BlockIoWeight (none: this kernel has no …)").
+    #>
+    param([Parameter(Mandatory)] [string[]] $Name)
+    $missing = foreach ($n in $Name) {
+        $c = Get-KcHostCheck $n
+        if ($c.Status -ne 'Pass') { "$n ($($c.Value): $($c.Reason))" }
+    }
+    if ($missing) { "host lacks $($missing -join '; ')" } else { '' }
+}
+
+function Skip-KcUnlessCapability {
+    <#
+    Inside an It: marks the test Skipped, naming the missing capability, unless every named host check passed.
+    Skipped is counted as skipped, never as passed; where the capability exists the test runs its assertions.
+    #>
+    param([Parameter(Mandatory)] [string[]] $Name)
+    $why = Get-KcMissingCapability $Name
+    if ($why) { Set-ItResult -Skipped -Because $why }
+}
+
 function Get-KcDeviceNumber {
     <# 'major:minor' of a device node, from stat(1); $null when the node does not exist. #>
     param([Parameter(Mandatory)] [string] $Path)

@@ -76,6 +76,7 @@ public static class ErrorIds
     public const string ProcessNotFound = "ProcessNotFound";
     public const string ProcessMoveFailed = "ProcessMoveFailed";
     public const string UnsupportedOnHost = "UnsupportedOnHost";
+    public const string BlockIoWeightUnsupported = "BlockIoWeightUnsupported";
     public const string ControllerNotMounted = "ControllerNotMounted";
     public const string HostProbeFailed = "HostProbeFailed";
     public const string FreezeFailed = "FreezeFailed";

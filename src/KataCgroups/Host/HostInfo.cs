@@ -22,6 +22,8 @@ public sealed record HostOptions
     public string RunRoot { get; init; } = "/run";
     /// <summary>Where device nodes live (for the hypervisor devices).</summary>
     public string DevRoot { get; init; } = "/dev";
+    /// <summary>The sysfs mount (block devices and their I/O schedulers, for the host checks).</summary>
+    public string SysRoot { get; init; } = "/sys";
     /// <summary>mountinfo to scan; default <c>&lt;ProcRoot&gt;/self/mountinfo</c>.</summary>
     public string? MountInfoPath { get; init; }
     /// <summary>uid_map to read; default <c>&lt;ProcRoot&gt;/self/uid_map</c>.</summary>

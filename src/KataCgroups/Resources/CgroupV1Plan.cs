@@ -1,6 +1,7 @@
 using System.Globalization;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 
 namespace KataCgroups.Resources;
 
@@ -8,10 +9,10 @@ namespace KataCgroups.Resources;
 /// <param name="Controllers">v1 controllers mounted on the host.</param>
 /// <param name="CurrentMemoryLimit">Current <c>memory.limit_in_bytes</c> (unlimited for a new cgroup).</param>
 /// <param name="HasMemorySwap">Whether <c>memory.memsw.limit_in_bytes</c> exists (swap accounting on).</param>
-/// <param name="BfqWeight">Whether weights go to <c>blkio.bfq.*</c> (no <c>blkio.weight</c> file: CFQ gone, BFQ in use).</param>
+/// <param name="BlkioWeight">Which files take block IO weights: CFQ's <c>blkio.weight</c>, BFQ's <c>blkio.bfq.*</c>, or none.</param>
 /// <param name="CurrentDevices">Current <c>devices.list</c> state; for a create, <see cref="DeviceRuleSet.AllowAll"/> (unknown: the transition starts with the reset).</param>
 public sealed record V1PlanContext(IReadOnlySet<string> Controllers, long CurrentMemoryLimit, bool HasMemorySwap,
-    bool BfqWeight, DeviceRuleSet CurrentDevices);
+    BlockIoWeightInterface BlkioWeight, DeviceRuleSet CurrentDevices);
 
 /// <summary>
 /// Compiles OCI resources into cgroup v1 writes, in runc's subsystem order (opencontainers/cgroups fs/fs.go:
@@ -103,23 +104,46 @@ public static class CgroupV1Plan
         // pids (fs/pids.go; runc 1.1 numToStr): >0 as is, <0 → max, 0 → not written.
         if (r.Pids?.Limit is { } pl && pl != 0) Add("pids", "pids.max", pl > 0 ? N(pl) : "max", $"pids.limit {pl}");
 
-        // blkio (fs/blkio.go): BFQ files when CFQ's are gone (kernel 5.0 removed CFQ).
+        // blkio (fs/blkio.go): BFQ files when CFQ's are gone (kernel 5.0 removed CFQ); neither on a kernel without
+        // BFQ, where a weight cannot be set at all and says why instead of failing on a missing file.
         if (r.BlockIO is { } bio)
         {
-            string weightFile = ctx.BfqWeight ? "blkio.bfq.weight" : "blkio.weight";
-            string weightDeviceFile = ctx.BfqWeight ? "blkio.bfq.weight_device" : "blkio.weight_device";
-            if (bio.Weight is { } bw && bw != 0) Add("blkio", weightFile, U(bw), $"blkio.weight {bw}");
+            bool cfq = ctx.BlkioWeight == BlockIoWeightInterface.Cfq;
+            string weightFile = cfq ? "blkio.weight" : "blkio.bfq.weight";
+            string weightDeviceFile = cfq ? "blkio.weight_device" : "blkio.bfq.weight_device";
+            void RequireWeights(string what)
+            {
+                if (ctx.BlkioWeight == BlockIoWeightInterface.None && ctx.Controllers.Contains("blkio"))
+                    throw new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
+                        $"{what} cannot be set: {BlockIoWeights.NoWeightReason}", what);
+            }
+            // Leaf weights were CFQ's alone: BFQ has none, and a kernel without either has no weights at all.
+            string? noLeafWeights = ctx.BlkioWeight switch
+            {
+                BlockIoWeightInterface.Cfq => null,
+                BlockIoWeightInterface.Bfq => "the BFQ I/O scheduler has no leaf weights (only CFQ had them, removed in Linux 5.0)",
+                _ => BlockIoWeights.NoWeightReason,
+            };
+            if (bio.Weight is { } bw && bw != 0)
+            {
+                RequireWeights("blockIO.weight");
+                Add("blkio", weightFile, U(bw), $"blkio.weight {bw}");
+            }
             if (bio.LeafWeight is { } lw && lw != 0)
             {
-                if (ctx.BfqWeight) warnings.Add($"blockIO.leafWeight = {lw} ignored: BFQ has no leaf weights");
+                if (noLeafWeights is not null) warnings.Add($"blockIO.leafWeight = {lw} ignored: {noLeafWeights}");
                 else Add("blkio", "blkio.leaf_weight", U(lw));
             }
             foreach (var wd in bio.WeightDevice ?? new())
             {
-                if (wd.Weight is { } x && x != 0) Add("blkio", weightDeviceFile, $"{wd.Major}:{wd.Minor} {x}");
+                if (wd.Weight is { } x && x != 0)
+                {
+                    RequireWeights("blockIO.weightDevice");
+                    Add("blkio", weightDeviceFile, $"{wd.Major}:{wd.Minor} {x}");
+                }
                 if (wd.LeafWeight is { } y && y != 0)
                 {
-                    if (ctx.BfqWeight) warnings.Add($"blockIO.weightDevice {wd.Major}:{wd.Minor} leafWeight = {y} ignored: BFQ has no leaf weights");
+                    if (noLeafWeights is not null) warnings.Add($"blockIO.weightDevice {wd.Major}:{wd.Minor} leafWeight = {y} ignored: {noLeafWeights}");
                     else Add("blkio", "blkio.leaf_weight_device", $"{wd.Major}:{wd.Minor} {y}");
                 }
             }

@@ -1,14 +1,17 @@
 using System.Globalization;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 
 namespace KataCgroups.Resources;
 
 /// <summary>What the v2 compiler needs to know of the host and cgroup (read by the driver).</summary>
 /// <param name="Controllers">Controllers available to the cgroup (the parent's <c>cgroup.controllers</c>).</param>
-/// <param name="HasIoBfqWeight">Whether <c>io.bfq.weight</c> exists (BFQ takes the raw blkio weight).</param>
+/// <param name="IoWeight">Which file takes io weights: <c>io.bfq.weight</c> (BFQ takes the raw blkio weight), blk-iocost's
+/// <c>io.weight</c>, none; null when the driver could not tell (the io controller not yet enabled anywhere it could
+/// look): then <c>io.weight</c>, as runc does.</param>
 /// <param name="HasSwap">Whether <c>memory.swap.max</c> exists (swap accounting on).</param>
-public sealed record V2PlanContext(IReadOnlySet<string> Controllers, bool HasIoBfqWeight, bool HasSwap);
+public sealed record V2PlanContext(IReadOnlySet<string> Controllers, BlockIoWeightInterface? IoWeight, bool HasSwap);
 
 /// <summary>
 /// Compiles OCI resources into cgroup v2 writes in runc's order (opencontainers/cgroups fs2/fs2.go Set:
@@ -76,9 +79,18 @@ public static class CgroupV2Plan
         // io (fs2/io.go)
         if (r.BlockIO is { } bio)
         {
+            bool bfq = ctx.IoWeight == BlockIoWeightInterface.Bfq;
+            void RequireWeights(string what)
+            {
+                if (ctx.IoWeight == BlockIoWeightInterface.None)
+                    throw new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
+                        $"{what} cannot be set: this kernel has no io weight file (neither blk-iocost's io.weight, " +
+                        "CONFIG_BLK_CGROUP_IOCOST, nor io.bfq.weight of the BFQ I/O scheduler)", what);
+            }
             if (bio.Weight is { } bw && bw != 0)
             {
-                if (ctx.HasIoBfqWeight) Add("io", "io.bfq.weight", U(bw), $"blkio.weight {bw}");
+                RequireWeights("blockIO.weight");
+                if (bfq) Add("io", "io.bfq.weight", U(bw), $"blkio.weight {bw}");
                 else Add("io", "io.weight", U(CgroupV2Conversions.BlkioWeightToIoWeight(bw)), $"blkio.weight {bw}");
             }
             if (bio.LeafWeight is { } lw && lw != 0)
@@ -86,7 +98,8 @@ public static class CgroupV2Plan
             foreach (var wd in bio.WeightDevice ?? new())
             {
                 if (wd.Weight is not { } x || x == 0) continue;
-                if (ctx.HasIoBfqWeight) Add("io", "io.bfq.weight", $"{wd.Major}:{wd.Minor} {x}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
+                RequireWeights("blockIO.weightDevice");
+                if (bfq) Add("io", "io.bfq.weight", $"{wd.Major}:{wd.Minor} {x}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
                 else Add("io", "io.weight", $"{wd.Major}:{wd.Minor} {CgroupV2Conversions.BlkioWeightToIoWeight(x)}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
             }
             // One io.max line per device carrying every limit given for it.

@@ -54,9 +54,9 @@ public sealed class CmdletTests : IDisposable
         {
             Assert.True(type.IsSealed, $"{type.Name} is not sealed");
             var cmdlet = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute))!;
-            Assert.NotNull(Attribute.GetCustomAttribute(type, typeof(OutputTypeAttribute)));
-            // Get and Wait only read; everything else changes the host.
-            if (cmdlet.VerbName is not (VerbsCommon.Get or VerbsLifecycle.Wait))
+            Assert.NotEmpty(Attribute.GetCustomAttributes(type, typeof(OutputTypeAttribute)));
+            // Get, Test and Wait only read; everything else changes the host.
+            if (cmdlet.VerbName is not (VerbsCommon.Get or VerbsDiagnostic.Test or VerbsLifecycle.Wait))
                 Assert.True(cmdlet.SupportsShouldProcess, $"{type.Name} does not support -WhatIf/-Confirm");
         }
     }

@@ -181,9 +181,15 @@ public sealed class CgroupV1DriverTests : IDisposable
     }
 
     [Fact]
-    public void Plan_BfqWhenTheNearestCgroupHasNoBlkioWeight()
+    public void Plan_WeightFilesFromTheNearestCgroup_NoneIsItsOwnError()
     {
         var resources = new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 500 } };
+        // Only throttle files (a kernel without CFQ and BFQ): the weight is refused, naming the cause.
+        var e = Assert.Throws<CgroupException>(() => Driver().Plan(Target, resources, null));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+
+        // BFQ shows its statistics on the root (its weight files are not on the root).
+        _fake.Touch("blkio", "/", "blkio.bfq.io_service_bytes", "Total 0\n");
         Assert.Equal("blkio.bfq.weight", Assert.Single(Driver().Plan(Target, resources, null).Writes).File);
 
         _fake.Touch("blkio", "/kubepods", "blkio.weight", "100\n");

@@ -66,12 +66,12 @@ public sealed class ResourceProperties
     [Fact]
     public void V1PlansAreRefusedOrStayInsideTheCgroup() =>
         Resources.Sample(r => RefusedOrInside(() => CgroupV1Plan.Compile(r, HypervisorDevices.RuntimeDefaults,
-            new V1PlanContext(new HashSet<string>(V1Controllers), CgroupV1Plan.UnlimitedMemory, true, false, DeviceRuleSet.DenyAll())), V1Controllers), iter: Campaign.Iter(5000));
+            new V1PlanContext(new HashSet<string>(V1Controllers), CgroupV1Plan.UnlimitedMemory, true, KataCgroups.Host.BlockIoWeightInterface.Cfq, DeviceRuleSet.DenyAll())), V1Controllers), iter: Campaign.Iter(5000));
 
     [Fact]
     public void V2PlansAreRefusedOrStayInsideTheCgroup() =>
         Resources.Sample(r => RefusedOrInside(() => CgroupV2Plan.Compile(r, HypervisorDevices.RuntimeDefaults,
-            new V2PlanContext(new HashSet<string>(V2Controllers), false, true)), V2Controllers), iter: Campaign.Iter(5000));
+            new V2PlanContext(new HashSet<string>(V2Controllers), KataCgroups.Host.BlockIoWeightInterface.IoCost, true)), V2Controllers), iter: Campaign.Iter(5000));
 
     [Fact]
     public void SystemdPropertiesAreRefusedOrWellFormed() =>

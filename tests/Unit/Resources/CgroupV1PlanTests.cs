@@ -1,5 +1,6 @@
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 using KataCgroups.Resources;
 
 namespace KataCgroups.Tests.Resources;
@@ -16,8 +17,9 @@ public class CgroupV1PlanTests
         { "cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb", "net_cls", "net_prio", "rdma", "freezer" };
 
     private static V1PlanContext Context(long currentMemoryLimit = CgroupV1Plan.UnlimitedMemory, bool memsw = true, bool bfq = false,
-        DeviceRuleSet? devices = null, params string[] without) =>
-        new(new HashSet<string>(AllControllers.Except(without)), currentMemoryLimit, memsw, bfq, devices ?? DeviceRuleSet.DenyAll());
+        DeviceRuleSet? devices = null, BlockIoWeightInterface? weights = null, params string[] without) =>
+        new(new HashSet<string>(AllControllers.Except(without)), currentMemoryLimit, memsw,
+            weights ?? (bfq ? BlockIoWeightInterface.Bfq : BlockIoWeightInterface.Cfq), devices ?? DeviceRuleSet.DenyAll());
 
     private static List<(string, string, string)> Writes(CgroupPlan plan) =>
         plan.Writes.Select(w => (w.Controller, w.File, w.Value)).ToList();
@@ -280,6 +282,59 @@ public class CgroupV1PlanTests
         }, Context(bfq: true));
         Assert.Equal(new[] { ("blkio", "blkio.bfq.weight_device", "8:0 400") }, Writes(plan));
         Assert.Contains(plan.Warnings, w => w.Contains("leafWeight", StringComparison.Ordinal) && w.Contains("8:0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Blkio_NoWeightFiles_WeightIsItsOwnErrorNamingTheScheduler()
+    {
+        // A kernel without CFQ and without BFQ (only blkio.throttle.*): a weight fails before anything is written,
+        // with an id of its own and the cause, never as ENOENT on blkio.bfq.weight.
+        var none = Context(weights: BlockIoWeightInterface.None);
+        var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 300 } }, none));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        Assert.Equal(CgroupErrorKind.NotSupported, e.Kind);
+        Assert.Equal("blockIO.weight", e.Target);
+        Assert.Contains("BFQ", e.Message, StringComparison.Ordinal);
+        var d = Assert.Throws<CgroupException>(() => Compile(new LinuxResources
+        {
+            BlockIO = new LinuxBlockIO { WeightDevice = new() { new LinuxWeightDevice { Major = 8, Minor = 0, Weight = 400 } } },
+        }, none));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, d.ErrorId);
+        Assert.Equal("blockIO.weightDevice", d.Target);
+    }
+
+    [Fact]
+    public void Blkio_NoWeightFiles_ThrottlesStillApplyAndLeafWeightsSayWhy()
+    {
+        var plan = Compile(new LinuxResources
+        {
+            BlockIO = new LinuxBlockIO
+            {
+                LeafWeight = 200,
+                WeightDevice = new() { new LinuxWeightDevice { Major = 8, Minor = 0, LeafWeight = 100 } },
+                ThrottleReadBpsDevice = new() { new LinuxThrottleDevice { Major = 8, Minor = 0, Rate = 1048576 } },
+            },
+        }, Context(weights: BlockIoWeightInterface.None));
+        Assert.Equal(new[] { ("blkio", "blkio.throttle.read_bps_device", "8:0 1048576") }, Writes(plan));
+        Assert.Equal(2, plan.Warnings.Count);
+        Assert.All(plan.Warnings, w => Assert.Contains("no block IO weight file", w, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Blkio_LeafWeightWarningsStateTheRealReasonPerScheduler()
+    {
+        var r = new LinuxResources { BlockIO = new LinuxBlockIO { LeafWeight = 200 } };
+        Assert.Contains("BFQ I/O scheduler has no leaf weights", Assert.Single(Compile(r, Context(bfq: true)).Warnings), StringComparison.Ordinal);
+        Assert.Equal(new[] { ("blkio", "blkio.leaf_weight", "200") }, Writes(Compile(r, Context(bfq: false))));
+    }
+
+    [Fact]
+    public void Blkio_NoWeightFiles_WithoutTheBlkioControllerIsTheUsualSkip()
+    {
+        var plan = Compile(new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 300 } },
+            Context(weights: BlockIoWeightInterface.None, without: "blkio"));
+        Assert.Empty(Writes(plan));
+        Assert.Contains(plan.Warnings, w => w.Contains("blkio controller is not mounted", StringComparison.Ordinal));
     }
 
     [Fact]

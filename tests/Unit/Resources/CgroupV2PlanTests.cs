@@ -1,5 +1,6 @@
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 using KataCgroups.Resources;
 
 namespace KataCgroups.Tests.Resources;
@@ -15,8 +16,8 @@ public class CgroupV2PlanTests
 
     private static readonly string[] AllControllers = { "cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc" };
 
-    private static V2PlanContext Context(bool bfq = false, bool swap = true, params string[] without) =>
-        new(new HashSet<string>(AllControllers.Except(without)), bfq, swap);
+    private static V2PlanContext Context(bool bfq = false, bool swap = true, BlockIoWeightInterface? weights = null, params string[] without) =>
+        new(new HashSet<string>(AllControllers.Except(without)), weights ?? (bfq ? BlockIoWeightInterface.Bfq : BlockIoWeightInterface.IoCost), swap);
 
     private static List<(string, string, string)> Writes(CgroupPlan plan) =>
         plan.Writes.Select(w => (w.Controller, w.File, w.Value)).ToList();
@@ -206,6 +207,16 @@ public class CgroupV2PlanTests
         var plan = Compile(new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 500 } });
         Assert.Equal(new[] { ("io", "io.weight", "4950") }, Writes(plan));
         Assert.Equal(new[] { ("blkio.weight 500", "io.weight 4950") }, Conversions(plan));
+    }
+
+    [Fact]
+    public void Io_NoWeightFile_IsItsOwnError_UnknownFallsBackToIoWeight()
+    {
+        var r = new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 500 } };
+        var e = Assert.Throws<CgroupException>(() => Compile(r, Context(weights: BlockIoWeightInterface.None)));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        // The driver could not look (io not enabled where it looked): io.weight, as runc writes it.
+        Assert.Equal("io.weight", Assert.Single(Writes(Compile(r, new V2PlanContext(new HashSet<string>(AllControllers), null, true)))).Item2);
     }
 
     [Fact]
@@ -468,7 +479,7 @@ public class CgroupV2PlanTests
     [Fact]
     public void Unified_CgroupCoreKeysNeedNoController()
     {
-        var plan = Compile(new LinuxResources { Unified = new() { ["cgroup.max.depth"] = "2" } }, new V2PlanContext(new HashSet<string>(), false, false));
+        var plan = Compile(new LinuxResources { Unified = new() { ["cgroup.max.depth"] = "2" } }, new V2PlanContext(new HashSet<string>(), null, false));
         Assert.Equal(new[] { ("cgroup", "cgroup.max.depth", "2") }, Writes(plan));
     }
 

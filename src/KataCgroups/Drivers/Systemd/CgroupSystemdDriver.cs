@@ -132,6 +132,17 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Connects (the same address choice as every other call) and asks the manager's version: the D-Bus address in
+    /// use and systemd's <c>Version</c> property. Throws <see cref="ErrorIds.SystemdUnavailable"/> when no address answers.
+    /// </summary>
+    public (string Address, string Version) Describe(ICgroupLog log)
+    {
+        Sync(_bus.EnsureConnectedAsync(), log);
+        var version = Sync(_bus.GetUnitPropertyAsync(SystemdBus.ManagerPath, SystemdBus.ManagerInterface, "Version"), log).GetString();
+        return (_bus.Address, version);
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {

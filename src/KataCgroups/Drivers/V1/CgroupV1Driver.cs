@@ -94,7 +94,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // Only what the compiler will look at for these resources is read (CgroupV1Plan.Compile): a create with a
         // memory limit and no swap reads nothing here; an update with devices reads the list it must diff against.
         long currentLimit = CgroupV1Plan.UnlimitedMemory;
-        bool hasMemsw = false, bfq = false;
+        bool hasMemsw = false;
+        var weights = BlockIoWeightInterface.None;
         var currentDevices = DeviceRuleSet.DenyAll();
         var m = resources.Memory;
         if (m is not null && _byController.TryGetValue("memory", out var mem))
@@ -110,9 +111,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (resources.BlockIO is not null && _byController.TryGetValue("blkio", out var blkio))
         {
             // fs/blkio.go detectWeightFilenames: CFQ's blkio.weight, else BFQ's blkio.bfq.weight (kernel >= 5.0
-            // has no CFQ). Neither shows on the root cgroup, so a root without blkio.weight also means BFQ.
-            var dir = NearestExisting(blkio, target.CgroupPath);
-            bfq = !File.Exists(Path.Combine(dir, "blkio.weight"));
+            // has no CFQ), else none (no BFQ either). Asked of the cgroup, or the ancestor it will inherit from.
+            weights = BlockIoWeights.DetectV1(NearestExisting(blkio, target.CgroupPath));
         }
         if (devices is not null && create)
         {
@@ -138,7 +138,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             }
         }
         return CgroupV1Plan.Compile(resources, devices,
-            new V1PlanContext(Controllers, currentLimit, hasMemsw, bfq, currentDevices));
+            new V1PlanContext(Controllers, currentLimit, hasMemsw, weights, currentDevices));
     }
 
     /// <summary>The cgroup's directory in <paramref name="h"/>, or its nearest existing ancestor.</summary>

@@ -67,9 +67,9 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         var available = Words(CgroupFs.TryRead(Path.Combine(ExistingAncestor(target.CgroupPath), "cgroup.controllers")));
         var reference = ReferenceDir(target);
-        bool bfq = reference is not null && File.Exists(Path.Combine(reference, "io.bfq.weight"));
+        var weights = reference is null ? null : BlockIoWeights.DetectV2(reference);
         bool swap = reference is not null && File.Exists(Path.Combine(reference, "memory.swap.max"));
-        return CgroupV2Plan.Compile(resources, devices, new V2PlanContext(available, bfq, swap));
+        return CgroupV2Plan.Compile(resources, devices, new V2PlanContext(available, weights, swap));
     }
 
     /// <inheritdoc/>
