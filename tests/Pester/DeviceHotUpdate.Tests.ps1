@@ -1,8 +1,9 @@
-# Hot device updates (Add-/Remove-KataCgroupDevice) and cpuset updates that respect the parent (issue 6, items 5
-# and 6) on this host's cgroup v1 hierarchies. The device under test is /dev/kmsg (c 1:11): harmless to open for
-# reading, and in none of the sandbox's default rules (runc's defaults already allow /dev/zero and /dev/full, so those
-# could not show a change). A shell is moved into the cgroup before it opens the device, so the kernel checks the
-# sandbox's rules.
+# Hot device updates (Add-/Remove-KataCgroupDevice) and cpuset updates that respect the parent on this host's
+# cgroup v1 hierarchies. The device under test is /dev/kmsg (c 1:11): harmless to open for reading, and in none of
+# the sandbox's default rules (runc's defaults already allow /dev/zero and /dev/full, so those could not show a
+# change). A shell is moved into the cgroup before it opens the device, so the kernel checks the sandbox's rules.
+# CPUs and memory nodes come from sysfs: a CPU or node the host cannot have, and CPU 1 only where it is online
+# (else those tests are skipped, naming it).
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
@@ -105,7 +106,7 @@ Describe 'Set-KataCgroupResource -Cpus/-Mems respects parent cpusets (cgroup v1)
     AfterEach { Clear-KcTestState }
 
     It 'sets CPUs the parent has (0, 1 when online, 0-1)' {
-        $values = @('0') + @(if ($Online -match '^0-(\d+)$' -and [int]$Matches[1] -ge 1) { '1', '0-1' })
+        $values = @('0') + @(if (-not (Get-KcMissingCpu 0, 1)) { '1', '0-1' })
         foreach ($v in $values) {
             ($Cg | Set-KataCgroupResource -Cpus $v -PassThru).Cpus | Should -Be $v
             Get-KcCgroupFile cpuset $Cg.CgroupPath cpuset.cpus | Should -Be $v
@@ -114,16 +115,18 @@ Describe 'Set-KataCgroupResource -Cpus/-Mems respects parent cpusets (cgroup v1)
 
     It 'a CPU the host does not have is CpusetNotSubset, naming the parent''s CPUs and the online ones; nothing is written' {
         $before = Get-KcCgroupFile cpuset $Cg.CgroupPath cpuset.cpus
-        { $Cg | Set-KataCgroupResource -Cpus 7 -ErrorAction Stop } |
+        $absent = Get-KcAbsentCpu   # one past the last possible CPU
+        { $Cg | Set-KataCgroupResource -Cpus $absent -ErrorAction Stop } |
             Should -Throw -ErrorId 'CpusetNotSubset,KataCgroups.PowerShell.Commands.SetKataCgroupResourceCommand'
         $err = $null
-        try { $Cg | Set-KataCgroupResource -Cpus 7 -ErrorAction Stop } catch { $err = $_ }
-        "$err" | Should -Match ([regex]::Escape("cpuset.cpus '7' is not within the parent cgroup's CPUs: $CpusetMount$Root/pod1/cpuset.cpus is '$before'"))
+        try { $Cg | Set-KataCgroupResource -Cpus $absent -ErrorAction Stop } catch { $err = $_ }
+        "$err" | Should -Match ([regex]::Escape("cpuset.cpus '$absent' is not within the parent cgroup's CPUs: $CpusetMount$Root/pod1/cpuset.cpus is '$before'"))
         "$err" | Should -Match "online: $Online"
         Get-KcCgroupFile cpuset $Cg.CgroupPath cpuset.cpus | Should -Be $before
     }
 
-    It 'a parent restricted to CPU 0 and a child asking for CPU 1: CpusetNotSubset naming the parent''s value' -Skip:((Get-Content /sys/devices/system/cpu/online) -eq '0') {
+    It 'a parent restricted to CPU 0 and a child asking for CPU 1: CpusetNotSubset naming the parent''s value' {
+        Skip-KcBecause (Get-KcMissingCpu 0, 1)
         # The parent level (…/pod1) restricted to CPU 0 by hand; a new sandbox below it inherits CPU 0.
         $parent = "$CpusetMount$Root/pod1"
         [IO.File]::WriteAllText("$parent/kata_sandbox/cpuset.cpus", '0')
@@ -136,7 +139,8 @@ Describe 'Set-KataCgroupResource -Cpus/-Mems respects parent cpusets (cgroup v1)
         Test-Path "$CpusetMount$Root/pod1/kata_second" | Should -BeFalse -Because 'the check runs before anything is created'
     }
 
-    It 'shrinking below a child''s CPUs is CpusetBusy, naming the child' -Skip:((Get-Content /sys/devices/system/cpu/online) -eq '0') {
+    It 'shrinking below a child''s CPUs is CpusetBusy, naming the child' {
+        Skip-KcBecause (Get-KcMissingCpu 0, 1)
         $dir = "$CpusetMount$($Cg.CgroupPath)"
         $Cg | Set-KataCgroupResource -Cpus 0-1
         $null = New-Item -ItemType Directory "$dir/vcpu1"
@@ -149,7 +153,7 @@ Describe 'Set-KataCgroupResource -Cpus/-Mems respects parent cpusets (cgroup v1)
     }
 
     It 'a memory node the parent does not have is CpusetNotSubset' {
-        { $Cg | Set-KataCgroupResource -Mems 5 -ErrorAction Stop } |
+        { $Cg | Set-KataCgroupResource -Mems (Get-KcAbsentMemoryNode) -ErrorAction Stop } |
             Should -Throw -ErrorId 'CpusetNotSubset,KataCgroups.PowerShell.Commands.SetKataCgroupResourceCommand'
     }
 }

@@ -1,4 +1,4 @@
-# Fault campaign on this host's real cgroupfs (issue 8): processes that fork or exit while they are moved, a fork
+# Fault campaign on this host's real cgroupfs: processes that fork or exit while they are moved, a fork
 # storm during Remove, a pwsh killed in the middle of New, eight runspaces racing, and a mount planted inside a
 # cgroup. Each case ends with nothing left behind and no process lost.
 
@@ -33,6 +33,9 @@ Describe 'Processes that fork or exit during a move' {
     }
 
     It 'a pids-limited fork storm is killed with -Kill, and the cgroup is removed' {
+        # v1 has no cgroup.kill: only a freezer stops a storm from forking between the reading of cgroup.procs and
+        # the signals (the preflight's CgroupKill is 'SIGKILL' without one, and a fork can outlive the kill).
+        Skip-KcUnlessCapability CgroupKill
         # The storm waits half a second so it forks only once it is inside the cgroup (pids.max 40 stops it there).
         $sh = Start-KcShell "sleep 0.5; while :; do sleep 300 $Tag & done" -HideErrors
         $cg = New-KataCgroup -Path "$Root/pod/storm" -PidsLimit 40 -ProcessId $sh.Id -WarningAction SilentlyContinue

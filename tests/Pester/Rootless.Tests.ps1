@@ -112,7 +112,9 @@ $r.List = [ordered]@{ CgroupPaths = @($l | ForEach-Object CgroupPath); Errors = 
         }
         foreach ($dir in Get-KcCgroupDirectory $Existing.CgroupPath) { $dir | Should -Exist }
         $Inside.HasExited | Should -BeFalse
-        @(Get-KcProcessCgroup $Inside.Id).Path | Select-Object -Unique | Should -Be $Existing.CgroupPath
+        # in every hierarchy this host mounts (a 0:: line of a host without a cgroup2 mount is nobody's to manage)
+        $mounted = @(Get-KcExpectedProcessLine)
+        @(Get-KcProcessCgroup $Inside.Id | Where-Object Controllers -In $mounted).Path | Select-Object -Unique | Should -Be $Existing.CgroupPath
     }
 
     It 'Get-KataCgroupPath still works: one existing directory per controller' {

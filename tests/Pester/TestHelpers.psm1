@@ -202,6 +202,80 @@ function Skip-KcUnlessCapability {
     if ($why) { Set-ItResult -Skipped -Because $why }
 }
 
+function Skip-KcBecause {
+    <#
+    Inside an It: marks the test Skipped with $Why, a sentence from one of the Get-KcMissing* helpers, unless it is
+    empty. For what is not a single preflight check: a cgroup mode, a CPU, swap that can be confined.
+    #>
+    param([AllowEmptyString()] [string] $Why)
+    if ($Why) { Set-ItResult -Skipped -Because $Why }
+}
+
+function Get-KcMissingCgroupMode {
+    <#
+    Like Get-KcMissingCapability for a test written for one kind of host: '' when the preflight's CgroupMode is one
+    of $Mode, else "host lacks CgroupMode Unified (Hybrid: v1 controllers under …)". For -Skip in discovery (put
+    the sentence in the block's name) or Skip-KcBecause inside an It.
+    #>
+    param([Parameter(Mandatory)] [ValidateSet('Legacy', 'Hybrid', 'Unified')] [string[]] $Mode)
+    $c = Get-KcHostCheck CgroupMode
+    if ($c.Value -in $Mode) { '' } else { "host lacks CgroupMode $($Mode -join ' or ') ($($c.Value): $($c.Reason))" }
+}
+
+function ConvertFrom-KcCpuList {
+    <# The numbers of a kernel CPU or node list ('0-3,6', cpuset(7) "list format"). #>
+    param([AllowEmptyString()] [string] $List)
+    foreach ($part in $List.Trim().Split(',', [StringSplitOptions]::RemoveEmptyEntries)) {
+        $from, $to = $part.Split('-')
+        if ($null -eq $to) { $to = $from }
+        ([int] $from)..([int] $to)
+    }
+}
+
+function Get-KcOnlineCpu {
+    <# The CPUs this host has online (/sys/devices/system/cpu/online), as numbers. #>
+    ConvertFrom-KcCpuList ([System.IO.File]::ReadAllText('/sys/devices/system/cpu/online'))
+}
+
+function Get-KcMissingCpu {
+    <# '' when every CPU in $Cpu is online, else "host lacks online CPU 1 (/sys/devices/system/cpu/online: 0)". #>
+    param([Parameter(Mandatory)] [int[]] $Cpu)
+    $online = @(Get-KcOnlineCpu)
+    $missing = @($Cpu | Where-Object { $_ -notin $online })
+    if (-not $missing) { return '' }
+    "host lacks online CPU $($missing -join ', ') (/sys/devices/system/cpu/online: $([System.IO.File]::ReadAllText('/sys/devices/system/cpu/online').Trim()))"
+}
+
+function Get-KcAbsentCpu {
+    <# A CPU number this host cannot have: one past the last possible CPU (/sys/devices/system/cpu/possible). #>
+    (@(ConvertFrom-KcCpuList ([System.IO.File]::ReadAllText('/sys/devices/system/cpu/possible'))) | Measure-Object -Maximum).Maximum + 1
+}
+
+function Get-KcAbsentMemoryNode {
+    <#
+    A memory node number this host cannot have: one past the last possible node (/sys/devices/system/node/possible;
+    a kernel without NUMA has only node 0 and no such file).
+    #>
+    $file = '/sys/devices/system/node/possible'
+    $nodes = if (Test-Path -LiteralPath $file) { @(ConvertFrom-KcCpuList ([System.IO.File]::ReadAllText($file))) } else { @(0) }
+    ($nodes | Measure-Object -Maximum).Maximum + 1
+}
+
+function Get-KcActiveSwap {
+    <# The swap areas in use (/proc/swaps, without its header line): empty when the host has no swap. #>
+    @([System.IO.File]::ReadAllLines('/proc/swaps') | Select-Object -Skip 1 | Where-Object { $_.Trim() })
+}
+
+function Get-KcMissingSwapConfinement {
+    <#
+    For tests that need a memory hog to meet the OOM killer at its cgroup's limit: '' when swap cannot let it grow
+    past the limit here — swap accounting is on (a -MemorySwap limit holds memory+swap), or no swap is active —
+    else the sentence naming SwapAccounting and the active swap.
+    #>
+    if ((Test-KcCapability SwapAccounting) -or -not (Get-KcActiveSwap)) { return '' }
+    "$(Get-KcMissingCapability SwapAccounting) and has swap active ($((Get-KcActiveSwap | ForEach-Object { ($_ -split '\s+')[0] }) -join ', ')): a memory hog would page out instead of meeting the OOM killer"
+}
+
 function Get-KcDeviceNumber {
     <# 'major:minor' of a device node, from stat(1); $null when the node does not exist. #>
     param([Parameter(Mandatory)] [string] $Path)

@@ -10,7 +10,8 @@ BeforeAll {
     $Sb = Start-KcSystemdSandbox
     $ModulePath = Copy-KcModuleToSandbox $Sb (Get-KcModulePath)
     function Invoke-SandboxPwsh([string] $Script) { Invoke-KcSandboxPwsh $Sb $ModulePath $Script }
-    function HostFile([string] $Controller, [string] $Scope, [string] $File) { Get-KcSandboxScopeFile $Sb $Controller $Scope $File }
+    # Read through the controller's own mount: cpu and cpuacct are one hierarchy on some hosts, two on others.
+    function HostFile([string] $Controller, [string] $Scope, [string] $File) { Get-KcSandboxScopeFile $Sb (Split-Path -Leaf (Get-KcControllerMount $Controller)) $Scope $File }
     function ScopeExists([string] $Scope) { Test-KcSandboxScope $Sb $Scope }
     $Show = 'function Show($u) { $h = @{}; foreach ($l in (systemctl show $u -p MemoryLimit -p CPUShares -p CPUQuotaPerSecUSec -p TasksMax -p DevicePolicy -p ActiveState -p LoadState)) { $k, $v = $l -split "=", 2; $h[$k] = $v }; $h }'
 }
@@ -24,7 +25,7 @@ Describe 'systemd driver (v1/hybrid property set)' {
         $r = Invoke-SandboxPwsh @"
 $Show
 `$p = @{ Id = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo `$!') }
-`$cg = New-KataCgroup -Path 'kctest.slice:kata:sb1' -MemoryLimit 256MB -CpuShares 512 -CpuQuota 50000 -CpuPeriod 100000 -PidsLimit 64 -ProcessId `$p.Id -WarningAction SilentlyContinue
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:sb1' -MemoryLimit 256MB -CpuShares 512 -CpuQuota 50000 -CpuPeriod 100000 -PidsLimit 64 -ProcessId `$p.Id -WarningVariable w -WarningAction SilentlyContinue
 `$afterNew = Show kata-sb1.scope
 `$procLine = (Get-Content /proc/`$(`$p.Id)/cgroup | Where-Object { `$_ -like '*:memory:*' })
 `$q = [int](sh -c 'sleep 600 </dev/null >/dev/null 2>&1 & echo `$!')
@@ -33,7 +34,7 @@ $Show
 Stop-Process -Id `$q
 `$set = `$cg | Set-KataCgroupResource -MemoryLimit 512MB -PidsLimit 128 -PassThru
 `$afterSet = Show kata-sb1.scope
-'KCRESULT:' + (@{ Added = `$q; AddedPids = `$added.Pids; AddedLine = `$addedLine; Pid = `$p.Id; Driver = `$cg.Driver; CgroupPath = `$cg.CgroupPath; Pids = `$cg.Pids; New = `$afterNew; ProcLine = `$procLine; SetMemory = `$set.MemoryLimit; Set = `$afterSet } | ConvertTo-Json -Depth 4 -Compress)
+'KCRESULT:' + (@{ Added = `$q; AddedPids = `$added.Pids; AddedLine = `$addedLine; Pid = `$p.Id; Driver = `$cg.Driver; CgroupPath = `$cg.CgroupPath; Pids = `$cg.Pids; New = `$afterNew; ProcLine = `$procLine; SetMemory = `$set.MemoryLimit; Set = `$afterSet; Warnings = @(`$w | ForEach-Object { "`$_" }) } | ConvertTo-Json -Depth 4 -Compress)
 "@
         $r.Driver | Should -Be 'Systemd'
         $r.CgroupPath | Should -Be '/kctest.slice/kata-sb1.scope'
@@ -57,7 +58,10 @@ Stop-Process -Id `$q
         HostFile pids kata-sb1.scope pids.max | Should -Be '128'
         $devices = (HostFile devices kata-sb1.scope devices.list) -split "`n"
         $devices | Should -Contain 'c 1:3 rwm'
-        $devices | Should -Contain 'c 10:232 rwm' -Because '/dev/kvm (a hypervisor device) is in DeviceAllow'
+        # The sandbox's /dev has the host's /dev/kvm where the host has one (tests/Systemd/sandbox.sh copies it).
+        $kvm = Get-KcHostCheck Device:/dev/kvm
+        if ($kvm.Status -eq 'Pass') { $devices | Should -Contain "$($kvm.Value) rwm" -Because '/dev/kvm (a hypervisor device) is in DeviceAllow' }
+        else { ($r.Warnings -join "`n") | Should -Match '/dev/kvm' -Because "a missing /dev/kvm is reported, not an error ($($kvm.Reason))" }
 
         $removed = Invoke-SandboxPwsh @"
 $Show

@@ -1,7 +1,8 @@
 # Suspend/Resume, Wait-KataCgroupEvent and Remove -Kill of a systemd scope on this v1/hybrid host, against a real
 # systemd 252 (tests/Systemd/sandbox.sh). systemd 252 cannot freeze units on cgroup v1 (FreezeUnit answers
 # NotSupported), so the module falls back to the scope's v1 freezer directory, which it made at creation. The
-# cmdlets run in a pwsh inside systemd's PID namespace; the kernel state is read from the host.
+# cmdlets run in a pwsh inside systemd's PID namespace; the kernel state is read from the host. The fallback needs
+# the host's v1 freezer, the OOM case swap that cannot take the hog past its limit (both from the preflight).
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
@@ -20,6 +21,7 @@ AfterAll {
 
 Describe 'systemd driver on v1: freezer fallback, events and kill' {
     It 'Suspend falls back from FreezeUnit to the v1 freezer: the counter stops, and runs again after Resume' {
+        Skip-KcUnlessCapability Freezer
         $r = Invoke-SandboxPwsh @"
 `$f = '/run/kc-counter'
 `$p = [int](sh -c "i=0; while :; do i=```$((i+1)); echo ```$i > `$f; done </dev/null >/dev/null 2>&1 & echo ```$!")
@@ -51,10 +53,13 @@ Remove-KataCgroup -Path 'kctest.slice:kata:fz' -Kill
     }
 
     It 'Remove -Kill ends a forking shell and its children; Wait-KataCgroupEvent sees an OOM kill in the scope' {
+        Skip-KcBecause (Get-KcMissingSwapConfinement)
+        # memory+swap at 16 MB too where the kernel accounts swap (systemd's v1 set has no swap: the module writes it)
+        $swap = if (Test-KcCapability SwapAccounting) { '-MemorySwap 16MB' } else { '' }
         $r = Invoke-SandboxPwsh @"
 # Gated: the shell forks its children only once it is in the scope.
 `$sh = [int](sh -c 'sh -c "while [ ! -e /run/kc-gate-kill ]; do sleep 0.05; done; sleep 300 & sleep 300 & wait" </dev/null >/dev/null 2>&1 & echo `$!')
-`$cg = New-KataCgroup -Path 'kctest.slice:kata:kf' -ProcessId `$sh -MemoryLimit 16MB -WarningAction SilentlyContinue
+`$cg = New-KataCgroup -Path 'kctest.slice:kata:kf' -ProcessId `$sh -MemoryLimit 16MB $swap -WarningAction SilentlyContinue
 `$null = New-Item -ItemType File -Path /run/kc-gate-kill
 for (`$i = 0; `$i -lt 100 -and @((Get-KataCgroup -Path 'kctest.slice:kata:kf').Pids).Count -lt 3; `$i++) { Start-Sleep -Milliseconds 20 }
 `$pids = @((Get-KataCgroup -Path 'kctest.slice:kata:kf').Pids)

@@ -9,7 +9,8 @@ BeforeAll {
     $Sb = Start-KcSystemdSandbox
     $ModulePath = Copy-KcModuleToSandbox $Sb (Get-KcModulePath)
     function Invoke-SandboxPwsh([string] $Script) { Invoke-KcSandboxPwsh $Sb $ModulePath $Script }
-    function HostFile([string] $Controller, [string] $Scope, [string] $File) { Get-KcSandboxScopeFile $Sb $Controller $Scope $File }
+    # Read through the controller's own mount: cpu and cpuacct are one hierarchy on some hosts, two on others.
+    function HostFile([string] $Controller, [string] $Scope, [string] $File) { Get-KcSandboxScopeFile $Sb (Split-Path -Leaf (Get-KcControllerMount $Controller)) $Scope $File }
     function ScopeExists([string] $Scope) { Test-KcSandboxScope $Sb $Scope }
 }
 

@@ -1,10 +1,14 @@
 # Hot device updates and cpuset checks on a pure cgroup v2 host (run inside the qemu guest by
-# tests/Guest/run-v2-guest.sh; elsewhere these tests report themselves skipped). Devices go through the eBPF
-# program, rebuilt from the rule set the module recorded on the cgroup (trusted.katacgroups.devices) plus or minus
-# the rule, and swapped in so that exactly one program stays attached.
+# tests/Guest/run-v2-guest.sh; elsewhere these tests report themselves skipped, naming the host's cgroup mode).
+# Devices go through the eBPF program, rebuilt from the rule set the module recorded on the cgroup
+# (trusted.katacgroups.devices) plus or minus the rule, and swapped in so that exactly one program stays attached:
+# a kernel that loads no device program (the preflight's DeviceControl) skips them, naming it.
 
 BeforeDiscovery {
-    $script:IsUnifiedHost = (Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' /sys/fs/cgroup .* - cgroup2 ' }).Count -gt 0
+    Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+    # '' where the block can run, else why not: in the block's name, since -Skip shows no reason
+    $script:NotV2 = Get-KcMissingCgroupMode Unified
+    $script:NoDeviceProgram = if ($NotV2) { $NotV2 } else { Get-KcMissingCapability DeviceControl }
 }
 
 BeforeAll {
@@ -23,7 +27,7 @@ BeforeAll {
     }
 }
 
-Describe 'Add-/Remove-KataCgroupDevice on cgroup v2' -Skip:(-not $IsUnifiedHost) {
+Describe "Add-/Remove-KataCgroupDevice on cgroup v2$(if ($NoDeviceProgram) { " (skipped: $NoDeviceProgram)" })" -Skip:([bool] $NoDeviceProgram) {
     BeforeEach {
         $Root = New-KcTestRoot
         $Path = "$Root/pod1/sandbox"
@@ -76,7 +80,7 @@ Describe 'Add-/Remove-KataCgroupDevice on cgroup v2' -Skip:(-not $IsUnifiedHost)
     }
 }
 
-Describe 'Set-KataCgroupResource -Cpus on cgroup v2' -Skip:(-not $IsUnifiedHost) {
+Describe "Set-KataCgroupResource -Cpus on cgroup v2$(if ($NotV2) { " (skipped: $NotV2)" })" -Skip:([bool] $NotV2) {
     BeforeEach {
         $Root = New-KcTestRoot
         $Path = "$Root/pod1/sandbox"
@@ -85,9 +89,10 @@ Describe 'Set-KataCgroupResource -Cpus on cgroup v2' -Skip:(-not $IsUnifiedHost)
     AfterEach { Clear-KcTestState }
 
     It 'a CPU outside the parent''s cpuset.cpus.effective is CpusetNotSubset naming it; an allowed one is written' {
+        Skip-KcBecause (Get-KcMissingCpu 0, 1)
         $cg = New-KataCgroup -Path $Path -Cpus 0 -WarningAction SilentlyContinue
         ($cg | Set-KataCgroupResource -Cpus 0-1 -PassThru).Cpus | Should -Be '0-1'
-        { $cg | Set-KataCgroupResource -Cpus 7 -ErrorAction Stop } |
+        { $cg | Set-KataCgroupResource -Cpus (Get-KcAbsentCpu) -ErrorAction Stop } |
             Should -Throw -ErrorId 'CpusetNotSubset,KataCgroups.PowerShell.Commands.SetKataCgroupResourceCommand'
         [IO.File]::WriteAllText("$Mount$Root/pod1/cpuset.cpus", '0')
         $err = $null

@@ -3,8 +3,11 @@
 # stops a counter, cgroup.kill ends a forking shell; and through the guest's systemd (PID 1): FreezeUnit/ThawUnit.
 
 BeforeDiscovery {
-    $script:IsUnifiedHost = (Get-Content /proc/self/mountinfo | Where-Object { $_ -match ' /sys/fs/cgroup .* - cgroup2 ' }).Count -gt 0
-    $script:SystemdOnV2 = $script:IsUnifiedHost -and ((Get-Content /proc/1/comm -ErrorAction Ignore) -eq 'systemd')
+    Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
+    # '' where a block can run, else why not (the preflight's CgroupMode, then Systemd): in the block's name, since
+    # -Skip shows no reason
+    $script:NotV2 = Get-KcMissingCgroupMode Unified
+    $script:NoSystemdOnV2 = if ($NotV2) { $NotV2 } else { Get-KcMissingCapability Systemd }
 }
 
 BeforeAll {
@@ -23,11 +26,13 @@ AfterAll {
     if ($Work -and (Test-Path $Work)) { Remove-Item -LiteralPath $Work -Recurse -Force }
 }
 
-Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
+Describe "cgroup v2: events, freezer, kill$(if ($NotV2) { " (skipped: $NotV2)" })" -Skip:([bool] $NotV2) {
     BeforeEach { $Root = New-KcTestRoot }
     AfterEach { Clear-KcTestState }
 
     It 'reports the oom_kill of a memory hog from memory.events' {
+        # memory+swap 16 MB is memory.swap.max 0, which holds only where the kernel accounts swap or none is active
+        Skip-KcBecause (Get-KcMissingSwapConfinement)
         $cg = New-KataCgroup -Path "$Root/sb" -MemoryLimit 16MB -MemorySwap 16MB -WarningAction SilentlyContinue
         $before = [IO.File]::ReadAllText("$Mount$($cg.CgroupPath)/memory.events")
         $hog = Start-KcGated $cg.CgroupPath "$Work/gate-oom" 'exec tail /dev/zero'
@@ -54,6 +59,7 @@ Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
     }
 
     It 'a counter stops under cgroup.freeze (cgroup.events frozen 1) and moves again after Resume' {
+        Skip-KcUnlessCapability Freezer
         $cg = New-KataCgroup -Path "$Root/fz" -WarningAction SilentlyContinue
         $file = "$Work/counter-v2"
         $counter = Start-KcGated $cg.CgroupPath "$Work/gate-counter" "i=0; while :; do i=`$((i+1)); echo `$i > '$file'; done"
@@ -88,7 +94,7 @@ Describe 'cgroup v2: events, freezer, kill' -Skip:(-not $IsUnifiedHost) {
     }
 }
 
-Describe 'systemd on cgroup v2: FreezeUnit/ThawUnit and events of a scope' -Skip:(-not $SystemdOnV2) {
+Describe "systemd on cgroup v2: FreezeUnit/ThawUnit and events of a scope$(if ($NoSystemdOnV2) { " (skipped: $NoSystemdOnV2)" })" -Skip:([bool] $NoSystemdOnV2) {
     AfterEach {
         systemctl stop kata-evfz.scope 2>$null; systemctl reset-failed kata-evfz.scope 2>$null
         Clear-KcTestState
