@@ -1,5 +1,5 @@
 using KataCgroups.Drivers;
-using KataCgroups.Host;
+using KataCgroups.Preflight;
 using KataCgroups.Resources;
 
 namespace KataCgroups.Tests.Kernel;
@@ -12,10 +12,17 @@ namespace KataCgroups.Tests.Kernel;
 [Trait("Category", "Kernel")]
 public sealed class CgroupV2DriverKernelTests
 {
-    private static CgroupManager UnifiedManager(KernelCgroup2 cg)
+    private static CgroupManager UnifiedManager(KernelCgroup2 cg) => new(cg.ProbeUnified());
+
+    /// <summary>
+    /// The manager and the preflight checks of the same probe. Every create attaches one device eBPF program (the
+    /// hypervisor and runtime default rules), so a kernel that cannot load one (DeviceControl) skips, naming it.
+    /// </summary>
+    private static CgroupManager UnifiedManager(KernelCgroup2 cg, out IReadOnlyDictionary<string, HostCheck> checks)
     {
-        var host = HostProbe.Probe(new HostOptions { ModeOverride = CgroupMode.Unified, CgroupRoot = Path.GetDirectoryName(cg.Mount)! });
-        Skip.If(host.Unified?.MountPoint != cg.Mount, "cgroup2 mount not found by the probe");
+        var host = cg.ProbeUnified();
+        checks = cg.Checks(host);
+        HostCapability.Require(checks, "DeviceControl");
         return new CgroupManager(host);
     }
 
@@ -23,12 +30,22 @@ public sealed class CgroupV2DriverKernelTests
     public void CreateJoinFreezeKillRemoveOnRealCgroup2()
     {
         using var cg = new KernelCgroup2();
-        var m = UnifiedManager(cg);
+        var m = UnifiedManager(cg, out var checks);
+        HostCapability.Require(checks, "Freezer");   // cgroup.freeze (Linux 5.2)
         var log = new Support.RecordingLog();
         var target = m.Resolve($"/{cg.Name}/pod/sandbox");
-        var resources = new LinuxResources();
-        var offered = File.ReadAllText(Path.Combine(cg.Mount, "cgroup.controllers")).Split(' ', '\n');
-        if (offered.Contains("pids")) resources.Pids = new LinuxPids { Limit = 64 };
+        var resources = new LinuxResources { Pids = new LinuxPids { Limit = 64 } };
+        // A v2 host offers pids on this tree; a hybrid host keeps it on its v1 hierarchy, and then the tree refuses
+        // the limit, naming the controller, before anything is made.
+        bool pids = HostCapability.Has(checks, "Controller:pids");
+        if (!pids)
+        {
+            var refused = Assert.Throws<Errors.CgroupException>(() => m.PlanCreate(target, resources, log));
+            Assert.Equal(Errors.ErrorIds.ControllerNotMounted, refused.ErrorId);
+            Assert.Contains("pids", refused.Message);
+            Assert.False(Directory.Exists(cg.Dir));
+            resources = new LinuxResources();
+        }
 
         var plan = m.PlanCreate(target, resources, log);
         var created = m.Create(target, plan, log).Value!;
@@ -36,7 +53,7 @@ public sealed class CgroupV2DriverKernelTests
         var dir = Path.Combine(cg.Dir, "pod", "kata_sandbox");
         Assert.True(Directory.Exists(dir));
         Assert.Single(created.Devices); // one eBPF program, from the hypervisor + default device rules
-        if (offered.Contains("pids")) Assert.Equal("64", File.ReadAllText(Path.Combine(dir, "pids.max")).Trim());
+        if (pids) Assert.Equal("64", File.ReadAllText(Path.Combine(dir, "pids.max")).Trim());
 
         var sleep = cg.StartSleep();
         var added = Assert.Single(m.AddProcesses(target, new[] { sleep.Id }, log).Value!);
@@ -59,7 +76,7 @@ public sealed class CgroupV2DriverKernelTests
     public void RemoveMovesProcessesToTheParent()
     {
         using var cg = new KernelCgroup2();
-        var m = UnifiedManager(cg);
+        var m = UnifiedManager(cg, out _);
         var log = new Support.RecordingLog();
         var target = m.Resolve($"/{cg.Name}/sandbox");
         m.Create(target, m.PlanCreate(target, new LinuxResources(), log), log);

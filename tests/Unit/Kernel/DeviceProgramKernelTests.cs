@@ -5,12 +5,21 @@ using KataCgroups.Drivers.V2;
 namespace KataCgroups.Tests.Kernel;
 
 /// <summary>
-/// The cgroup v2 device filter on the real kernel (issue 3): an eBPF program built from the rules decides
+/// The cgroup v2 device filter on the real kernel: an eBPF program built from the rules decides
 /// which devices a process in the cgroup may open, and updates replace the program instead of stacking them.
 /// </summary>
 [Trait("Category", "Kernel")]
 public sealed class DeviceProgramKernelTests
 {
+    /// <summary>A scratch cgroup on a kernel that loads BPF_PROG_TYPE_CGROUP_DEVICE programs (else skipped, naming DeviceControl).</summary>
+    private static KernelCgroup2 Scratch()
+    {
+        var cg = new KernelCgroup2();
+        try { HostCapability.Require(cg.Checks(cg.ProbeUnified()), "DeviceControl"); }
+        catch { cg.Dispose(); throw; }
+        return cg;
+    }
+
     private static DeviceRuleSet NullAndReadOnlyUrandom() => DeviceRuleSet.FromRules(new[]
     {
         DeviceRule.Parse("c 1:3 rwm"),  // /dev/null
@@ -20,7 +29,7 @@ public sealed class DeviceProgramKernelTests
     [SkippableFact]
     public void AllowedDeviceOpensDeniedDeviceIsEperm()
     {
-        using var cg = new KernelCgroup2();
+        using var cg = Scratch();
         Directory.CreateDirectory(cg.Dir);
         DevicePrograms.Apply(cg.Dir, NullAndReadOnlyUrandom(), NullCgroupLog.Instance);
 
@@ -39,7 +48,7 @@ public sealed class DeviceProgramKernelTests
     [SkippableFact]
     public void DenyByDefaultExceptionsAreEnforcedForAllowByDefaultToo()
     {
-        using var cg = new KernelCgroup2();
+        using var cg = Scratch();
         Directory.CreateDirectory(cg.Dir);
         // Allow everything but /dev/zero.
         var state = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse("allow a"), DeviceRule.Parse("deny c 1:5 rwm") });
@@ -54,7 +63,7 @@ public sealed class DeviceProgramKernelTests
     [SkippableFact]
     public void HundredUpdatesLeaveExactlyOneProgramAndRemovalLeavesNone()
     {
-        using var cg = new KernelCgroup2();
+        using var cg = Scratch();
         Directory.CreateDirectory(cg.Dir);
         var a = NullAndReadOnlyUrandom();
         var b = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse("c 1:3 rwm") });

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KataCgroups.Host;
+using KataCgroups.Preflight;
 
 namespace KataCgroups.Tests.Kernel;
 
@@ -26,6 +27,30 @@ internal sealed class KernelCgroup2 : IDisposable
     public string Name { get; }
     /// <summary>The scratch cgroup (not created yet).</summary>
     public string Dir { get; }
+
+    /// <summary>
+    /// This cgroup2 tree probed as a unified host (on a hybrid host: its unified tree as the v2 driver would meet it).
+    /// </summary>
+    public HostInfo ProbeUnified()
+    {
+        var host = HostProbe.Probe(new HostOptions { ModeOverride = CgroupMode.Unified, CgroupRoot = Path.GetDirectoryName(Mount)! });
+        Skip.If(host.Unified?.MountPoint != Mount, "cgroup2 mount not found by the probe");
+        return host;
+    }
+
+    /// <summary>
+    /// The preflight checks of <paramref name="host"/> (<see cref="ProbeUnified"/>), for
+    /// <see cref="HostCapability.Require"/>. Checks such as Freezer look at a non-root cgroup, which the cgroup2 tree
+    /// of a hybrid host may not have: when the scratch cgroup does not exist yet it is made for the checks and
+    /// removed again, so a test still finds it absent (and the driver creates it as it would).
+    /// </summary>
+    public IReadOnlyDictionary<string, HostCheck> Checks(HostInfo host)
+    {
+        bool made = !Directory.Exists(Dir);
+        if (made) Directory.CreateDirectory(Dir);
+        try { return HostCapability.Of(host); }
+        finally { if (made) Directory.Delete(Dir); }
+    }
 
     /// <summary>Runs a shell script inside <paramref name="cgroupDir"/> (the shell joins it first) and returns its output.</summary>
     public string RunInside(string cgroupDir, string script)
