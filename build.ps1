@@ -7,9 +7,10 @@
            assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext; en-US/:
            the help compiled from docs/help, so the built module always ships it).
     Test   builds, runs the xunit tests, then the Pester suite in a fresh pwsh on the built module (this
-           host's cgroups), then the cgroup v2 tier inside a qemu guest booted on this machine's root file
-           system (tests/Guest; needs qemu-system-x86 and busybox-static, which .ci/run installs), and prints
-           a closing "N passed, N failed" line. Exit code 0 only when everything passed.
+           host's cgroups), then two guest tiers in qemu guests booted on this machine's root file system
+           (tests/Guest; needs qemu-system-x86 and busybox-static, which .ci/run installs): cgroup v2, and
+           cgroup v1 hybrid with the BFQ scheduler; prints each guest tier's time and a closing
+           "N passed, N failed" line. Exit code 0 only when everything passed.
     Help   builds like Build, and first rewrites the SYNTAX blocks and parameter yaml of docs/help/*.md from
            Get-Command on the built module (commit the result). Fails, naming each one, when a cmdlet or
            parameter has no section in its page or a page documents a parameter that no longer exists.
@@ -37,7 +38,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Test: leave out the cgroup v2 guest tier (qemu boot, a few minutes) for a quick local run.
+    # Test: leave out the guest tiers (two qemu boots, a few minutes each) for a quick local run.
     [switch] $SkipGuest,
 
     # Test: the long reliability campaign (ten times the property iterations, forty kill points instead of four);
@@ -220,36 +221,47 @@ Import-Module '$pester' -Force
     }
     else { $failed++ }
 
-    if ($SkipGuest) { Write-Host '==> cgroup v2 guest tier skipped (-SkipGuest)' }
+    $guestTiers = @()
+    if ($SkipGuest) { Write-Host '==> guest tiers (cgroup v2; cgroup v1 hybrid with BFQ) skipped (-SkipGuest)' }
     else {
-        $guest = Invoke-GuestTier
-        $passed += $guest.Passed; $failed += $guest.Failed
+        foreach ($mode in 'v2', 'hybrid') {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $guest = Invoke-GuestTier -Mode $mode
+            $passed += $guest.Passed; $failed += $guest.Failed
+            $line = "$mode guest tier: $($guest.Passed) passed, $($guest.Failed) failed in $([int] $clock.Elapsed.TotalSeconds) s"
+            Write-Host "    $line"
+            $guestTiers += $line
+        }
     }
 
     Write-Host ''
+    foreach ($line in $guestTiers) { Write-Host $line }
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
 }
 
-# The cgroup v2 tier: one qemu boot runs the kernel xunit tests and the v2 Pester suite in a pure cgroup v2
-# guest (tests/Guest/run-v2-guest.sh). Without qemu it is reported and skipped, unless
+# A guest tier: one qemu boot (tests/Guest/run-guest.sh) runs the kernel xunit tests and the mode's Pester
+# files. v2: a pure cgroup v2 guest, the v2 suite. hybrid: v1 controllers with BFQ running the scratch disk
+# (this host's kernel has no BFQ), the block I/O tests. Without qemu a tier is reported and skipped, unless
 # KATACGROUPS_REQUIRE_GUEST=1 (CI), where a missing tier is a failure.
 function Invoke-GuestTier {
-    Write-Host '==> cgroup v2 guest tier (tests/Guest, qemu/TCG)'
+    param([ValidateSet('v2', 'hybrid')] [string] $Mode)
+    $name = @{ v2 = 'cgroup v2 guest tier'; hybrid = 'cgroup v1 hybrid guest tier (BFQ)' }[$Mode]
+    Write-Host "==> $name (tests/Guest, qemu/TCG)"
     $missing = @('qemu-system-x86_64', 'busybox') | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) }
     if ($missing) {
-        $msg = "cgroup v2 guest tier not run: $($missing -join ', ') not installed (apt-get install qemu-system-x86 busybox-static; .ci/run does)"
+        $msg = "$name not run: $($missing -join ', ') not installed (apt-get install qemu-system-x86 busybox-static; .ci/run does)"
         if ($env:KATACGROUPS_REQUIRE_GUEST -eq '1') { Write-Host "    FAILED: $msg"; return @{ Passed = 0; Failed = 1 } }
         Write-Warning $msg
         return @{ Passed = 0; Failed = 0 }
     }
-    $result = Join-Path $Root 'out/test-results/guest.json'
+    $result = Join-Path $Root "out/test-results/guest-$Mode.json"
     # A guest that produced no result at all (exit 98: it never finished, so no test reported anything) is booted
     # once more: a TCG guest on this VM has, rarely, stopped dead mid-run (one CI run in many; the console and the
     # guest's watchdog, printed above, show where). Test failures are never retried: they come with a result.
     foreach ($attempt in 1, 2) {
         Remove-Item $result -ErrorAction Ignore
-        & (Join-Path $Root 'tests/Guest/run-v2-guest.sh') | Out-Host
+        & (Join-Path $Root 'tests/Guest/run-guest.sh') --mode $Mode | Out-Host
         $exit = $LASTEXITCODE
         if (Test-Path $result) { break }
         Write-Host "    attempt ${attempt}: the guest produced no result (exit $exit)"

@@ -1,10 +1,21 @@
 <#
 .SYNOPSIS
-    The v2 test tier, run inside the cgroup v2 guest (tests/Guest/run-v2-guest.sh boots it): the kernel unit
-    tests (xunit, Category=Kernel), then the v2 Pester suite plus the rootless and leak checks, on the module
-    built on the host. Writes one JSON summary for the host to read.
+    A guest test tier, run inside the guest tests/Guest/run-guest.sh boots: the kernel unit tests (xunit,
+    Category=Kernel), then the mode's Pester files, on the module built on the host. Writes one JSON summary
+    for the host to read.
+.DESCRIPTION
+    v2      pure cgroup v2: tests/Pester/V2, the rootless tests and the leak check.
+    hybrid  cgroup v1 controllers with BFQ running the scratch disk: tests/Pester/BlockIo.Tests.ps1 (weights,
+            leaf weights, throttles and I/O statistics on a kernel that has BFQ, which the CI host lacks) and
+            the leak check. A listed file that does not exist is a failure, never a silent pass.
+.PARAMETER PesterPath
+    Pester files to run instead of the mode's list (the leak check is still added last).
 #>
-param([Parameter(Mandatory)] [string] $ResultPath, [string] $PesterVersion = '5.7.1')
+param(
+    [Parameter(Mandatory)] [string] $ResultPath,
+    [ValidateSet('v2', 'hybrid')] [string] $Mode = 'v2',
+    [string[]] $PesterPath,
+    [string] $PesterVersion = '5.7.1')
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 $summary = [ordered]@{ Passed = 0; Failed = 0; Failures = @(); Parts = [ordered]@{} }
@@ -26,15 +37,23 @@ if (Test-Path $dll) {
 }
 else { $summary.Failed++; $summary.Failures += "xunit: $dll not built" }
 
-# 2. Pester: the v2 suite, the rootless tests and, last, the leak check.
+# 2. Pester: the mode's files and, last, the leak check.
+if (-not $PesterPath) {
+    $PesterPath = switch ($Mode) {
+        'v2' { 'tests/Pester/V2', 'tests/Pester/Rootless.Tests.ps1' }
+        'hybrid' { 'tests/Pester/BlockIo.Tests.ps1' }
+    }
+}
+$paths = @($PesterPath | ForEach-Object { if ([IO.Path]::IsPathRooted($_)) { $_ } else { Join-Path $root $_ } })
+$paths += Join-Path $root 'tests/Pester/zz.Leaks.Tests.ps1'
+foreach ($p in $paths | Where-Object { -not (Test-Path -LiteralPath $_) }) {
+    $summary.Failed++; $summary.Failures += "pester: $p does not exist (the $Mode tier is there to run it)"
+}
 $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
 Import-Module (Join-Path $cache "pester/$PesterVersion/tools/Pester.psd1") -Force
 $env:KATACGROUPS_MODULE = Join-Path $root 'out/KataCgroups/KataCgroups.psd1'
 $c = New-PesterConfiguration
-$c.Run.Path = @(
-    (Join-Path $root 'tests/Pester/V2'),
-    (Join-Path $root 'tests/Pester/Rootless.Tests.ps1'),
-    (Join-Path $root 'tests/Pester/zz.Leaks.Tests.ps1'))
+$c.Run.Path = @($paths | Where-Object { Test-Path -LiteralPath $_ })
 $c.Run.PassThru = $true
 $c.Output.Verbosity = 'Detailed'
 $r = Invoke-Pester -Configuration $c
@@ -43,6 +62,14 @@ $summary.Failed += $r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCo
 $summary.Parts.Pester = "$($r.PassedCount) passed, $($r.FailedCount) failed, $($r.SkippedCount) skipped"
 foreach ($t in $r.Failed) { $summary.Failures += "pester: $($t.ExpandedPath)" }
 if ($r.PassedCount -eq 0) { $summary.Failed++; $summary.Failures += 'pester: nothing passed (suite not run?)' }
+# The guest exists for what these files test: a file (or folder) of them that failed nothing but passed
+# nothing either (every test skipped) ran nothing this tier is for. Failures are already counted above.
+foreach ($p in $c.Run.Path.Value) {
+    $ran = @($r.Containers | Where-Object { "$($_.Item)" -eq $p -or "$($_.Item)".StartsWith("$p/") })
+    if (-not ($ran | Where-Object Result -EQ 'Failed') -and ($ran | Measure-Object -Property PassedCount -Sum).Sum -eq 0) {
+        $summary.Failed++; $summary.Failures += "pester: nothing in $p passed (every test skipped)"
+    }
+}
 
 $summary | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ResultPath
 exit ([int]($summary.Failed -gt 0))
