@@ -168,7 +168,7 @@ function Get-PesterManifest {
 
 function Invoke-Test {
     Invoke-Build
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $skippedHere = @()
     if ($Long) { $env:KATACGROUPS_LONG = '1'; Write-Host '==> long campaign (KATACGROUPS_LONG=1)' }
 
     Write-Host '==> xunit (tests/Unit)'
@@ -211,13 +211,19 @@ Import-Module '$pester' -Force
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$env:KATACGROUPS_MODULE = '$(Join-Path $Out 'KataCgroups.psd1')'
+# What this host offers, as a user's preflight shows it: the tests derive their expectations from the same checks.
+Import-Module `$env:KATACGROUPS_MODULE
+Test-KataCgroupHost | Format-Table -Wrap | Out-String -Width 200 | Out-Host
 `$r = Invoke-Pester -Configuration `$c
-@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$result'
+# Every skipped test with the capability it names, so a run shows what this host could not exercise.
+`$skipped = @(`$r.Skipped | ForEach-Object { `$why = @(`$_.ErrorRecord | ForEach-Object { `$_.Exception.Message }) -join ' '; "`$(`$_.ExpandedPath): `$why" })
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$skipped } | ConvertTo-Json | Set-Content '$result'
 "@
     Invoke-FreshPwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
     if (Test-Path $result) {
         $p = Get-Content $result | ConvertFrom-Json
         $passed += $p.Passed; $failed += $p.Failed
+        $skippedHere = @($p.Skipped)
     }
     else { $failed++ }
 
@@ -235,6 +241,10 @@ Import-Module '$pester' -Force
     }
 
     Write-Host ''
+    if ($skippedHere.Count) {
+        Write-Host "skipped on this host ($($skippedHere.Count)), each naming what the host lacks:"
+        foreach ($line in $skippedHere) { Write-Host "  $line" }
+    }
     foreach ($line in $guestTiers) { Write-Host $line }
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }

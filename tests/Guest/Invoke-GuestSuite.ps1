@@ -4,10 +4,11 @@
     Category=Kernel), then the mode's Pester files, on the module built on the host. Writes one JSON summary
     for the host to read.
 .DESCRIPTION
-    v2      pure cgroup v2: tests/Pester/V2, the rootless tests and the leak check.
+    v2      pure cgroup v2: tests/Pester/V2, the rootless tests, the preflight's tests and the leak check.
     hybrid  cgroup v1 controllers with BFQ running the scratch disk: tests/Pester/BlockIo.Tests.ps1 (weights,
-            leaf weights, throttles and I/O statistics on a kernel that has BFQ, which the CI host lacks) and
-            the leak check. A listed file that does not exist is a failure, never a silent pass.
+            leaf weights, throttles and I/O statistics on a kernel that has BFQ, which the CI host lacks), the
+            preflight's tests and the leak check. A listed file that does not exist is a failure, never a silent
+            pass. Both print Test-KataCgroupHost first, so the log shows what the guest offered.
 .PARAMETER PesterPath
     Pester files to run instead of the mode's list (the leak check is still added last).
 #>
@@ -40,8 +41,8 @@ else { $summary.Failed++; $summary.Failures += "xunit: $dll not built" }
 # 2. Pester: the mode's files and, last, the leak check.
 if (-not $PesterPath) {
     $PesterPath = switch ($Mode) {
-        'v2' { 'tests/Pester/V2', 'tests/Pester/Rootless.Tests.ps1' }
-        'hybrid' { 'tests/Pester/BlockIo.Tests.ps1' }
+        'v2' { 'tests/Pester/V2', 'tests/Pester/Rootless.Tests.ps1', 'tests/Pester/HostCheck.Tests.ps1' }
+        'hybrid' { 'tests/Pester/BlockIo.Tests.ps1', 'tests/Pester/HostCheck.Tests.ps1' }
     }
 }
 $paths = @($PesterPath | ForEach-Object { if ([IO.Path]::IsPathRooted($_)) { $_ } else { Join-Path $root $_ } })
@@ -52,6 +53,9 @@ foreach ($p in $paths | Where-Object { -not (Test-Path -LiteralPath $_) }) {
 $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
 Import-Module (Join-Path $cache "pester/$PesterVersion/tools/Pester.psd1") -Force
 $env:KATACGROUPS_MODULE = Join-Path $root 'out/KataCgroups/KataCgroups.psd1'
+# What this guest offers, as a user's preflight shows it (the tests import the same module again).
+Import-Module $env:KATACGROUPS_MODULE
+Test-KataCgroupHost | Format-Table -Wrap | Out-String -Width 200 | Out-Host
 $c = New-PesterConfiguration
 $c.Run.Path = @($paths | Where-Object { Test-Path -LiteralPath $_ })
 $c.Run.PassThru = $true
