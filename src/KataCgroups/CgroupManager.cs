@@ -136,25 +136,49 @@ public sealed partial class CgroupManager
         return HypervisorDevices.ForSandbox(caller, hypervisor, log.Warning);
     }
 
-    /// <summary>The plan for creating <paramref name="target"/> with <paramref name="resources"/> (devices always applied).</summary>
-    public CgroupPlan PlanCreate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
+    /// <summary>
+    /// The plan for creating <paramref name="target"/> with <paramref name="resources"/> (devices always applied).
+    /// A value this host cannot apply fails it (<see cref="CgroupPlan.Unsupported"/>) unless
+    /// <paramref name="skipUnsupported"/>, which leaves such values out with a warning each.
+    /// </summary>
+    public CgroupPlan PlanCreate(CgroupTarget target, LinuxResources resources, ICgroupLog log, bool skipUnsupported = false)
     {
         // Values are validated by the driver's compiler (ResourceValidator), before anything is read or written.
         var driver = DriverFor(target);
-        var plan = driver.Plan(target, resources, SandboxDevices(resources, log), create: true);
+        var plan = Enforce(driver.Plan(target, resources, SandboxDevices(resources, log), create: true), skipUnsupported);
         CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
         return plan;
     }
 
     /// <summary>The plan for updating an existing cgroup; devices only when the resources carry device rules.</summary>
-    public CgroupPlan PlanUpdate(CgroupTarget target, LinuxResources resources, ICgroupLog log)
+    public CgroupPlan PlanUpdate(CgroupTarget target, LinuxResources resources, ICgroupLog log, bool skipUnsupported = false)
     {
         var driver = DriverFor(target);
         if (!driver.Exists(target)) throw NotFound(target);
         var devices = resources.Devices is null ? null : SandboxDevices(resources, log);
-        var plan = driver.Plan(target, resources, devices);
+        var plan = Enforce(driver.Plan(target, resources, devices), skipUnsupported);
         CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
         return plan;
+    }
+
+    /// <summary>
+    /// A request the host cannot apply in full fails before anything is written, as runc and Kata's manager fail
+    /// it (a subsystem's Set errors on the file it cannot write): a sandbox without the limit it was given is
+    /// worse than no sandbox. The first such value is the error; the message names the others. Opted in, the
+    /// values are left out and each is said in a warning.
+    /// </summary>
+    internal static CgroupPlan Enforce(CgroupPlan plan, bool skipUnsupported)
+    {
+        if (plan.Unsupported.Count == 0) return plan;
+        if (!skipUnsupported)
+        {
+            var first = plan.Unsupported[0];
+            if (plan.Unsupported.Count == 1) throw first;
+            var others = string.Join("; ", plan.Unsupported.Skip(1).Select(e => e.Message));
+            throw new CgroupException(first.ErrorId, first.Kind, $"{first.Message} (and: {others})", first.Target);
+        }
+        var warnings = plan.Warnings.Concat(plan.Unsupported.Select(e => $"skipped (-SkipUnsupported): {e.Message}")).ToList();
+        return new CgroupPlan(plan.Writes, warnings, plan.Conversions, plan.DeviceTarget, plan.UnitProperties);
     }
 
     /// <summary>

@@ -303,6 +303,19 @@ Describe 'Invalid JSON' {
             Should -Throw -ErrorId "InvalidOciConfig,$ns.NewKataCgroupCommand"
     }
 
+    It 'a device rule <Case> fails with InvalidDeviceRule and creates nothing' -ForEach @(
+        @{ Case = 'without access'; Json = '{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3}]}'; Why = 'access is empty' }
+        @{ Case = 'with an empty access'; Json = '{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3, "access": ""}]}'; Why = 'access is empty' }
+        @{ Case = 'that punches a hole in a wildcard deny (allow a; deny c *:* rwm; the default c 1:3)'
+            Json = '{"devices": [{"allow": true, "access": "rwm"}, {"allow": false, "type": "c", "access": "rwm"}]}'; Why = 'punch a hole' }
+        @{ Case = 'that punches a hole before Kata''s b 253:* (allow a; deny b *:* rw)'
+            Json = '{"devices": [{"allow": true, "access": "rwm"}, {"allow": false, "type": "b", "access": "rw"}]}'; Why = 'punch a hole' }
+    ) {
+        $err = { New-KataCgroup -Path $Path -Resources $Json -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "InvalidDeviceRule,$ns.NewKataCgroupCommand" -PassThru
+        $err.Exception.Message | Should -Match $Why
+    }
+
     It '-OciConfig <Case> fails with <Id>' -ForEach @(
         @{ Case = 'with invalid JSON'; Text = '{"ociVersion": "1.2.0", "linux": { "resources": { "memory": { "limit": 1 } }'; Id = 'InvalidOciConfig' }
         @{ Case = 'with a non-string cgroupsPath'; Text = '{"linux": {"cgroupsPath": 42}}'; Id = 'InvalidOciConfig' }

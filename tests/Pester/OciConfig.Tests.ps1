@@ -284,3 +284,42 @@ Describe 'The shapes -Resources takes, and explicit parameters on top' {
         $out.PidsLimit | Should -Be -1
     }
 }
+
+Describe 'A value the host cannot apply' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'fails the command before anything is written, naming the controller; -SkipUnsupported leaves it out with a warning' {
+        # One optional v1 controller this host lacks, found by the preflight; the values that need it.
+        $values = [ordered]@{
+            hugetlb  = '{"hugepageLimits":[{"pageSize":"2MB","limit":2097152}]}'
+            net_cls  = '{"network":{"classID":1048577}}'
+            net_prio = '{"network":{"priorities":[{"name":"lo","priority":5}]}}'
+            rdma     = '{"rdma":{"mlx5_0":{"hcaHandles":3}}}'
+        }
+        if ((Get-KcHostCheck CgroupMode).Value -eq 'Unified') { Set-ItResult -Skipped -Because 'host lacks a v1 layout (CgroupMode Unified): these are the v1 controllers' }
+        $missing = @($values.Keys | Where-Object { -not (Test-KcCapability "Controller:$_") }) | Select-Object -First 1
+        if (-not $missing) { Set-ItResult -Skipped -Because 'this host mounts every optional v1 controller (hugetlb, net_cls, net_prio, rdma): nothing to refuse' }
+        $err = { New-KataCgroup -Path "$Root/pod1/sb" -Resources $values[$missing] -WarningAction SilentlyContinue -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ControllerNotMounted,KataCgroups.PowerShell.Commands.NewKataCgroupCommand' -PassThru
+        $err.Exception.Message | Should -Match "the $missing controller is not mounted"
+        Get-KcExistingDirectory $Root | Should -BeNullOrEmpty -Because 'nothing is created'
+
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -Resources $values[$missing] -PidsLimit 9 -SkipUnsupported -WarningVariable w -WarningAction SilentlyContinue
+        @($w | ForEach-Object { "$_" }) -match "^skipped \(-SkipUnsupported\): .*the $missing controller is not mounted" | Should -Not -BeNullOrEmpty
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -Be '9'
+        # and Set on the existing cgroup: refused, the other value unchanged
+        { Set-KataCgroupResource -Path $cg.Path -Resources $values[$missing] -PidsLimit 10 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ControllerNotMounted,KataCgroups.PowerShell.Commands.SetKataCgroupResourceCommand'
+        Get-KcCgroupFile pids $cg.CgroupPath pids.max | Should -Be '9'
+    }
+
+    It 'a soft limit below a page is kept, rounded like the kernel, and the rounding shows as a conversion; a hard one is refused' {
+        $cg = New-KataCgroup -Path "$Root/pod1/sb" -MemoryReservation 1 -Cpus ' 0' -WarningVariable w -WarningAction SilentlyContinue
+        Get-KcCgroupFile memory $cg.CgroupPath memory.soft_limit_in_bytes | Should -Be '0'
+        Get-KcCgroupFile cpuset $cg.CgroupPath cpuset.cpus | Should -Be '0' -Because 'the kernel strips whitespace around a list, and so do we'
+        "$w" | Should -Match 'memory.reservation 1 → memory.soft_limit_in_bytes 0'
+        { New-KataCgroup -Path "$Root/pod1/hard" -MemoryLimit 1 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidResourceValue,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+    }
+}

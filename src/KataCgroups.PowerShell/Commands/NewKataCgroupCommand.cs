@@ -67,7 +67,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
         try
         {
             var target = Resolve(path);
-            var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log);
+            var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log, SkipUnsupported);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
             var description = ShouldProcessTextShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}" : $"Create {what}";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))

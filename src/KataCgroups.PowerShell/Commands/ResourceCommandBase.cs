@@ -78,6 +78,14 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
     [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public int BlkioWeight { get; set; }
 
+    /// <summary>
+    /// Leave out, with a warning each, the requested values this host cannot apply (a controller that is not
+    /// mounted, a block IO weight or swap limit the kernel has no file for). Without it such a request fails
+    /// before anything is written, as it does in runc and Kata's manager.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter SkipUnsupported { get; set; }
+
     /// <summary>Device rules in kernel form, optionally prefixed allow/deny: <c>'c 10:200 rwm'</c>, <c>'deny b 8:* w'</c>.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(ResourceValueCompleter))]

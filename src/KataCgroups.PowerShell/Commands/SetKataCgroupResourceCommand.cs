@@ -37,7 +37,7 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
             if (resources.IsEmpty)
                 WriteWarning($"Set-KataCgroupResource: no resource values were given for '{Path}'; nothing to change.");
             var target = Resolve(Path);
-            var plan = Manager.PlanUpdate(target, resources, Log);
+            var plan = Manager.PlanUpdate(target, resources, Log, SkipUnsupported);
             var description = ShouldProcessTextShown ? $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}" : $"Update cgroup {target.CgroupPath}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))
                 return;

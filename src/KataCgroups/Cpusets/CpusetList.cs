@@ -20,6 +20,16 @@ public sealed class CpusetList
     /// <summary>True when it names nothing (an empty file: a new v1 cpuset, or a v2 cgroup that inherits).</summary>
     public bool IsEmpty => _items.Count == 0;
 
+    /// <summary>
+    /// The list as the kernel reads it: cpuset_write_resmask strips leading and trailing whitespace (strstrip, the
+    /// C isspace set) before parsing, so <c>" 0"</c> means <c>0</c>. Null for null or nothing left.
+    /// </summary>
+    public static string? Strip(string? text)
+    {
+        var t = text?.Trim(' ', '\t', '\n', '\v', '\f', '\r');
+        return string.IsNullOrEmpty(t) ? null : t;
+    }
+
     /// <summary>Parses; null when <paramref name="text"/> is not a cpuset list (the kernel would answer EINVAL).</summary>
     public static CpusetList? TryParse(string? text)
     {

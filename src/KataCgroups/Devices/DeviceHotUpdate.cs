@@ -258,7 +258,7 @@ public static class SystemdDeviceAllow
     /// <summary>The entries after adding <paramref name="access"/> on <paramref name="path"/> (merged with what is there).</summary>
     public static List<(string Path, string Access)> Add(IReadOnlyList<(string Path, string Access)> entries, string path, DeviceAccess access)
     {
-        var have = entries.Where(e => e.Path == path).Aggregate(DeviceAccess.None, (a, e) => a | DeviceRule.ParseAccess(e.Access, e.Access));
+        var have = entries.Where(e => e.Path == path).Aggregate(DeviceAccess.None, (a, e) => a | DeviceRule.ParseSystemdAccess(e.Access, e.Access));
         var list = entries.Where(e => e.Path != path).ToList();
         list.Add((path, DeviceRule.AccessString(have | access)));
         return list;
@@ -269,7 +269,7 @@ public static class SystemdDeviceAllow
     {
         var list = new List<(string, string)>();
         bool placed = false;
-        var have = entries.Where(e => e.Path == path).Aggregate(DeviceAccess.None, (a, e) => a | DeviceRule.ParseAccess(e.Access, e.Access));
+        var have = entries.Where(e => e.Path == path).Aggregate(DeviceAccess.None, (a, e) => a | DeviceRule.ParseSystemdAccess(e.Access, e.Access));
         foreach (var e in entries)
         {
             if (e.Path != path) { list.Add(e); continue; }

@@ -40,10 +40,13 @@ public readonly record struct DeviceRule(bool Allow, char Type, long Major, long
     public static string AccessString(DeviceAccess a) =>
         string.Concat((a & DeviceAccess.Read) != 0 ? "r" : "", (a & DeviceAccess.Write) != 0 ? "w" : "", (a & DeviceAccess.Mknod) != 0 ? "m" : "");
 
-    /// <summary>Parses <c>rwm</c> letters; empty means all (runtime-spec default).</summary>
+    /// <summary>
+    /// Parses <c>rwm</c> letters. Empty or absent is an error, as in runc (libcontainer/devices Rule: "device access
+    /// cannot be empty"): reading it as <c>rwm</c> would turn a forgotten field into the widest grant.
+    /// </summary>
     public static DeviceAccess ParseAccess(string? text, string input)
     {
-        if (string.IsNullOrEmpty(text)) return DeviceAccess.All;
+        if (string.IsNullOrEmpty(text)) throw Invalid(input, "the access is empty: give r, w and/or m");
         var a = DeviceAccess.None;
         foreach (var c in text)
         {
@@ -57,6 +60,10 @@ public readonly record struct DeviceRule(bool Allow, char Type, long Major, long
         }
         return a;
     }
+
+    /// <summary>The access of a systemd <c>DeviceAllow=</c> entry: omitted means <c>rwm</c> there (systemd.resource-control(5)).</summary>
+    public static DeviceAccess ParseSystemdAccess(string? text, string input) =>
+        string.IsNullOrEmpty(text) ? DeviceAccess.All : ParseAccess(text, input);
 
     /// <summary>
     /// Parses kernel rule text (<c>c 10:200 rwm</c>, <c>a</c>, <c>b 8:* r</c>), optionally prefixed with
@@ -82,7 +89,7 @@ public readonly record struct DeviceRule(bool Allow, char Type, long Major, long
         return new DeviceRule(allow, type, ParseNum(mm[0], input), ParseNum(mm[1], input), ParseAccess(f[i + 2], input));
     }
 
-    /// <summary>From an OCI <c>LinuxDeviceCgroup</c>: missing type = <c>a</c>, missing numbers = <c>*</c>, missing access = <c>rwm</c>.</summary>
+    /// <summary>From an OCI <c>LinuxDeviceCgroup</c>: missing type = <c>a</c>, missing numbers = <c>*</c>; a missing access is an error.</summary>
     public static DeviceRule FromOci(LinuxDeviceCgroup d)
     {
         string input = $"{{allow:{d.Allow}, type:{d.Type ?? "null"}, major:{d.Major?.ToString() ?? "null"}, minor:{d.Minor?.ToString() ?? "null"}, access:{d.Access ?? "null"}}}";

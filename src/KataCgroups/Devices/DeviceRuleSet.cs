@@ -1,3 +1,5 @@
+using KataCgroups.Errors;
+
 namespace KataCgroups.Devices;
 
 /// <summary>
@@ -49,11 +51,23 @@ public sealed class DeviceRuleSet
     /// </summary>
     public static DeviceRuleSet AllowAll() => new() { DefaultAllow = true };
 
-    /// <summary>Applies rules in order with kernel semantics.</summary>
+    /// <summary>Applies rules in order with kernel semantics (a rule the kernel would ignore does nothing here either).</summary>
     public static DeviceRuleSet FromRules(IEnumerable<DeviceRule> rules)
     {
         var set = DenyAll();
-        foreach (var r in rules) set.Apply(r);
+        foreach (var r in rules) set.Apply(r, refuseHoles: false);
+        return set;
+    }
+
+    /// <summary>
+    /// The state a requested rule list makes, refusing (<see cref="ErrorIds.InvalidDeviceRule"/>) a rule that would
+    /// punch a hole in a wildcard rule before it: the kernel ignores such a rule, so applying the list would not
+    /// do what it says. What runc's devices emulator does for every rule list it is given.
+    /// </summary>
+    public static DeviceRuleSet FromRequested(IEnumerable<DeviceRule> rules)
+    {
+        var set = DenyAll();
+        foreach (var r in rules) set.Apply(r, refuseHoles: true);
         return set;
     }
 
@@ -74,7 +88,9 @@ public sealed class DeviceRuleSet
     }
 
     /// <summary>Kernel semantics of writing one rule to devices.allow / devices.deny.</summary>
-    public void Apply(DeviceRule rule)
+    public void Apply(DeviceRule rule) => Apply(rule, refuseHoles: false);
+
+    private void Apply(DeviceRule rule, bool refuseHoles)
     {
         if (rule.Type == 'a')
         {
@@ -83,7 +99,17 @@ public sealed class DeviceRuleSet
         }
         else if (rule.Allow == DefaultAllow)
         {
-            // dev_exception_rm: strips the access bits from an exactly matching exception.
+            // dev_exception_rm strips access bits only from an exception with exactly this key: a wildcard exception
+            // that covers the rule (c *:* against c 1:3) stays, and the rule silently does nothing in the kernel. runc
+            // refuses such a rule in a requested list (devices/devices_emulator.go rmRule: "cannot punch hole in
+            // existing wildcard rule"); FromRequested does too, so no requested rule is applied without its effect.
+            const long W = DeviceRule.Wildcard;
+            if (refuseHoles)
+            {
+                if (rule.Major != W) RefuseHole(rule, W, rule.Minor);
+                if (rule.Minor != W) RefuseHole(rule, rule.Major, W);
+                if (rule.Major != W || rule.Minor != W) RefuseHole(rule, W, W);
+            }
             if (Find(rule.Type, rule.Major, rule.Minor, out int at))
             {
                 var left = _items[at].Access & ~rule.Access;
@@ -114,6 +140,17 @@ public sealed class DeviceRuleSet
     {
         _count--;
         Array.Copy(_items, at + 1, _items, at, _count - at);
+    }
+
+    /// <summary>Throws when the wildcard exception (<paramref name="major"/>, <paramref name="minor"/>) shares access with <paramref name="rule"/>.</summary>
+    private void RefuseHole(DeviceRule rule, long major, long minor)
+    {
+        var wildcard = AccessOf(rule.Type, major, minor);
+        if ((wildcard & rule.Access) == DeviceAccess.None) return;
+        var existing = new DeviceRule(!DefaultAllow, rule.Type, major, minor, wildcard);
+        throw new CgroupException(ErrorIds.InvalidDeviceRule, CgroupErrorKind.InvalidArgument,
+            $"device rule '{rule}' cannot be applied: it would punch a hole in the wildcard rule '{existing}' set before it, " +
+            "which the kernel ignores (security/device_cgroup.c keeps exceptions by exact key)", rule.ToString());
     }
 
     /// <summary>The access an exception grants (or denies) to exactly this key; None when there is none.</summary>

@@ -84,7 +84,7 @@ public static class HypervisorDevices
         var denies = caller.FindAll(r => !r.Allow && r.Type != 'a');
         if (warn is not null && denies.Count > 0)   // the usual caller has no denies to check
         {
-            var final = DeviceRuleSet.FromRules(all);
+            var final = DeviceRuleSet.FromRequested(all);
             foreach (var deny in denies)
             {
                 var still = final.AllowedAccess(deny.Type, deny.Major, deny.Minor) & deny.Access;

@@ -28,10 +28,10 @@ public static class HostChecks
         new("cpuacct", false, "no CPU usage figures in Get-KataCgroupStat"),
         new("pids", false, "-PidsLimit cannot be set"),
         new("blkio", false, "block IO weights and throttles cannot be set"),
-        new("hugetlb", false, "hugepageLimits are skipped with a warning"),
-        new("net_cls", false, "network.classID is skipped with a warning"),
-        new("net_prio", false, "network.priorities are skipped with a warning"),
-        new("rdma", false, "rdma limits are skipped with a warning"),
+        new("hugetlb", false, "hugepageLimits fail with ControllerNotMounted (or are skipped with -SkipUnsupported)"),
+        new("net_cls", false, "network.classID fails with ControllerNotMounted (or is skipped with -SkipUnsupported)"),
+        new("net_prio", false, "network.priorities fail with ControllerNotMounted (or are skipped with -SkipUnsupported)"),
+        new("rdma", false, "rdma limits fail with ControllerNotMounted (or are skipped with -SkipUnsupported)"),
         new("freezer", false, "Suspend-/Resume-KataCgroup fail with ControllerNotMounted"),
     };
 
@@ -157,7 +157,7 @@ public static class HostChecks
             {
                 BlockIoWeightInterface.Cfq => new(name, HostCheckStatus.Pass, "blkio.weight", "CFQ: weights and leaf weights"),
                 BlockIoWeightInterface.Bfq => new(name, HostCheckStatus.Pass, "blkio.bfq.weight",
-                    "BFQ: weights per cgroup and per device; no leaf weights (ignored with a warning)"),
+                    "BFQ: weights per cgroup and per device; no leaf weights (a leaf weight fails with BlockIoWeightUnsupported)"),
                 _ => new(name, HostCheckStatus.Warn, "none",
                     $"{BlockIoWeights.NoWeightReason}{Schedulers(host)}: -BlkioWeight fails with BlockIoWeightUnsupported"),
             };

@@ -40,8 +40,9 @@ public sealed class CgroupPlan
     /// <summary>Creates a plan.</summary>
     public CgroupPlan(IReadOnlyList<CgroupWrite> writes, IReadOnlyList<string> warnings,
         IReadOnlyList<ValueConversion>? conversions = null, DeviceRuleSet? deviceTarget = null,
-        IReadOnlyList<UnitProperty>? unitProperties = null)
+        IReadOnlyList<UnitProperty>? unitProperties = null, IReadOnlyList<Errors.CgroupException>? unsupported = null)
     {
+        Unsupported = unsupported ?? Array.Empty<Errors.CgroupException>();
         UnitProperties = unitProperties ?? Array.Empty<UnitProperty>();
         Writes = writes;
         Warnings = warnings;
@@ -53,6 +54,12 @@ public sealed class CgroupPlan
     public IReadOnlyList<CgroupWrite> Writes { get; }
     /// <summary>Values skipped or ignored, each a full sentence.</summary>
     public IReadOnlyList<string> Warnings { get; }
+    /// <summary>
+    /// Requested values this host cannot apply (a controller not mounted, a weight or swap file the kernel does not
+    /// have), each as the error it is; none of them is among <see cref="Writes"/>. The manager fails the command
+    /// on the first unless the caller opted in to skipping them, as runc and Kata's manager fail such a request.
+    /// </summary>
+    public IReadOnlyList<Errors.CgroupException> Unsupported { get; }
     /// <summary>OCI value → file value, where they differ.</summary>
     public IReadOnlyList<ValueConversion> Conversions { get; }
     /// <summary>systemd unit properties (systemd driver), sent before the cgroupfs writes of what systemd cannot express.</summary>
@@ -67,7 +74,7 @@ public sealed class CgroupPlan
 
     /// <summary>This plan for a create (<see cref="MustBeNew"/>).</summary>
     internal CgroupPlan ForCreate() =>
-        new(Writes, Warnings, Conversions, DeviceTarget, UnitProperties) { MustBeNew = true };
+        new(Writes, Warnings, Conversions, DeviceTarget, UnitProperties, Unsupported) { MustBeNew = true };
 
     /// <summary>The device state the cgroup must be in after the writes (v1), or null when devices are untouched.</summary>
     public DeviceRuleSet? DeviceTarget { get; }

@@ -35,13 +35,13 @@ public static class CgroupV1Plan
 
         var w = new List<CgroupWrite>();
         var conv = new List<ValueConversion>();
-        var skipped = new HashSet<string>(StringComparer.Ordinal);
+        var unsupported = new List<CgroupException>();
         void Add(string controller, string file, string value, string? source = null)
         {
             if (!ctx.Controllers.Contains(controller))
             {
-                if (skipped.Add(controller))
-                    warnings.Add($"the {controller} controller is not mounted on this host: {file} and other {controller} settings skipped");
+                unsupported.Add(new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported,
+                    $"{source ?? file + " " + value} cannot be set: the {controller} controller is not mounted on this host", controller));
                 return;
             }
             w.Add(new CgroupWrite(controller, file, value));
@@ -51,18 +51,19 @@ public static class CgroupV1Plan
         static string U(ulong v) => v.ToString(CultureInfo.InvariantCulture);
 
         // cpuset (fs/cpuset.go): cpus then mems, empty means "leave".
-        if (!string.IsNullOrEmpty(r.Cpu?.Cpus)) Add("cpuset", "cpuset.cpus", r.Cpu.Cpus);
-        if (!string.IsNullOrEmpty(r.Cpu?.Mems)) Add("cpuset", "cpuset.mems", r.Cpu.Mems);
+        if (Cpusets.CpusetList.Strip(r.Cpu?.Cpus) is { } cpus) Add("cpuset", "cpuset.cpus", cpus);
+        if (Cpusets.CpusetList.Strip(r.Cpu?.Mems) is { } mems) Add("cpuset", "cpuset.mems", mems);
 
         // devices (devices/v1.go): the minimal transition from devices.list to the target state.
         DeviceRuleSet? deviceTarget = null;
         if (devices is not null)
         {
             if (!ctx.Controllers.Contains("devices"))
-                warnings.Add("the devices controller is not mounted on this host: device rules skipped");
+                unsupported.Add(new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported,
+                    "device rules cannot be enforced: the devices controller is not mounted on this host", "devices"));
             else
             {
-                deviceTarget = DeviceRuleSet.FromRules(devices);
+                deviceTarget = DeviceRuleSet.FromRequested(devices);
                 foreach (var rule in ctx.CurrentDevices.Transition(deviceTarget))
                     Add("devices", rule.Allow ? "devices.allow" : "devices.deny", rule.ToKernelString());
             }
@@ -75,15 +76,19 @@ public static class CgroupV1Plan
             // An unlimited memory update without a swap value makes swap unlimited too, where swap accounting exists.
             if (limit == -1 && swap == 0 && ctx.HasMemorySwap) swap = -1;
             if (swap != 0 && !ctx.HasMemorySwap)
-                throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
-                    "memory.swap cannot be set: this kernel has no memory.memsw.limit_in_bytes (boot with swapaccount=1)", "memory.swap");
+            {
+                // An explicit swap value the kernel cannot account; the unlimited default above never gets here.
+                unsupported.Add(new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+                    "memory.swap cannot be set: this kernel has no memory.memsw.limit_in_bytes (boot with swapaccount=1)", "memory.swap"));
+                swap = 0;
+            }
             // The kernel requires memsw >= memory at every moment: when raising (or unlimiting) swap past the
             // current memory limit write memsw first, else memory first.
             bool swapFirst = limit != 0 && swap != 0 && (swap == -1 || ctx.CurrentMemoryLimit < swap);
-            if (swapFirst) Add("memory", "memory.memsw.limit_in_bytes", N(swap), $"memory.swap {swap}");
-            if (limit != 0) Add("memory", "memory.limit_in_bytes", N(limit), $"memory.limit {limit}");
-            if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(swap), $"memory.swap {swap}");
-            if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(res), $"memory.reservation {res}");
+            if (swapFirst) Add("memory", "memory.memsw.limit_in_bytes", N(MemoryPages.Floor(swap)), $"memory.swap {swap}");
+            if (limit != 0) Add("memory", "memory.limit_in_bytes", N(MemoryPages.Floor(limit)), $"memory.limit {limit}");
+            if (!swapFirst && swap != 0) Add("memory", "memory.memsw.limit_in_bytes", N(MemoryPages.Floor(swap)), $"memory.swap {swap}");
+            if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(MemoryPages.Floor(res)), $"memory.reservation {res}");
             // fs/memory.go writes only "1"; an explicit false writes "0" so Set can turn the killer back on.
             if (m.DisableOomKiller is { } noOom) Add("memory", "memory.oom_control", noOom ? "1" : "0");
             if (m.Swappiness is { } sw) Add("memory", "memory.swappiness", U(sw));
@@ -111,12 +116,6 @@ public static class CgroupV1Plan
             bool cfq = ctx.BlkioWeight == BlockIoWeightInterface.Cfq;
             string weightFile = cfq ? "blkio.weight" : "blkio.bfq.weight";
             string weightDeviceFile = cfq ? "blkio.weight_device" : "blkio.bfq.weight_device";
-            void RequireWeights(string what)
-            {
-                if (ctx.BlkioWeight == BlockIoWeightInterface.None && ctx.Controllers.Contains("blkio"))
-                    throw new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
-                        $"{what} cannot be set: {BlockIoWeights.NoWeightReason}", what);
-            }
             // Leaf weights were CFQ's alone: BFQ has none, and a kernel without either has no weights at all.
             string? noLeafWeights = ctx.BlkioWeight switch
             {
@@ -124,26 +123,31 @@ public static class CgroupV1Plan
                 BlockIoWeightInterface.Bfq => "the BFQ I/O scheduler has no leaf weights (only CFQ had them, removed in Linux 5.0)",
                 _ => BlockIoWeights.NoWeightReason,
             };
-            if (bio.Weight is { } bw && bw != 0)
+            bool HasWeights(string what)
             {
-                RequireWeights("blockIO.weight");
-                Add("blkio", weightFile, U(bw), $"blkio.weight {bw}");
+                if (ctx.BlkioWeight != BlockIoWeightInterface.None || !ctx.Controllers.Contains("blkio")) return true;
+                unsupported.Add(new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
+                    $"{what} cannot be set: {BlockIoWeights.NoWeightReason}", what));
+                return false;
             }
+            // runc writes a leaf weight to blkio.leaf_weight whatever the scheduler and fails where the file is missing;
+            // the reason is said here instead of an ENOENT.
+            void NoLeafWeight(string what) => unsupported.Add(new CgroupException(ErrorIds.BlockIoWeightUnsupported,
+                CgroupErrorKind.NotSupported, $"{what} cannot be set: {noLeafWeights}", what));
+            if (bio.Weight is { } bw && bw != 0 && HasWeights("blockIO.weight"))
+                Add("blkio", weightFile, U(bw), $"blkio.weight {bw}");
             if (bio.LeafWeight is { } lw && lw != 0)
             {
-                if (noLeafWeights is not null) warnings.Add($"blockIO.leafWeight = {lw} ignored: {noLeafWeights}");
+                if (noLeafWeights is not null && ctx.Controllers.Contains("blkio")) NoLeafWeight($"blockIO.leafWeight {lw}");
                 else Add("blkio", "blkio.leaf_weight", U(lw));
             }
             foreach (var wd in bio.WeightDevice ?? new())
             {
-                if (wd.Weight is { } x && x != 0)
-                {
-                    RequireWeights("blockIO.weightDevice");
+                if (wd.Weight is { } x && x != 0 && HasWeights("blockIO.weightDevice"))
                     Add("blkio", weightDeviceFile, $"{wd.Major}:{wd.Minor} {x}");
-                }
                 if (wd.LeafWeight is { } y && y != 0)
                 {
-                    if (noLeafWeights is not null) warnings.Add($"blockIO.weightDevice {wd.Major}:{wd.Minor} leafWeight = {y} ignored: {noLeafWeights}");
+                    if (noLeafWeights is not null && ctx.Controllers.Contains("blkio")) NoLeafWeight($"blockIO.weightDevice {wd.Major}:{wd.Minor} leafWeight {y}");
                     else Add("blkio", "blkio.leaf_weight_device", $"{wd.Major}:{wd.Minor} {y}");
                 }
             }
@@ -171,7 +175,7 @@ public static class CgroupV1Plan
         foreach (var (dev, lim) in r.Rdma ?? new())
             if (RdmaMax(dev, lim) is { } line) Add("rdma", "rdma.max", line);
 
-        return new CgroupPlan(w, warnings, conv, deviceTarget);
+        return new CgroupPlan(w, warnings, conv, deviceTarget, unsupported: unsupported);
     }
 
     /// <summary>

@@ -31,15 +31,17 @@ public static class CgroupV2Plan
         var conv = new List<ValueConversion>();
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         static string U(ulong v) => v.ToString(CultureInfo.InvariantCulture);
-        void Need(string controller, string what)
+        var unsupported = new List<CgroupException>();
+        bool Need(string controller, string what)
         {
-            if (!ctx.Controllers.Contains(controller))
-                throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported,
-                    $"cannot set {what}: the {controller} controller is not available in this cgroup2 hierarchy", controller);
+            if (ctx.Controllers.Contains(controller)) return true;
+            unsupported.Add(new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported,
+                $"cannot set {what}: the {controller} controller is not available in this cgroup2 hierarchy", controller));
+            return false;
         }
         void Add(string controller, string file, string value, string? source = null)
         {
-            Need(controller, file);
+            if (!Need(controller, file)) return;
             w.Add(new CgroupWrite(controller, file, value));
             if (source is not null) conv.Add(new ValueConversion(source, $"{file} {value}"));
         }
@@ -52,7 +54,7 @@ public static class CgroupV2Plan
         if (r.Memory is { } m)
         {
             long limit = m.Limit ?? 0, swapOci = m.Swap ?? 0;
-            long swap = CgroupV2Conversions.MemorySwapToV2(swapOci, limit);
+            long swap = MemoryPages.Floor(CgroupV2Conversions.MemorySwapToV2(swapOci, limit));
             string? swapStr = CgroupV2Conversions.NumToStr(swap);
             // memory and memory+swap equal: swap disabled, which v2 expresses as swap.max 0.
             if (swapStr is null && swap == 0 && swapOci > 0) swapStr = "0";
@@ -63,13 +65,13 @@ public static class CgroupV2Plan
                     // fs2/memory.go: without swap accounting, "max" and "0" (swap disabled) are what the host has
                     // anyway; only a real swap limit is an error.
                     if (swapStr is not ("max" or "0"))
-                        throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
-                            "memory.swap cannot be set: this kernel has no memory.swap.max (swap accounting is off)", "memory.swap");
+                        unsupported.Add(new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+                            "memory.swap cannot be set: this kernel has no memory.swap.max (swap accounting is off)", "memory.swap"));
                 }
                 else Add("memory", "memory.swap.max", swapStr, $"memory.swap {swapOci}");
             }
-            if (CgroupV2Conversions.NumToStr(limit) is { } ms) Add("memory", "memory.max", ms, $"memory.limit {limit}");
-            if (m.Reservation is { } res && CgroupV2Conversions.NumToStr(res) is { } rs) Add("memory", "memory.low", rs, $"memory.reservation {res}");
+            if (CgroupV2Conversions.NumToStr(MemoryPages.Floor(limit)) is { } ms) Add("memory", "memory.max", ms, $"memory.limit {limit}");
+            if (m.Reservation is { } res && CgroupV2Conversions.NumToStr(MemoryPages.Floor(res)) is { } rs) Add("memory", "memory.low", rs, $"memory.reservation {res}");
             if (m.Swappiness is { } sw)
                 warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
             if (m.DisableOomKiller == true)
@@ -80,16 +82,16 @@ public static class CgroupV2Plan
         if (r.BlockIO is { } bio)
         {
             bool bfq = ctx.IoWeight == BlockIoWeightInterface.Bfq;
-            void RequireWeights(string what)
+            bool HasWeights(string what)
             {
-                if (ctx.IoWeight == BlockIoWeightInterface.None)
-                    throw new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
-                        $"{what} cannot be set: this kernel has no io weight file (neither blk-iocost's io.weight, " +
-                        "CONFIG_BLK_CGROUP_IOCOST, nor io.bfq.weight of the BFQ I/O scheduler)", what);
+                if (ctx.IoWeight != BlockIoWeightInterface.None) return true;
+                unsupported.Add(new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
+                    $"{what} cannot be set: this kernel has no io weight file (neither blk-iocost's io.weight, " +
+                    "CONFIG_BLK_CGROUP_IOCOST, nor io.bfq.weight of the BFQ I/O scheduler)", what));
+                return false;
             }
-            if (bio.Weight is { } bw && bw != 0)
+            if (bio.Weight is { } bw && bw != 0 && HasWeights("blockIO.weight"))
             {
-                RequireWeights("blockIO.weight");
                 if (bfq) Add("io", "io.bfq.weight", U(bw), $"blkio.weight {bw}");
                 else Add("io", "io.weight", U(CgroupV2Conversions.BlkioWeightToIoWeight(bw)), $"blkio.weight {bw}");
             }
@@ -97,8 +99,7 @@ public static class CgroupV2Plan
                 warnings.Add($"blockIO.leafWeight = {lw} ignored: cgroup v2 has no leaf weights");
             foreach (var wd in bio.WeightDevice ?? new())
             {
-                if (wd.Weight is not { } x || x == 0) continue;
-                RequireWeights("blockIO.weightDevice");
+                if (wd.Weight is not { } x || x == 0 || !HasWeights("blockIO.weightDevice")) continue;
                 if (bfq) Add("io", "io.bfq.weight", $"{wd.Major}:{wd.Minor} {x}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
                 else Add("io", "io.weight", $"{wd.Major}:{wd.Minor} {CgroupV2Conversions.BlkioWeightToIoWeight(x)}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
             }
@@ -145,11 +146,11 @@ public static class CgroupV2Plan
         }
 
         // devices (devices/ebpf_linux.go): no files; the driver turns the state into a program.
-        DeviceRuleSet? deviceTarget = devices is null ? null : DeviceRuleSet.FromRules(devices);
+        DeviceRuleSet? deviceTarget = devices is null ? null : DeviceRuleSet.FromRequested(devices);
 
         // cpuset (fs2/cpuset.go)
-        if (!string.IsNullOrEmpty(r.Cpu?.Cpus)) Add("cpuset", "cpuset.cpus", r.Cpu.Cpus);
-        if (!string.IsNullOrEmpty(r.Cpu?.Mems)) Add("cpuset", "cpuset.mems", r.Cpu.Mems);
+        if (Cpusets.CpusetList.Strip(r.Cpu?.Cpus) is { } cpus) Add("cpuset", "cpuset.cpus", cpus);
+        if (Cpusets.CpusetList.Strip(r.Cpu?.Mems) is { } mems) Add("cpuset", "cpuset.mems", mems);
 
         // hugetlb (fs2/hugetlb.go)
         foreach (var h in r.HugepageLimits ?? new())
@@ -166,10 +167,9 @@ public static class CgroupV2Plan
         foreach (var (key, value) in r.Unified ?? new())
         {
             var controller = key[..key.IndexOf('.')];
-            if (controller != "cgroup") Need(controller, key);
-            w.Add(new CgroupWrite(controller, key, value));
+            if (controller == "cgroup" || Need(controller, key)) w.Add(new CgroupWrite(controller, key, value));
         }
 
-        return new CgroupPlan(w, warnings, conv, deviceTarget);
+        return new CgroupPlan(w, warnings, conv, deviceTarget, unsupported: unsupported);
     }
 }

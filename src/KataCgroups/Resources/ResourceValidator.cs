@@ -28,9 +28,9 @@ public static partial class ResourceValidator
         var warnings = new List<string>();
         if (r.Memory is { } m)
         {
-            CheckMemory("memory.limit", m.Limit);
-            CheckMemory("memory.swap", m.Swap);
-            CheckMemory("memory.reservation", m.Reservation);
+            CheckMemory("memory.limit", m.Limit, hard: true);
+            CheckMemory("memory.swap", m.Swap, hard: true);
+            CheckMemory("memory.reservation", m.Reservation, hard: false);
             if (m.Limit > 0 && m.Swap > 0 && m.Swap < m.Limit)
                 throw Invalid("memory.swap", m.Swap.Value,
                     $"the memory+swap limit ({m.Swap}) must be at least the memory limit ({m.Limit})");
@@ -104,12 +104,15 @@ public static partial class ResourceValidator
         return warnings;
     }
 
-    private static void CheckMemory(string name, long? value)
+    private static void CheckMemory(string name, long? value, bool hard)
     {
         if (value is not { } v || v == 0 || v == -1) return;
         if (v < 0)
             throw Invalid(name, v, "must be -1 (unlimited), 0 (unchanged) or a positive number of bytes");
-        if (v < MinMemoryLimit)
+        // The kernel keeps whole pages (page_counter_memparse rounds down). A hard limit below one page is a limit
+        // of nothing: every allocation in the cgroup fails or OOM-kills, which runc would apply; refused here as the
+        // typo it almost always is. A soft limit that small harms nothing and is kept, rounded like the kernel.
+        if (hard && v < MinMemoryLimit)
             throw Invalid(name, v, $"a limit below {MinMemoryLimit} bytes cannot hold a process; did you mean {v}MB?");
     }
 
@@ -126,9 +129,11 @@ public static partial class ResourceValidator
                 $"invalid {name} device {major}:{minor}: major and minor must be non-negative device numbers", name);
     }
 
-    private static void CheckCpuList(string name, string? list)
+    private static void CheckCpuList(string name, string? text)
     {
-        if (string.IsNullOrEmpty(list)) return;
+        // Whitespace around the list is the kernel's to strip, as it does (CpusetList.Strip); nothing left means
+        // "leave", like an empty value.
+        if (Cpusets.CpusetList.Strip(text) is not { } list) return;
         if (!CpuListRegex().IsMatch(list))
             throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
                 $"invalid {name} '{Show(list)}': expected a list such as 0-3,6", name);

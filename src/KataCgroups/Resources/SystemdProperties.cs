@@ -160,8 +160,8 @@ public static class SystemdProperties
             // applies them "only with the unified control group hierarchy" (systemd.resource-control(5)): on v1
             // cpuset also goes through cgroupfs, as runc's systemd v1 driver does (joinCgroups → fs cpuset).
             bool cpusetByCgroupfs = !unified && (!string.IsNullOrEmpty(c.Cpus) || !string.IsNullOrEmpty(c.Mems));
-            if (!string.IsNullOrEmpty(c.Cpus)) p.Add(new("AllowedCPUs", ListToBits(c.Cpus)));
-            if (!string.IsNullOrEmpty(c.Mems)) p.Add(new("AllowedMemoryNodes", ListToBits(c.Mems)));
+            if (Cpusets.CpusetList.Strip(c.Cpus) is { } cpus) p.Add(new("AllowedCPUs", ListToBits(cpus)));
+            if (Cpusets.CpusetList.Strip(c.Mems) is { } mems) p.Add(new("AllowedMemoryNodes", ListToBits(mems)));
             if (cpusetByCgroupfs || c.RealtimePeriod is not null || c.RealtimeRuntime is not null || c.Burst is not null || c.Idle is not null)
                 residual.Cpu = new LinuxCpu
                 {
@@ -188,7 +188,7 @@ public static class SystemdProperties
 
         var cgroupfsDevices = new List<DeviceRule>();
         if (devices is not null)
-            p.AddRange(DeviceProperties(DeviceRuleSet.FromRules(devices), deviceGroup, warnings, unified ? null : cgroupfsDevices));
+            p.AddRange(DeviceProperties(DeviceRuleSet.FromRequested(devices), deviceGroup, warnings, unified ? null : cgroupfsDevices));
         return new SystemdResourcePlan(p, residual, warnings, cgroupfsDevices);
     }
 

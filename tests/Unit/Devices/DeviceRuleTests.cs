@@ -90,20 +90,38 @@ public class DeviceRuleTests
     }
 
     [Theory]
-    [InlineData(null, DeviceAccess.All)]
-    [InlineData("", DeviceAccess.All)]
     [InlineData("r", DeviceAccess.Read)]
     [InlineData("wm", DeviceAccess.Write | DeviceAccess.Mknod)]
     [InlineData("rrw", DeviceAccess.Read | DeviceAccess.Write)]
     public void ParseAccess(string? text, DeviceAccess expected) =>
         Assert.Equal(expected, DeviceRule.ParseAccess(text, "input"));
 
-    [Fact]
-    public void FromOci_MissingFieldsMeanAll()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void ParseAccess_EmptyIsAnError_NotTheWidestGrant(string? text)
     {
-        var rule = DeviceRule.FromOci(new LinuxDeviceCgroup { Allow = false });
+        var e = Assert.Throws<CgroupException>(() => DeviceRule.ParseAccess(text, "input"));
+        Assert.Equal(ErrorIds.InvalidDeviceRule, e.ErrorId);
+        Assert.Contains("access is empty", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromOci_MissingTypeAndNumbersMeanAll()
+    {
+        var rule = DeviceRule.FromOci(new LinuxDeviceCgroup { Allow = false, Access = "rwm" });
         Assert.Equal(new DeviceRule(false, 'a', -1, -1, DeviceAccess.All), rule);
         Assert.Equal("a *:* rwm", rule.ToKernelString());
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("c", "")]
+    public void FromOci_MissingAccessIsAnError_AsInRuncSpecconv(string? type, string? access)
+    {
+        // runc (libcontainer/specconv CreateCgroupConfig): "device access at %d field cannot be empty".
+        var e = Assert.Throws<CgroupException>(() => DeviceRule.FromOci(new LinuxDeviceCgroup { Allow = true, Type = type, Major = 1, Minor = 3, Access = access }));
+        Assert.Equal(ErrorIds.InvalidDeviceRule, e.ErrorId);
     }
 
     [Fact]

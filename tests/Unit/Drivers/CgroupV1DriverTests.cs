@@ -185,7 +185,7 @@ public sealed class CgroupV1DriverTests : IDisposable
     {
         var resources = new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 500 } };
         // Only throttle files (a kernel without CFQ and BFQ): the weight is refused, naming the cause.
-        var e = Assert.Throws<CgroupException>(() => Driver().Plan(Target, resources, null));
+        var e = Assert.Single(Driver().Plan(Target, resources, null).Unsupported);
         Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
 
         // BFQ shows its statistics on the root (its weight files are not on the root).
@@ -201,7 +201,7 @@ public sealed class CgroupV1DriverTests : IDisposable
     {
         var driver = Driver();
         var swap = new LinuxResources { Memory = new LinuxMemory { Limit = 256L << 20, Swap = 512L << 20 } };
-        var e = Assert.Throws<CgroupException>(() => driver.Plan(Target, swap, null));
+        var e = Assert.Single(driver.Plan(Target, swap, null).Unsupported);
         Assert.Equal(ErrorIds.UnsupportedOnHost, e.ErrorId);
 
         File.WriteAllText(Path.Combine(_fake.Dir("memory", "/"), "memory.memsw.limit_in_bytes"), "9223372036854771712\n");

@@ -120,7 +120,7 @@ public sealed class HostChecksTests
         var rdma = h.Run(CgroupMode.Hybrid)["Controller:rdma"];
         Assert.Equal(HostCheckStatus.Warn, rdma.Status);
         Assert.Equal("none", rdma.Value);
-        Assert.Equal("not built into this kernel: rdma limits are skipped with a warning", rdma.Reason);
+        Assert.Equal("not built into this kernel: rdma limits fail with ControllerNotMounted (or are skipped with -SkipUnsupported)", rdma.Reason);
     }
 
     [Fact]
@@ -144,10 +144,10 @@ public sealed class HostChecksTests
         var hugetlb = checks["Controller:hugetlb"];
         Assert.Equal(HostCheckStatus.Warn, hugetlb.Status);
         Assert.Equal(
-            $"only on the cgroup2 mount ({Path.Combine(h.CgroupRoot, "unified")}), which the v1 driver does not write limits to: hugepageLimits are skipped with a warning",
+            $"only on the cgroup2 mount ({Path.Combine(h.CgroupRoot, "unified")}), which the v1 driver does not write limits to: hugepageLimits fail with ControllerNotMounted (or are skipped with -SkipUnsupported)",
             hugetlb.Reason);
         // built and enabled, but neither on a v1 hierarchy nor on the cgroup2 mount
-        Assert.Equal("no v1 hierarchy has it mounted: network.classID is skipped with a warning", checks["Controller:net_cls"].Reason);
+        Assert.Equal("no v1 hierarchy has it mounted: network.classID fails with ControllerNotMounted (or is skipped with -SkipUnsupported)", checks["Controller:net_cls"].Reason);
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class HostChecksTests
         using var h = new FakeHost();
         h.V1("memory");
         var rdma = h.Run(CgroupMode.Legacy)["Controller:rdma"];
-        Assert.Equal("no v1 hierarchy has it mounted: rdma limits are skipped with a warning", rdma.Reason);
+        Assert.Equal("no v1 hierarchy has it mounted: rdma limits fail with ControllerNotMounted (or are skipped with -SkipUnsupported)", rdma.Reason);
     }
 
     [Fact]

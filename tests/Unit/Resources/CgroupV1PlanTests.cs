@@ -24,8 +24,9 @@ public class CgroupV1PlanTests
     private static List<(string, string, string)> Writes(CgroupPlan plan) =>
         plan.Writes.Select(w => (w.Controller, w.File, w.Value)).ToList();
 
-    private static CgroupPlan Compile(LinuxResources r, V1PlanContext? ctx = null, IReadOnlyList<DeviceRule>? devices = null) =>
-        CgroupV1Plan.Compile(r, devices, ctx ?? Context());
+    // As the manager hands a plan on: a value the host cannot apply fails it (CgroupManager.Enforce), unless skipped.
+    private static CgroupPlan Compile(LinuxResources r, V1PlanContext? ctx = null, IReadOnlyList<DeviceRule>? devices = null, bool skipUnsupported = false) =>
+        CgroupManager.Enforce(CgroupV1Plan.Compile(r, devices, ctx ?? Context()), skipUnsupported);
 
     [Fact]
     public void Empty_NoWrites()
@@ -258,7 +259,12 @@ public class CgroupV1PlanTests
     [Fact]
     public void Blkio_Bfq()
     {
-        var plan = Compile(new LinuxResources { BlockIO = FullBlockIO() }, Context(bfq: true));
+        // BFQ has no leaf weights: the request fails as runc's does (no blkio.leaf_weight), naming the reason...
+        var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources { BlockIO = FullBlockIO() }, Context(bfq: true)));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        Assert.Contains("BFQ I/O scheduler has no leaf weights", e.Message, StringComparison.Ordinal);
+        // ...and opted in, both leaf weights are left out with a warning each, the rest written.
+        var plan = Compile(new LinuxResources { BlockIO = FullBlockIO() }, Context(bfq: true), skipUnsupported: true);
         Assert.Equal(new[]
         {
             ("blkio", "blkio.bfq.weight", "500"),
@@ -268,18 +274,20 @@ public class CgroupV1PlanTests
             ("blkio", "blkio.throttle.read_iops_device", "8:0 1000"),
             ("blkio", "blkio.throttle.write_iops_device", "8:16 500"),
         }, Writes(plan));
-        // Both the cgroup leaf weight and the per-device leaf weight are dropped on BFQ, each with a warning.
         Assert.Equal(2, plan.Warnings.Count);
         Assert.All(plan.Warnings, w => Assert.Contains("leafWeight", w));
+        Assert.All(plan.Warnings, w => Assert.StartsWith("skipped (-SkipUnsupported): ", w, StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Blkio_Bfq_DeviceLeafWeightIsWarnedAboutToo()
+    public void Blkio_Bfq_DeviceLeafWeightIsRefusedToo_OrSkippedWithAWarning()
     {
-        var plan = Compile(new LinuxResources
+        var r = new LinuxResources
         {
             BlockIO = new LinuxBlockIO { WeightDevice = new() { new LinuxWeightDevice { Major = 8, Minor = 0, Weight = 400, LeafWeight = 200 } } },
-        }, Context(bfq: true));
+        };
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, Assert.Throws<CgroupException>(() => Compile(r, Context(bfq: true))).ErrorId);
+        var plan = Compile(r, Context(bfq: true), skipUnsupported: true);
         Assert.Equal(new[] { ("blkio", "blkio.bfq.weight_device", "8:0 400") }, Writes(plan));
         Assert.Contains(plan.Warnings, w => w.Contains("leafWeight", StringComparison.Ordinal) && w.Contains("8:0", StringComparison.Ordinal));
     }
@@ -304,9 +312,9 @@ public class CgroupV1PlanTests
     }
 
     [Fact]
-    public void Blkio_NoWeightFiles_ThrottlesStillApplyAndLeafWeightsSayWhy()
+    public void Blkio_NoWeightFiles_LeafWeightsAreRefusedSayingWhy_ThrottlesApplyWhenSkipped()
     {
-        var plan = Compile(new LinuxResources
+        var r = new LinuxResources
         {
             BlockIO = new LinuxBlockIO
             {
@@ -314,25 +322,33 @@ public class CgroupV1PlanTests
                 WeightDevice = new() { new LinuxWeightDevice { Major = 8, Minor = 0, LeafWeight = 100 } },
                 ThrottleReadBpsDevice = new() { new LinuxThrottleDevice { Major = 8, Minor = 0, Rate = 1048576 } },
             },
-        }, Context(weights: BlockIoWeightInterface.None));
+        };
+        var e = Assert.Throws<CgroupException>(() => Compile(r, Context(weights: BlockIoWeightInterface.None)));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        Assert.Contains("no block IO weight file", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(and: ", e.Message, StringComparison.Ordinal);   // the second leaf weight is named too
+        var plan = Compile(r, Context(weights: BlockIoWeightInterface.None), skipUnsupported: true);
         Assert.Equal(new[] { ("blkio", "blkio.throttle.read_bps_device", "8:0 1048576") }, Writes(plan));
         Assert.Equal(2, plan.Warnings.Count);
         Assert.All(plan.Warnings, w => Assert.Contains("no block IO weight file", w, StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Blkio_LeafWeightWarningsStateTheRealReasonPerScheduler()
+    public void Blkio_LeafWeightRefusalStatesTheRealReasonPerScheduler()
     {
         var r = new LinuxResources { BlockIO = new LinuxBlockIO { LeafWeight = 200 } };
-        Assert.Contains("BFQ I/O scheduler has no leaf weights", Assert.Single(Compile(r, Context(bfq: true)).Warnings), StringComparison.Ordinal);
+        Assert.Contains("BFQ I/O scheduler has no leaf weights", Assert.Throws<CgroupException>(() => Compile(r, Context(bfq: true))).Message, StringComparison.Ordinal);
+        Assert.Contains("no block IO weight file", Assert.Throws<CgroupException>(() => Compile(r, Context(weights: BlockIoWeightInterface.None))).Message, StringComparison.Ordinal);
         Assert.Equal(new[] { ("blkio", "blkio.leaf_weight", "200") }, Writes(Compile(r, Context(bfq: false))));
     }
 
     [Fact]
-    public void Blkio_NoWeightFiles_WithoutTheBlkioControllerIsTheUsualSkip()
+    public void Blkio_NoWeightFiles_WithoutTheBlkioControllerIsControllerNotMounted()
     {
-        var plan = Compile(new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 300 } },
-            Context(weights: BlockIoWeightInterface.None, without: "blkio"));
+        var r = new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 300 } };
+        Assert.Equal(ErrorIds.ControllerNotMounted,
+            Assert.Throws<CgroupException>(() => Compile(r, Context(weights: BlockIoWeightInterface.None, without: "blkio"))).ErrorId);
+        var plan = Compile(r, Context(weights: BlockIoWeightInterface.None, without: "blkio"), skipUnsupported: true);
         Assert.Empty(Writes(plan));
         Assert.Contains(plan.Warnings, w => w.Contains("blkio controller is not mounted", StringComparison.Ordinal));
     }
@@ -432,17 +448,22 @@ public class CgroupV1PlanTests
     }
 
     [Fact]
-    public void ControllerNotMounted_WarnsOnceAndSkipsItsWrites()
+    public void ControllerNotMounted_FailsByDefault_OrSkipsEachValueWithAWarning()
     {
-        var plan = Compile(new LinuxResources
+        var r = new LinuxResources
         {
             HugepageLimits = new() { new LinuxHugepageLimit { PageSize = "2MB", Limit = 1 * MiB }, new LinuxHugepageLimit { PageSize = "1GB", Limit = 0 } },
             Pids = new LinuxPids { Limit = 10 },
-        }, Context(without: "hugetlb"));
+        };
+        // runc's fs manager fails such a request (hugetlb's Set cannot write its file); so does the seed.
+        var e = Assert.Throws<CgroupException>(() => Compile(r, Context(without: "hugetlb")));
+        Assert.Equal(ErrorIds.ControllerNotMounted, e.ErrorId);
+        Assert.Equal("hugetlb", e.Target);
+        Assert.Contains("hugepageLimits 2MB 1048576", e.Message, StringComparison.Ordinal);
+        var plan = Compile(r, Context(without: "hugetlb"), skipUnsupported: true);
         Assert.Equal(new[] { ("pids", "pids.max", "10") }, Writes(plan));
-        var warning = Assert.Single(plan.Warnings);
-        Assert.Contains("hugetlb", warning);
-        Assert.Contains("not mounted", warning);
+        Assert.Equal(2, plan.Warnings.Count);   // one per skipped value
+        Assert.All(plan.Warnings, w => Assert.Contains("hugetlb controller is not mounted", w, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -481,11 +502,62 @@ public class CgroupV1PlanTests
     }
 
     [Fact]
-    public void Devices_ControllerNotMountedWarns()
+    public void Devices_ControllerNotMounted_CannotEnforceTheRules()
     {
-        var plan = Compile(new LinuxResources(), Context(without: "devices"), new[] { DeviceRule.Parse("c 1:3 rwm") });
+        var rules = new[] { DeviceRule.Parse("c 1:3 rwm") };
+        Assert.Equal(ErrorIds.ControllerNotMounted,
+            Assert.Throws<CgroupException>(() => Compile(new LinuxResources(), Context(without: "devices"), rules)).ErrorId);
+        var plan = Compile(new LinuxResources(), Context(without: "devices"), rules, skipUnsupported: true);
         Assert.Empty(plan.Writes);
         Assert.Contains("devices", Assert.Single(plan.Warnings));
+    }
+
+    [Theory]
+    [InlineData("allow a", "deny c *:* rwm", "c 1:3 rwm")]
+    [InlineData("allow a", "deny b *:* rw", "b 253:* rwm")]
+    [InlineData("deny a", "c *:* rwm", "deny c 1:3 r")]
+    [InlineData("deny a", "c 1:* rw", "deny c 1:3 w")]
+    public void Devices_AHoleInAWildcardRuleIsRefused_AsRuncDoes(string first, string wildcard, string hole)
+    {
+        // The kernel keeps exceptions by exact key: the third rule would do nothing (runc: "cannot punch hole in
+        // existing wildcard rule").
+        var rules = new[] { DeviceRule.Parse(first), DeviceRule.Parse(wildcard), DeviceRule.Parse(hole) };
+        var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources(), Context(), rules));
+        Assert.Equal(ErrorIds.InvalidDeviceRule, e.ErrorId);
+        Assert.Contains("punch a hole", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Devices_ExactKeysAndDisjointAccessAreNoHole()
+    {
+        var rules = new[] { DeviceRule.Parse("deny a"), DeviceRule.Parse("c 1:* r"), DeviceRule.Parse("deny c 1:3 w"),
+            DeviceRule.Parse("c 1:3 rw"), DeviceRule.Parse("deny c 1:3 w") };
+        var plan = Compile(new LinuxResources(), Context(), rules);
+        Assert.Equal(new[] { "c 1:* r", "c 1:3 r" }, plan.DeviceTarget!.Exceptions.Select(x => x.ToKernelString()));
+    }
+
+    [Fact]
+    public void Memory_ValuesAreWrittenInWholePages_AndTheRoundingIsAConversion()
+    {
+        // page_counter_memparse keeps whole pages: 1 byte of soft limit is 0, 5000 bytes of hard limit are one page.
+        long page = Environment.SystemPageSize;
+        var plan = Compile(new LinuxResources { Memory = new LinuxMemory { Limit = page + 904, Reservation = 1 } });
+        Assert.Equal(new[]
+        {
+            ("memory", "memory.limit_in_bytes", page.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("memory", "memory.soft_limit_in_bytes", "0"),
+        }, Writes(plan));
+        Assert.Contains(plan.Conversions, c => c.Source == "memory.reservation 1" && c.Target == "memory.soft_limit_in_bytes 0" && c.ChangesValue);
+        Assert.Contains(plan.Conversions, c => c.Source == $"memory.limit {page + 904}" && c.ChangesValue);
+        // whole pages and unlimited are written as given
+        Assert.DoesNotContain(Compile(new LinuxResources { Memory = new LinuxMemory { Limit = 256 * MiB, Reservation = -1 } }).Conversions, c => c.ChangesValue);
+    }
+
+    [Fact]
+    public void Cpuset_WhitespaceAroundAListIsStrippedAsTheKernelDoes()
+    {
+        var plan = Compile(new LinuxResources { Cpu = new LinuxCpu { Cpus = " 0", Mems = "0\n" } });
+        Assert.Equal(new[] { ("cpuset", "cpuset.cpus", "0"), ("cpuset", "cpuset.mems", "0") }, Writes(plan));
     }
 
     [Fact]

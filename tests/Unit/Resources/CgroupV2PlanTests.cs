@@ -25,8 +25,9 @@ public class CgroupV2PlanTests
     private static List<(string, string)> Conversions(CgroupPlan plan) =>
         plan.Conversions.Select(c => (c.Source, c.Target)).ToList();
 
-    private static CgroupPlan Compile(LinuxResources r, V2PlanContext? ctx = null, IReadOnlyList<DeviceRule>? devices = null) =>
-        CgroupV2Plan.Compile(r, devices, ctx ?? Context());
+    // As the manager hands a plan on: a value the host cannot apply fails it (CgroupManager.Enforce), unless skipped.
+    private static CgroupPlan Compile(LinuxResources r, V2PlanContext? ctx = null, IReadOnlyList<DeviceRule>? devices = null, bool skipUnsupported = false) =>
+        CgroupManager.Enforce(CgroupV2Plan.Compile(r, devices, ctx ?? Context()), skipUnsupported);
 
     [Fact]
     public void Empty_NoWrites()

@@ -40,8 +40,18 @@ public class ResourceValidatorTests
     public void Memory_AbsurdSwapAndReservation()
     {
         AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Swap = -3 } }, "memory.swap");
-        AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Reservation = 100 } }, "memory.reservation");
+        AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Reservation = -3 } }, "memory.reservation");
+        // hard limits below a page hold nothing; swap too is a hard limit
+        AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Limit = 1 } }, "memory.limit");
+        AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Swap = 100 } }, "memory.swap");
     }
+
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(100L)]
+    [InlineData(4095L)]
+    public void Memory_ASoftLimitBelowAPageIsTheKernelsToRound(long reservation) =>
+        Assert.Empty(ResourceValidator.Validate(new LinuxResources { Memory = new LinuxMemory { Reservation = reservation } }));
 
     [Fact]
     public void Memory_SwapBelowMemory()
@@ -120,7 +130,7 @@ public class ResourceValidatorTests
     [InlineData("a")]
     [InlineData("1,,2")]
     [InlineData("0-3,")]
-    [InlineData(" 0")]
+    [InlineData("0 1")]
     [InlineData("0;1")]
     [InlineData("-1")]
     public void Cpu_BadCpuList(string cpus) =>
@@ -134,6 +144,8 @@ public class ResourceValidatorTests
     [InlineData("0")]
     [InlineData("0-3")]
     [InlineData("0-3,6,8-9")]
+    [InlineData(" 0")]
+    [InlineData("0-1\n")]
     public void Cpu_GoodCpuList(string cpus) =>
         ResourceValidator.Validate(new LinuxResources { Cpu = new LinuxCpu { Cpus = cpus, Mems = cpus } });
 

@@ -41,7 +41,7 @@ public sealed partial class CgroupSystemdDriver
         var rules = new List<DeviceRule>();
         foreach (var (path, access) in entries)
         {
-            var a = DeviceRule.ParseAccess(access, path);
+            var a = DeviceRule.ParseSystemdAccess(access, path);
             if (path is "char-*" or "block-*")
                 rules.Add(new DeviceRule(true, path[0] == 'c' ? 'c' : 'b', DeviceRule.Wildcard, DeviceRule.Wildcard, a));
             else if ((path.StartsWith("/dev/char/", StringComparison.Ordinal) || path.StartsWith("/dev/block/", StringComparison.Ordinal))

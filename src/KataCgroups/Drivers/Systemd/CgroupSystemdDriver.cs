@@ -111,7 +111,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
         // v1: rules DeviceAllow cannot name go to devices.allow after systemd has written its own list.
         var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(AllowWrite)).ToList();
-        return new CgroupPlan(writes, warnings, fsPlan.Conversions, null, sd.Properties);
+        return new CgroupPlan(writes, warnings, fsPlan.Conversions, null, sd.Properties, fsPlan.Unsupported);
     }
 
     /// <summary>The properties every Kata scope gets (systemd/common.go + v1.go/v2.go Apply).</summary>
