@@ -395,3 +395,61 @@ Stop-Process -Id `$p
         Get-KcCgroupFile pids "$Root/pod/kata_a" pids.max | Should -Be 'max'
     }
 }
+
+# A path a user mistypes or a hostile one: a FIFO (open would wait for a writer forever), a device that never ends,
+# a file far larger than any config, a directory, a binary file. Each runs in a child pwsh so that a hang shows as
+# the child still running after a generous bound (killed by its PID), never as a stuck suite.
+Describe '-OciConfig that is not a config file' {
+    BeforeAll {
+        $script:Dir = Join-Path ([System.IO.Path]::GetTempPath()) "kcbadcfg-$([guid]::NewGuid().ToString('n'))"
+        [void][System.IO.Directory]::CreateDirectory($Dir)
+        $global:KcTestState.AllTempDirs.Add($Dir); $global:KcTestState.TempDirs.Add($Dir)
+        & mkfifo (Join-Path $Dir 'fifo.json'); if ($LASTEXITCODE) { throw 'mkfifo failed' }
+        # 100 MB of JSON-looking text, sparse: a real file size without 100 MB of disk
+        $big = [System.IO.File]::Create((Join-Path $Dir 'big.json')); $big.SetLength(100MB); $big.Dispose()
+        [System.IO.File]::WriteAllBytes((Join-Path $Dir 'secret.bin'), [byte[]](0x53, 0x45, 0x43, 0x52, 0x45, 0x54, 0x00, 0xff))
+        $script:Exe = [Environment]::ProcessPath
+        $script:Pre = @(if ([System.IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    }
+    AfterAll {
+        Remove-Item -LiteralPath $script:Dir -Recurse -Force -ErrorAction Ignore
+        [void]$global:KcTestState.TempDirs.Remove($script:Dir)
+        Clear-KcTestState
+    }
+
+    It '<Case> ends with <Id>, naming why, without echoing its content, and creates nothing' -ForEach @(
+        @{ Case = 'a FIFO'; File = 'fifo.json'; Id = 'InvalidOciConfig'; Why = 'is a FIFO, not a regular file' }
+        @{ Case = '/dev/zero'; File = '/dev/zero'; Id = 'InvalidOciConfig'; Why = 'is a character device, not a regular file' }
+        @{ Case = 'a 100 MB file'; File = 'big.json'; Id = 'InvalidOciConfig'; Why = 'larger than 16 MiB' }
+        @{ Case = 'a directory'; File = '.'; Id = 'InvalidOciConfig'; Why = 'is a directory, not a regular file' }
+        @{ Case = 'a binary file'; File = 'secret.bin'; Id = 'InvalidOciConfig'; Why = 'not valid JSON at line 1, byte 1' }
+    ) {
+        $path = if ($File.StartsWith('/')) { $File } else { Join-Path $Dir $File }
+        $root = New-KcTestRoot
+        $script = "Import-Module '$(Get-KcModulePath)'; try { New-KataCgroup -Path '$root/pod1/sb' -OciConfig '$path' -ErrorAction Stop -WarningAction SilentlyContinue | Out-Null; 'KCRESULT:none' } catch { 'KCRESULT:' + `$_.FullyQualifiedErrorId + '|' + `$_.Exception.Message }"
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($Exe)
+        foreach ($a in $Pre + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+        $child = [System.Diagnostics.Process]::Start($psi)
+        Register-KcProcess $child
+        $out = $child.StandardOutput.ReadToEndAsync()
+        # a liveness bound, not a measurement: the command must end; 120 s covers a slow start of pwsh
+        $ended = $child.WaitForExit(120000)
+        if (-not $ended) { Stop-KcProcess -Id $child.Id }
+        $ended | Should -BeTrue -Because "New-KataCgroup -OciConfig $Case must not hang"
+        $line = ($out.Result -split "`n") | Where-Object { $_.StartsWith('KCRESULT:') } | Select-Object -First 1
+        $line | Should -Not -BeNullOrEmpty
+        $gotId, $message = $line.Substring('KCRESULT:'.Length).Split('|', 2)
+        $gotId | Should -Be "$Id,KataCgroups.PowerShell.Commands.NewKataCgroupCommand"
+        $message | Should -Match ([regex]::Escape($Why))
+        $message | Should -Not -MatchExactly 'SECRET' -Because 'the content is never echoed (the file name is lower case)'
+        Get-KcExistingDirectory $root | Should -BeNullOrEmpty
+    }
+
+    It 'a -Resources hashtable nested past 32 levels is InvalidOciConfig, not an ArgumentException' {
+        $deep = @{}; $h = $deep
+        foreach ($i in 1..40) { $h.next = @{}; $h = $h.next }
+        { New-KataCgroup -Path "$(New-KcTestRoot)/pod1/sb" -Resources $deep -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'InvalidOciConfig,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+    }
+}

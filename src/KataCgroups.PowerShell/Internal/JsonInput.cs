@@ -23,7 +23,10 @@ internal static class JsonInput
 
     private static void Write(Utf8JsonWriter w, object? value, int depth)
     {
-        if (depth > 32) throw new ArgumentException("the resources object is nested too deeply");
+        // The JSON parser's own bound (OciConfig MaxDepth 32); a self-referencing object would otherwise never end.
+        if (depth > 32)
+            throw new KataCgroups.Errors.CgroupException(KataCgroups.Errors.ErrorIds.InvalidOciConfig, KataCgroups.Errors.CgroupErrorKind.InvalidArgument,
+                "invalid OCI resources in -Resources: the object is nested more than 32 levels deep", "-Resources");
         if (value is PSObject pso)
         {
             if (pso.BaseObject is PSCustomObject)

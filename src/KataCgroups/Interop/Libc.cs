@@ -71,10 +71,69 @@ internal static partial class Libc
         return true;
     }
 
+    internal const int O_NONBLOCK = 0x800, O_NOCTTY = 0x100;
+    private const int AT_EMPTY_PATH = 0x1000;
+    private const uint STATX_SIZE = 0x200;
+
+    /// <summary>Why <see cref="TryReadRegularFile"/> read nothing.</summary>
+    internal enum ReadRefusal { None, Errno, NotRegular, TooLarge }
+
+    /// <summary>
+    /// Reads a whole regular file of at most <paramref name="maxBytes"/> without ever blocking on what is not one:
+    /// opened O_NONBLOCK (a FIFO's open does not wait for a writer), then fstat'ed through statx(AT_EMPTY_PATH) and
+    /// refused unless S_IFREG (FIFOs, character devices such as /dev/zero, directories), and read only up to the
+    /// bound, whatever size the file claims (procfs files say 0; a file may grow while read). <paramref name="mode"/>
+    /// is the file type bits, <paramref name="size"/> what statx reported.
+    /// </summary>
+    internal static unsafe ReadRefusal TryReadRegularFile(string path, int maxBytes, out byte[]? content, out int errno, out int mode, out long size)
+    {
+        content = null; errno = 0; mode = 0; size = 0;
+        int fd = Open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+        if (fd < 0) { errno = Marshal.GetLastPInvokeError(); return ReadRefusal.Errno; }
+        try
+        {
+            byte* st = stackalloc byte[256];
+            byte empty = 0;
+            if (StatxAtNative(fd, &empty, AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, st) != 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                return ReadRefusal.Errno;
+            }
+            mode = *(ushort*)(st + 28) & S_IFMT;
+            size = (long)*(ulong*)(st + 40);   // stx_size
+            if (mode != S_IFREG) return ReadRefusal.NotRegular;
+            if (size > maxBytes) return ReadRefusal.TooLarge;
+            var buffer = new byte[Math.Min(maxBytes + 1L, Math.Max(size + 1, 4096))];
+            int total = 0;
+            while (true)
+            {
+                if (total == buffer.Length)
+                {
+                    if (buffer.Length > maxBytes) return ReadRefusal.TooLarge;
+                    Array.Resize(ref buffer, (int)Math.Min(maxBytes + 1L, buffer.Length * 2L));
+                }
+                nint n;
+                fixed (byte* b = &buffer[total]) n = Read(fd, b, buffer.Length - total);
+                if (n < 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR) continue;
+                    return ReadRefusal.Errno;
+                }
+                if (n == 0) break;
+                total += (int)n;
+                if (total > maxBytes) return ReadRefusal.TooLarge;
+            }
+            content = buffer.AsSpan(0, total).ToArray();
+            return ReadRefusal.None;
+        }
+        finally { Close(fd); }
+    }
+
     internal const int AT_FDCWD = -100;
     private const int AT_SYMLINK_NOFOLLOW = 0x100, AT_STATX_DONT_SYNC = 0x4000;
     internal const uint STATX_TYPE = 0x1, STATX_NLINK = 0x4;
-    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000;
+    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
 
     /// <summary>What <see cref="TryStatxAt"/> reports of struct statx (include/uapi/linux/stat.h).</summary>
     internal readonly record struct StatxResult(uint Mask, uint NLink, int Mode);

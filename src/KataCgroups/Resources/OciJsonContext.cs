@@ -34,9 +34,17 @@ public static class OciConfig
         }
         catch (JsonException e)
         {
-            throw Invalid(source, e.Message, e);
+            throw Invalid(source, Where(e), e);
         }
     }
+
+    /// <summary>
+    /// Where the JSON stopped being JSON, without the text there: the input may be any file a user pointed at
+    /// (a key, a binary), and an error message is no place to echo it.
+    /// </summary>
+    private static string Where(JsonException e) =>
+        $"not valid JSON at line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1}" +
+        (string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (in {e.Path})");
 
     /// <summary>
     /// Parses a runtime-spec config.json (an object with <c>linux</c>) or, when the text has no <c>linux</c>
@@ -68,27 +76,55 @@ public static class OciConfig
         }
         catch (JsonException e)
         {
-            throw Invalid(source, e.Message, e);
+            throw Invalid(source, Where(e), e);
         }
     }
 
-    /// <summary>Reads and parses a config.json file.</summary>
+    /// <summary>
+    /// The largest config file read. A runtime-spec config.json is a few kilobytes (hooks and mounts make the
+    /// biggest); 16 MiB leaves room for anything real while a mistaken path (a disk image, /dev/zero) is refused
+    /// before it is read into memory.
+    /// </summary>
+    public const int MaxFileBytes = 16 << 20;
+
+    /// <summary>
+    /// Reads and parses a config.json file: only a regular file of at most <see cref="MaxFileBytes"/>, checked on the
+    /// open descriptor before a byte is read, so a FIFO, a device or a huge file ends at once with
+    /// <see cref="ErrorIds.InvalidOciConfig"/>. Errors name the file and the position, never its content.
+    /// </summary>
     public static Parsed LoadFile(string path)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        switch (Interop.Libc.TryReadRegularFile(path, MaxFileBytes, out var bytes, out int errno, out int mode, out long size))
         {
-            throw new CgroupException(ErrorIds.OciConfigNotFound, CgroupErrorKind.NotFound,
-                $"OCI config file '{path}' was not found", path, inner: e);
+            case Interop.Libc.ReadRefusal.Errno when errno is Interop.Errno.ENOENT or Interop.Errno.ENOTDIR:
+                throw new CgroupException(ErrorIds.OciConfigNotFound, CgroupErrorKind.NotFound,
+                    $"OCI config file '{path}' was not found", path, errno);
+            case Interop.Libc.ReadRefusal.Errno:
+                throw new CgroupException(ErrorIds.InvalidOciConfig, CgroupErrorKind.ReadFailed,
+                    $"cannot read OCI config file '{path}': {Interop.Errno.Describe(errno)}", path, errno);
+            case Interop.Libc.ReadRefusal.NotRegular:
+                throw new CgroupException(ErrorIds.InvalidOciConfig, CgroupErrorKind.InvalidArgument,
+                    $"OCI config file '{path}' is {KindOf(mode)}, not a regular file: refused without reading it", path);
+            case Interop.Libc.ReadRefusal.TooLarge:
+                throw new CgroupException(ErrorIds.InvalidOciConfig, CgroupErrorKind.InvalidArgument,
+                    $"OCI config file '{path}' is larger than {MaxFileBytes >> 20} MiB{(size > MaxFileBytes ? $" ({size} bytes)" : "")}: " +
+                    "a runtime-spec config is kilobytes, so it was refused without reading it all", path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CgroupException(ErrorIds.InvalidOciConfig, CgroupErrorKind.ReadFailed,
-                $"cannot read OCI config file '{path}': {e.Message}", path, inner: e);
-        }
-        return ParseConfig(text, path);
+        // A UTF-8 byte order mark is allowed, as File.ReadAllText allowed it.
+        var span = bytes.AsSpan();
+        if (span.StartsWith("\uFEFF"u8)) span = span[3..];
+        return ParseConfig(System.Text.Encoding.UTF8.GetString(span), path);
     }
+
+    private static string KindOf(int mode) => mode switch
+    {
+        Interop.Libc.S_IFIFO => "a FIFO",
+        Interop.Libc.S_IFCHR => "a character device",
+        Interop.Libc.S_IFBLK => "a block device",
+        Interop.Libc.S_IFDIR => "a directory",
+        Interop.Libc.S_IFSOCK => "a socket",
+        _ => "not a regular file",
+    };
 
     /// <summary>Serializes resources as runtime-spec JSON.</summary>
     public static string ToJson(LinuxResources resources) =>
