@@ -4,7 +4,8 @@
     Category=Kernel), then the mode's Pester files, on the module built on the host. Writes one JSON summary
     for the host to read.
 .DESCRIPTION
-    v2      pure cgroup v2: tests/Pester/V2, the rootless tests, the preflight's tests and the leak check.
+    v2      pure cgroup v2: tests/Pester/V2, the rootless tests, the preflight's tests, the differential suite
+            against runc (tests/Differential, its oracle built on the host) and the leak check.
     hybrid  cgroup v1 controllers with BFQ running the scratch disk: tests/Pester/BlockIo.Tests.ps1 (weights,
             leaf weights, throttles and I/O statistics on a kernel that has BFQ, which the CI host lacks), the
             preflight's tests and the leak check. A listed file that does not exist is a failure, never a silent
@@ -41,7 +42,7 @@ else { $summary.Failed++; $summary.Failures += "xunit: $dll not built" }
 # 2. Pester: the mode's files and, last, the leak check.
 if (-not $PesterPath) {
     $PesterPath = switch ($Mode) {
-        'v2' { 'tests/Pester/V2', 'tests/Pester/Rootless.Tests.ps1', 'tests/Pester/HostCheck.Tests.ps1' }
+        'v2' { 'tests/Pester/V2', 'tests/Pester/Rootless.Tests.ps1', 'tests/Pester/HostCheck.Tests.ps1', 'tests/Differential/Differential.Tests.ps1' }
         'hybrid' { 'tests/Pester/BlockIo.Tests.ps1', 'tests/Pester/HostCheck.Tests.ps1' }
     }
 }
