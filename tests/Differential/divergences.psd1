@@ -32,5 +32,57 @@
                 Range         = @(1, 4095)
             }
         }
+        @{
+            Id   = 'cpu-burst'
+            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.burst'; Files = @('*cpu.cfs_burst_us', '*cpu.max.burst') }
+        }
+        @{
+            Id   = 'cpu-burst'
+            When = @{ Outcome = 'ModuleOnlyFails'; Field = 'cpu.burst'; ModuleErrorId = 'CgroupWriteFailed'; ModuleMessage = '*burst*' }
+        }
+        @{
+            Id   = 'cpu-idle'
+            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.idle'; Files = @('*cpu.idle', '*cpu.shares', '*cpu.weight', '*cpu.weight.nice', '*cpu.cfs_burst_us', '*cpu.max.burst') }
+        }
+        @{
+            Id   = 'cpu-idle'
+            When = @{ Outcome = 'ModuleOnlyFails'; Field = 'cpu.idle'; ModuleErrorId = 'InvalidResourceValue'; ModuleMessage = 'invalid cpu.idle value *' }
+        }
+        @{
+            Id   = 'device-access-letters'
+            When = @{ Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidDeviceRule'; ModuleMessage = '*may only contain r, w and m*' }
+        }
+        @{
+            Id   = 'v2-misc-controller'
+            When = @{ Outcome = 'FilesDiffer'; Mode = 'Unified'; Files = @('*cgroup.controllers', '*/misc.*') }
+        }
+        @{
+            Id   = 'v2-cpu-shares-to-weight'
+            When = @{ Outcome = 'FilesDiffer'; Mode = 'Unified'; Field = 'cpu.shares'; Files = @('*cpu.weight', '*cpu.weight.nice', '*cgroup.controllers', '*/misc.*') }
+        }
+        @{
+            Id   = 'v2-cpu-shares-range'
+            When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'InvalidResourceValue'; ModuleMessage = 'invalid cpu.shares value *' }
+        }
+        @{
+            Id   = 'v2-negative-means-unlimited'
+            When = @{ Outcome = 'RuncOnlyFails'; Mode = 'Unified'; Field = 'pids.limit'; Range = @(-9.3e18, -2) }
+        }
+        @{
+            Id   = 'v2-negative-means-unlimited'
+            When = @{ Outcome = 'RuncOnlyFails'; Mode = 'Unified'; RuncError = '*io.max*' }
+        }
+        @{
+            Id   = 'v2-device-weight-without-bfq'
+            When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'BlockIoWeightUnsupported'; ModuleMessage = '*device weight needs the BFQ*' }
+        }
+        @{
+            Id   = 'v2-realtime'
+            When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'UnsupportedOnHost'; ModuleMessage = 'realtime CPU limits*' }
+        }
+        @{
+            Id   = 'validation-of-ignored-fields'
+            When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'InvalidResourceValue'; ModuleMessage = 'invalid *' }
+        }
     )
 }

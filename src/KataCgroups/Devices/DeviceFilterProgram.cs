@@ -66,8 +66,11 @@ public static class DeviceFilterProgram
                 else
                     block.Add(new(JmpJeqK, 1, 0, 0, 0));      // deny: any requested bit that is denied
             }
-            if (rule.Major != DeviceRule.Wildcard) block.Add(new(JmpJneK, 4, 0, 0, checked((int)rule.Major)));
-            if (rule.Minor != DeviceRule.Wildcard) block.Add(new(JmpJneK, 5, 0, 0, checked((int)rule.Minor)));
+            // The immediate is 32 bits: a number above int.MaxValue (valid in the spec, up to uint.MaxValue) is
+            // encoded as its bit pattern, as runc's devicefilter does with int32(rule.Major). No device has such a
+            // number (a dev_t major is 12 bits, a minor 20), so the rule matches nothing, on v1 and v2 alike.
+            if (rule.Major != DeviceRule.Wildcard) block.Add(new(JmpJneK, 4, 0, 0, unchecked((int)rule.Major)));
+            if (rule.Minor != DeviceRule.Wildcard) block.Add(new(JmpJneK, 5, 0, 0, unchecked((int)rule.Minor)));
             block.Add(new(Alu32MovK, 0, 0, 0, verdict));
             block.Add(new(Exit, 0, 0, 0, 0));
             for (int i = 0; i < block.Count; i++)

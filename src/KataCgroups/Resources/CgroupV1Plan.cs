@@ -91,7 +91,8 @@ public static class CgroupV1Plan
             if (m.Reservation is { } res && res != 0) Add("memory", "memory.soft_limit_in_bytes", N(MemoryPages.Floor(res)), $"memory.reservation {res}");
             // fs/memory.go writes only "1"; an explicit false writes "0" so Set can turn the killer back on.
             if (m.DisableOomKiller is { } noOom) Add("memory", "memory.oom_control", noOom ? "1" : "0");
-            if (m.Swappiness is { } sw) Add("memory", "memory.swappiness", U(sw));
+            // 2^64-1 (the spec's -1) means "not set" (runc fs/memory.go).
+            if (m.Swappiness is { } sw && sw != ulong.MaxValue) Add("memory", "memory.swappiness", U(sw));
         }
 
         // cpu (fs/cpu.go): shares, period then quota (the driver retries quota-first on EINVAL), burst, rt, idle.

@@ -72,7 +72,7 @@ public static class CgroupV2Plan
             }
             if (CgroupV2Conversions.NumToStr(MemoryPages.Floor(limit)) is { } ms) Add("memory", "memory.max", ms, $"memory.limit {limit}");
             if (m.Reservation is { } res && CgroupV2Conversions.NumToStr(MemoryPages.Floor(res)) is { } rs) Add("memory", "memory.low", rs, $"memory.reservation {res}");
-            if (m.Swappiness is { } sw)
+            if (m.Swappiness is { } sw && sw != ulong.MaxValue)
                 warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
             if (m.DisableOomKiller == true)
                 warnings.Add("memory.disableOOMKiller ignored: cgroup v2 has no oom_control (use memory.oom.group through 'unified')");
@@ -100,8 +100,12 @@ public static class CgroupV2Plan
             foreach (var wd in bio.WeightDevice ?? new())
             {
                 if (wd.Weight is not { } x || x == 0 || !HasWeights("blockIO.weightDevice")) continue;
+                // A device weight is BFQ's (fs2/io.go writes weightDevice to io.bfq.weight only). blk-iocost takes one
+                // only for a device whose io.cost.qos is enabled, and answers EOPNOTSUPP otherwise: refused up front,
+                // where runc drops it without a word.
                 if (bfq) Add("io", "io.bfq.weight", $"{wd.Major}:{wd.Minor} {x}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
-                else Add("io", "io.weight", $"{wd.Major}:{wd.Minor} {CgroupV2Conversions.BlkioWeightToIoWeight(x)}", $"blkio.weight_device {wd.Major}:{wd.Minor} {x}");
+                else unsupported.Add(new CgroupException(ErrorIds.BlockIoWeightUnsupported, CgroupErrorKind.NotSupported,
+                    $"blockIO.weightDevice {wd.Major}:{wd.Minor} {x} cannot be set: on cgroup v2 a device weight needs the BFQ I/O scheduler (io.bfq.weight)", "blockIO.weightDevice"));
             }
             // One io.max line per device carrying every limit given for it.
             var lines = new SortedDictionary<(long, long), List<string>>();

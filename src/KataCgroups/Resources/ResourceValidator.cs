@@ -31,11 +31,15 @@ public static partial class ResourceValidator
             CheckMemory("memory.limit", m.Limit, hard: true);
             CheckMemory("memory.swap", m.Swap, hard: true);
             CheckMemory("memory.reservation", m.Reservation, hard: false);
-            if (m.Limit > 0 && m.Swap > 0 && m.Swap < m.Limit)
+            // Compared as the kernel compares them: in whole pages (MemoryPages), so a swap a byte below the limit
+            // within the same page is the same limit.
+            if (m.Limit > 0 && m.Swap > 0 && MemoryPages.Floor(m.Swap.Value) < MemoryPages.Floor(m.Limit.Value))
                 throw Invalid("memory.swap", m.Swap.Value,
                     $"the memory+swap limit ({m.Swap}) must be at least the memory limit ({m.Limit})");
-            if (m.Swappiness is { } s && s > 100)
-                throw Invalid("memory.swappiness", (long)Math.Min(s, long.MaxValue), "valid memory swappiness range is 0-100");
+            // 2^64-1 is -1 written as the spec's unsigned type: "not set", as runc reads it (fs/memory.go).
+            if (m.Swappiness is { } s && s > 100 && s != ulong.MaxValue)
+                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
+                    $"invalid memory.swappiness value {s.ToString(CultureInfo.InvariantCulture)}: valid memory swappiness range is 0-100", "memory.swappiness");
             // Kernel memory limits were deprecated in runtime-spec 1.0.2 and removed from the kernel in 5.16
             // (commit 58056f77502f); runc ignores them with a warning, so do we.
             if (m.Kernel is { } k && k != 0)
@@ -49,8 +53,10 @@ public static partial class ResourceValidator
                 throw Invalid("cpu.shares", (long)Math.Min(sh, long.MaxValue), $"valid cpu shares range is {MinShares}-{MaxShares}");
             if (c.Period is { } p && p != 0 && (p < MinCfsPeriod || p > MaxCfsPeriod))
                 throw Invalid("cpu.period", (long)Math.Min(p, long.MaxValue), $"valid CFS period range is {MinCfsPeriod}-{MaxCfsPeriod} µs");
-            if (c.Quota is { } q && q != 0 && q != -1 && (q < MinCfsQuota))
-                throw Invalid("cpu.quota", q, $"the CFS quota must be -1 (unlimited) or at least {MinCfsQuota} µs");
+            // Any negative quota is "unlimited" to the kernel (kernel/sched/core.c tg_set_cfs_quota: quota < 0 →
+            // RUNTIME_INF); a positive one below 1 ms it refuses.
+            if (c.Quota is { } q && q > 0 && q < MinCfsQuota)
+                throw Invalid("cpu.quota", q, $"the CFS quota must be negative (unlimited) or at least {MinCfsQuota} µs");
             if (c.RealtimeRuntime is { } rt && rt < -1)
                 throw Invalid("cpu.realtimeRuntime", rt, "must be -1 (unlimited) or >= 0");
             if (c.Idle is { } idle && idle is not (0 or 1))
@@ -84,11 +90,16 @@ public static partial class ResourceValidator
                 throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
                     $"invalid network.priorities interface name '{Show(p.Name)}'", "network.priorities.name");
         }
-        foreach (var name in r.Rdma?.Keys ?? Enumerable.Empty<string>())
+        foreach (var (name, limits) in r.Rdma ?? new())
         {
             if (name.Length == 0 || name.Any(ch => char.IsWhiteSpace(ch) || char.IsControl(ch)))
                 throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
                     $"invalid rdma device name '{Show(name)}'", "rdma");
+            // runc writes the bare device name and the kernel refuses it (ENODEV/EINVAL): an entry that limits
+            // nothing is a mistake to say, not a no-op to pass over.
+            if (limits is null || (limits.HcaHandles is null && limits.HcaObjects is null))
+                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
+                    $"invalid rdma entry '{Show(name)}': give hcaHandles, hcaObjects or both", "rdma");
         }
         foreach (var (key, value) in r.Unified ?? new())
         {
@@ -148,7 +159,9 @@ public static partial class ResourceValidator
     [GeneratedRegex(@"^\d+[KMG]B$")]
     private static partial Regex PageSizeRegex();
 
-    // cpuset list format (Documentation/admin-guide/cgroup-v2.rst "cpuset.cpus"): ranges and numbers separated by commas.
-    [GeneratedRegex(@"^\d+(-\d+)?(,\d+(-\d+)?)*$")]
+    // cpuset list format (Documentation/admin-guide/cgroup-v2.rst "cpuset.cpus"): ranges and numbers separated by
+    // commas. The kernel's parser (lib/bitmap.c bitmap_parselist) also takes empty entries and spaces around them
+    // ("0,,1", "0-1,", "0 ,1": all 0-1), so they are accepted as it accepts them.
+    [GeneratedRegex(@"^ *(\d+(-\d+)?)? *(, *(\d+(-\d+)?)? *)*$")]
     private static partial Regex CpuListRegex();
 }

@@ -128,7 +128,7 @@ public static class SystemdProperties
                 long swap = CgroupV2Conversions.MemorySwapToV2(m.Swap ?? 0, limit);
                 if (swap != 0 || (m.Swap ?? 0) > 0) p.Add(new("MemorySwapMax", swap < 0 ? Infinity : (ulong)swap));
                 // Same rule as the v2 cgroupfs plan: these have no v2 file, so no property either.
-                if (m.Swappiness is { } sw) warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
+                if (m.Swappiness is { } sw && sw != ulong.MaxValue) warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
                 if (m.DisableOomKiller == true) warnings.Add("memory.disableOOMKiller ignored: cgroup v2 has no oom_control");
             }
             else

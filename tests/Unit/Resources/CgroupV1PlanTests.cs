@@ -422,7 +422,6 @@ public class CgroupV1PlanTests
             {
                 ["mlx5_1"] = new LinuxRdma { HcaHandles = 3, HcaObjects = 10000 },
                 ["mlx4_0"] = new LinuxRdma { HcaObjects = 2000 },
-                ["empty0"] = new LinuxRdma(),
             },
         });
         Assert.Equal(new[]

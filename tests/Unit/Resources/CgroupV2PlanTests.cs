@@ -232,9 +232,11 @@ public class CgroupV2PlanTests
     public void Io_WeightDevice()
     {
         var bio = new LinuxBlockIO { WeightDevice = new() { new LinuxWeightDevice { Major = 8, Minor = 0, Weight = 400 } } };
-        // 1 + (400 − 10)·9999/990 = 3940
-        Assert.Equal(new[] { ("io", "io.weight", "8:0 3940") }, Writes(Compile(new LinuxResources { BlockIO = bio })));
         Assert.Equal(new[] { ("io", "io.bfq.weight", "8:0 400") }, Writes(Compile(new LinuxResources { BlockIO = bio }, Context(bfq: true))));
+        // blk-iocost takes a device weight only where io.cost.qos enables the device: refused, or skipped when asked
+        var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources { BlockIO = bio }));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        Assert.Empty(Writes(Compile(new LinuxResources { BlockIO = bio }, skipUnsupported: true)));
     }
 
     [Fact]
@@ -426,7 +428,6 @@ public class CgroupV2PlanTests
             {
                 ["mlx5_1"] = new LinuxRdma { HcaHandles = 3, HcaObjects = 10000 },
                 ["mlx4_0"] = new LinuxRdma { HcaObjects = 2000 },
-                ["empty0"] = new LinuxRdma(),
             },
         });
         Assert.Equal(new[]

@@ -70,9 +70,21 @@ public class ResourceValidatorTests
         ResourceValidator.Validate(new LinuxResources { Memory = new LinuxMemory { Limit = 512L << 20, Swap = -1 } });
     }
 
+    [Fact]
+    public void Memory_SwappinessOfAllOnesIsTheSpecsMinusOne_NotSet() =>
+        Assert.Empty(ResourceValidator.Validate(new LinuxResources { Memory = new LinuxMemory { Swappiness = ulong.MaxValue } }));
+
+    [Fact]
+    public void Memory_SwapInTheSamePageAsTheLimitIsTheSameLimit() =>
+        Assert.Empty(ResourceValidator.Validate(new LinuxResources { Memory = new LinuxMemory { Limit = 3112843015, Swap = 3112843014 } }));
+
+    [Fact]
+    public void Rdma_AnEntryThatLimitsNothingIsRefused() =>
+        AssertInvalid(new LinuxResources { Rdma = new() { ["mlx5_0"] = new LinuxRdma() } }, "rdma");
+
     [Theory]
     [InlineData(101UL)]
-    [InlineData(ulong.MaxValue)]
+    [InlineData(ulong.MaxValue - 1)]
     public void Memory_SwappinessAbove100(ulong swappiness) =>
         AssertInvalid(new LinuxResources { Memory = new LinuxMemory { Swappiness = swappiness } }, "memory.swappiness");
 
@@ -107,7 +119,6 @@ public class ResourceValidatorTests
     [Theory]
     [InlineData(1L)]
     [InlineData(999L)]
-    [InlineData(-2L)]
     public void Cpu_QuotaTooSmall(long quota) =>
         AssertInvalid(new LinuxResources { Cpu = new LinuxCpu { Quota = quota } }, "cpu.quota");
 
@@ -128,8 +139,6 @@ public class ResourceValidatorTests
     [Theory]
     [InlineData("0-")]
     [InlineData("a")]
-    [InlineData("1,,2")]
-    [InlineData("0-3,")]
     [InlineData("0 1")]
     [InlineData("0;1")]
     [InlineData("-1")]
@@ -146,6 +155,9 @@ public class ResourceValidatorTests
     [InlineData("0-3,6,8-9")]
     [InlineData(" 0")]
     [InlineData("0-1\n")]
+    [InlineData("1,,2")]
+    [InlineData("0-3,")]
+    [InlineData("0 ,1")]
     public void Cpu_GoodCpuList(string cpus) =>
         ResourceValidator.Validate(new LinuxResources { Cpu = new LinuxCpu { Cpus = cpus, Mems = cpus } });
 
