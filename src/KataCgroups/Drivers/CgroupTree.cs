@@ -125,13 +125,31 @@ internal static class CgroupTree
     }
 
     /// <summary>
-    /// The kata_* directories at or below <paramref name="root"/>, sorted by path; a directory no Kata path can
+    /// The kata_* directories at or below <paramref name="root"/> in any of the hierarchies whose directory for
+    /// <paramref name="root"/> is in <paramref name="startDirs"/> (the union, sorted by path): a cgroup half made or
+    /// half removed can be missing in any hierarchy but one, and it must still be listed. A directory no Kata path can
     /// produce (e.g. one named just <c>kata_</c>) is not ours to list.
     /// </summary>
-    internal static List<CgroupTarget> FindKata(string startDir, string root)
+    internal static List<CgroupTarget> FindKata(IReadOnlyList<string> startDirs, string root)
     {
-        var found = new List<CgroupTarget>();
-        foreach (var p in FindKataPaths(startDir, root))
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        List<string>? first = null;
+        foreach (var startDir in startDirs)
+        {
+            var some = FindKataPaths(startDir, root);
+            if (first is null) first = some;
+            else if (!some.SequenceEqual(first, StringComparer.Ordinal)) paths.UnionWith(some);   // the usual case: the same
+        }
+        List<string> all;
+        if (paths.Count == 0 || first is null) all = first ?? new List<string>();
+        else
+        {
+            paths.UnionWith(first);
+            all = paths.ToList();
+            all.Sort(StringComparer.Ordinal);
+        }
+        var found = new List<CgroupTarget>(all.Count);
+        foreach (var p in all)
             if (CgroupTarget.FromCgroupPath(p) is { } t) found.Add(t);
         return found;
     }

@@ -71,6 +71,22 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         return true;
     }
 
+    /// <summary>Where the create mark goes: the leaf in the first hierarchy, the one made first and removed last.</summary>
+    private string? MarkDir(CgroupTarget target) => _hierarchies.Count == 0 ? null : _hierarchies[0].DirectoryOf(target.CgroupPath);
+
+    /// <inheritdoc/>
+    public CgroupCompleteness Check(CgroupTarget target)
+    {
+        bool any = false;
+        var missing = new List<string>();
+        foreach (var h in _hierarchies)
+        {
+            if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
+            else missing.Add(h.Name);
+        }
+        return new CgroupCompleteness(any, any && MarkDir(target) is { } m && CreateMark.IsSet(m), missing);
+    }
+
     /// <inheritdoc/>
     public bool Exists(CgroupTarget target)
     {
@@ -157,24 +173,38 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdirs decide it
+        var markDir = MarkDir(target);
         CgroupTree.Transactional(target, log, created =>
         {
             // Whoever made the leaf owns it: one found there already (before, or made by a racing creator) fails
             // the create before anything is written into it, and only this call's directories are rolled back.
-            MakeDirectories(target, created, log, exclusive: fresh);
+            // The first hierarchy's leaf is marked unfinished before any other hierarchy's mkdir (CreateMark), and a
+            // rollback removes it last (newest first), so no moment shows a leaf that looks complete and is not.
+            MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
+            {
+                CreateMark.SetOrWarn(markDir!, log);
+                CrashPoint.Hit("create:marked");
+            });
+            CrashPoint.Hit("create:dirs");
             Execute(target, plan, log);
+            CrashPoint.Hit("create:written");
         });
         // Just made: no existence check before the moves.
-        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : MoveIn(target, pids, log, null);
+        var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)MoveIn(target, pids, log, null);
+        CrashPoint.Hit("create:moved");
+        CreateMark.ClearOrWarn(markDir!, log);   // the very last step: now it is complete
+        return outcomes;
     }
 
     /// <summary>
     /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
     /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
     /// </summary>
+    /// <paramref name="afterFirst"/> runs once the first hierarchy's directory is there, before any other is made.
     internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null,
-        bool exclusive = false)
+        bool exclusive = false, Action? afterFirst = null)
     {
+        bool first = true;
         foreach (var h in _hierarchies)
         {
             if (only is not null && !only(h)) continue;
@@ -182,6 +212,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
                     cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
                 throw CgroupTree.AlreadyExists(target);
+            if (first && ReferenceEquals(h, _hierarchies[0])) afterFirst?.Invoke();
+            first = false;
         }
     }
 
@@ -303,25 +335,16 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<int> GetProcesses(CgroupTarget target)
     {
-        // One hierarchy speaks for the cgroup, as in runc (fs.go GetPids reads the devices hierarchy): every add
-        // writes each pid to every hierarchy. Half-made cgroups (missing there) fall back to the first that has it.
-        // Remove still reads every hierarchy, since there a process left anywhere would block the rmdir.
-        foreach (var dir in ProcessSources(target))
-        {
-            // A readable cgroup.procs, even an empty one, proves the directory is there: no stat.
-            if (CgroupFs.TryReadProcs(dir) is { } pids)
-            {
-                pids.Sort();
-                return pids;
-            }
-        }
-        return Array.Empty<int>();
-    }
-
-    private IEnumerable<string> ProcessSources(CgroupTarget target)
-    {
-        if (_byController.TryGetValue("devices", out var dev)) yield return dev.DirectoryOf(target.CgroupPath);
-        foreach (var h in _hierarchies) yield return h.DirectoryOf(target.CgroupPath);
+        // The union over every hierarchy, the unified tree included: every add writes each pid to every hierarchy,
+        // but a half-made cgroup, a crash in the middle of an add, or another tool can leave a process in this
+        // cgroup in one hierarchy only — and that process is what a removal has to move, and what a -WhatIf counts.
+        // (runc's fs.go GetPids reads only the devices hierarchy.)
+        var all = new HashSet<int>();
+        foreach (var h in _hierarchies)
+            if (CgroupFs.TryReadProcs(h.DirectoryOf(target.CgroupPath)) is { } pids) all.UnionWith(pids);
+        var list = all.ToList();
+        list.Sort();
+        return list;
     }
 
     /// <inheritdoc/>
@@ -375,18 +398,34 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
             : new List<string>();
 
+        // The processes of every hierarchy (the union, GetProcesses): a readable cgroup.procs, even an empty one,
+        // proves the directory is there, so it also stands in for the stat of a hierarchy nothing was read from.
+        var pidSet = new HashSet<int>();
+        for (int i = 0; i < _hierarchies.Count; i++)
+        {
+            var dir = dirs[i] ??= _hierarchies[i].DirectoryOf(target.CgroupPath);
+            if (CgroupFs.TryReadProcs(dir) is { } procs)
+            {
+                there[i] = true;
+                pidSet.UnionWith(procs);
+            }
+            else there[i] ??= CgroupRoots.DirectoryExists(dir);
+        }
+        var allPids = pidSet.ToList();
+        allPids.Sort();
+
         var paths = new List<ControllerPath>(_rows.Count);
         var missing = new List<string>();
         for (int r = 0; r < _rows.Count; r++)
         {
             var (controller, h) = _rows[r];
             int i = _rowIndex[r];
-            var dir = dirs[i] ??= h.DirectoryOf(target.CgroupPath);
-            there[i] ??= CgroupRoots.DirectoryExists(dir);   // once per hierarchy, also when two rows share it
-            if (there[i] == true) paths.Add(new ControllerPath(controller, dir));
+            if (there[i] == true) paths.Add(new ControllerPath(controller, dirs[i]!));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw NotFound(target);
+        // The create mark (CreateMark): one size-only getxattr on the first hierarchy's directory.
+        bool marked = there[0] == true && CreateMark.IsSet(dirs[0]!);
         return new CgroupSnapshot
         {
             Target = target,
@@ -394,7 +433,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             Mode = Host.Mode,
             Paths = paths,
             MissingIn = missing,
-            Pids = GetProcesses(target),
+            Marked = marked,
+            Pids = allPids,
             MemoryLimit = memoryLimit,
             MemorySwap = memorySwap,
             MemoryReservation = memoryReservation,
@@ -426,9 +466,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var failures = new List<string>();
         int failedErrno = 0;
         bool movedOut = !options.Kill && MoveOutByProcCgroup(target, parentPath, moved, log);
-        foreach (var h in _hierarchies)
+        // The first hierarchy last: it holds the create mark and is the one made first, so a removal cut short leaves
+        // a directory there that the listing finds and that shows the cgroup as unfinished (missing elsewhere).
+        for (int k = 1; k <= _hierarchies.Count; k++)
         {
+            var h = _hierarchies[k % _hierarchies.Count];
             var dir = h.DirectoryOf(target.CgroupPath);
+            if (k == 2) CrashPoint.Hit("remove:partial");   // one hierarchy removed, the rest not yet
             if (movedOut)
             {
                 // Emptied already in the common case: one rmdir. A directory that still holds something (a process
@@ -554,7 +598,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
 
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) =>
-        _hierarchies.Count == 0 ? new List<CgroupTarget>() : CgroupTree.FindKata(_hierarchies[0].DirectoryOf(root), root);
+        CgroupTree.FindKata(_hierarchies.Select(h => h.DirectoryOf(root)).ToList(), root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }
