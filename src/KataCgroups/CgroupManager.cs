@@ -206,7 +206,7 @@ public sealed partial class CgroupManager
         IReadOnlyList<ProcessOutcome> outcomes;
         try { outcomes = driver.Create(target, plan.ForCreate(), pids, log); }
         catch (CgroupException e) when (e.ErrorId == ErrorIds.CgroupAlreadyExists && driver.Kind != DriverKind.Systemd
-                                        && driver.Check(target) is { Unfinished: true } state)
+                                        && SettledState(driver, target) is { Unfinished: true, InProgress: false } state)
         {
             if (!completeUnfinished) throw Unfinished(target, state, "create it");
             log.Warning($"completing cgroup {target.CgroupPath}: {state.Reason}; every requested value is written again");
@@ -216,6 +216,23 @@ public sealed partial class CgroupManager
         foreach (var o in outcomes)
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
         return new(readBack ? driver.Read(target) : null, null);
+    }
+
+    /// <summary>
+    /// The state of a cgroup a create found there already, told apart from a create that is running right now: a
+    /// mark naming a live process is a create in progress (the caller lost the race: CgroupAlreadyExists), and a leaf
+    /// that is only in the first hierarchy without a mark may be a live creator between its first mkdir and its mark —
+    /// microseconds — so that state is asked again a few times before it counts as unfinished.
+    /// </summary>
+    private static CgroupCompleteness SettledState(ICgroupDriver driver, CgroupTarget target)
+    {
+        var state = driver.Check(target);
+        for (int i = 0; i < 5 && state is { Unfinished: true, Marked: false }; i++)
+        {
+            Thread.Sleep(2);
+            state = driver.Check(target);
+        }
+        return state;
     }
 
     /// <summary>

@@ -140,4 +140,19 @@ Describe 'Processes in one hierarchy only' {
         $sleep.HasExited | Should -BeFalse
         Get-KcExistingDirectory $cg.CgroupPath | Should -BeNullOrEmpty
     }
+
+    It 'listing 40 cgroups (where the pids come from one pass over /proc): a process only in one unified leaf is in its Pids' {
+        $unified = Get-KcHierarchy | Where-Object IsUnified | Select-Object -First 1
+        if (-not $unified) { Set-ItResult -Skipped -Because 'no cgroup2 hierarchy on this host'; return }
+        $cgs = foreach ($i in 1..40) { New-KataCgroup -Path "$Root/many/c$i" -WarningAction SilentlyContinue }
+        $sleep = Start-KcSleep
+        [IO.File]::WriteAllText($unified.MountPoint + $cgs[16].CgroupPath + '/cgroup.procs', "$($sleep.Id)")
+        $listed = @(Get-KataCgroup -Root "$Root/many")
+        $listed.Count | Should -Be 40
+        ($listed | Where-Object CgroupPath -EQ $cgs[16].CgroupPath).Pids | Should -Be @($sleep.Id)
+        @($listed | Where-Object { $_.Pids.Count -gt 0 }).Count | Should -Be 1
+        Get-KataCgroup -Root "$Root/many" | Remove-KataCgroup
+        $sleep.HasExited | Should -BeFalse
+        Get-KcExistingDirectory "$Root/many" | Where-Object { [IO.Directory]::GetDirectories($_).Count } | Should -BeNullOrEmpty
+    }
 }

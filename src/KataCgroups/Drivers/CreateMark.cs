@@ -42,7 +42,10 @@ namespace KataCgroups.Drivers;
 /// </summary>
 internal static class CreateMark
 {
-    /// <summary>The attribute; its value says who set it (for a human: <c>getfattr -n trusted.katacgroups.creating</c>).</summary>
+    /// <summary>
+    /// The attribute; its value names the creating process (<c>pid N start T</c>), so a racing creator can tell a create
+    /// in progress from one that was killed (<see cref="CreatorAlive"/>); <c>getfattr -n trusted.katacgroups.creating</c> shows it.
+    /// </summary>
     internal const string Name = "trusted.katacgroups.creating";
 
     /// <summary>
@@ -56,7 +59,7 @@ internal static class CreateMark
         try
         {
             log.Verbose($"setxattr {dir} {Name}");
-            return Xattr.TrySet(fd, Name, $"pid {Environment.ProcessId}");
+            return Xattr.TrySet(fd, Name, Own.Value);
         }
         finally { Libc.Close(fd); }
     }
@@ -79,6 +82,35 @@ internal static class CreateMark
     /// A directory that is gone, or a file system without attributes, has no mark.
     /// </summary>
     internal static bool IsSet(string dir) => Xattr.IsSet(dir, Name, out _);
+
+    /// <summary>
+    /// This process as the mark names it: "pid N start T", T being the start time in clock ticks after boot
+    /// (proc(5), /proc/pid/stat field 22), so a reused pid is not taken for the creator.
+    /// </summary>
+    private static readonly Lazy<string> Own = new(() => $"pid {Environment.ProcessId} start {StartTime(Environment.ProcessId)}");
+
+    private static string? StartTime(int pid)
+    {
+        var stat = CgroupFs.TryReadSystemFile($"/proc/{pid}/stat");
+        if (stat is null) return null;
+        // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > 19 ? fields[19] : null;
+    }
+
+    /// <summary>
+    /// True when the mark on <paramref name="dir"/> names a process that is still running (same pid, same start
+    /// time): a create in progress, not one that was killed. Costs a getxattr and a /proc read; only asked when a
+    /// create finds the leaf there already.
+    /// </summary>
+    internal static bool CreatorAlive(string dir)
+    {
+        var value = Xattr.TryGet(dir, Name, out _);
+        if (value is null) return false;
+        var parts = value.Split(' ');
+        if (parts.Length != 4 || parts[0] != "pid" || parts[2] != "start" || !int.TryParse(parts[1], out int pid)) return false;
+        return StartTime(pid) is { } start && start == parts[3];
+    }
 
     /// <summary>Sets the mark or says, once per create, that this create is not crash-consistent.</summary>
     internal static void SetOrWarn(string dir, ICgroupLog log)

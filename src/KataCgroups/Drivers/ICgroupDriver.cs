@@ -123,7 +123,8 @@ public sealed record CgroupSnapshot
 /// <param name="Exists">The directory exists in at least one hierarchy.</param>
 /// <param name="Marked">The create mark is set (<see cref="CreateMark"/>).</param>
 /// <param name="MissingIn">Hierarchies where the directory is missing.</param>
-public sealed record CgroupCompleteness(bool Exists, bool Marked, IReadOnlyList<string> MissingIn)
+/// <param name="InProgress">The mark names a process that is still running: being created right now.</param>
+public sealed record CgroupCompleteness(bool Exists, bool Marked, IReadOnlyList<string> MissingIn, bool InProgress = false)
 {
     /// <summary>There, but not finished.</summary>
     public bool Unfinished => Exists && (Marked || MissingIn.Count > 0);

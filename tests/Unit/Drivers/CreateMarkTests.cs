@@ -2,6 +2,7 @@ using KataCgroups.Drivers;
 using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Interop;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 using KataCgroups.Tests.Support;
@@ -27,11 +28,15 @@ public sealed class CreateMarkTests : IDisposable
 
     private CgroupManager Manager() => CgroupManager.ForHost(_fake.Options());
 
-    /// <summary>Sets the mark as a killed create leaves it (the probe registers the fake's hierarchies for CgroupRoots first).</summary>
-    private void Mark(string mount = "cpuset")
+    /// <summary>Sets the mark as a killed create leaves it: naming a process that no longer runs.</summary>
+    private void Mark(string mount = "cpuset") =>
+        Assert.Equal(0, Xattr.TrySet(_fake.Dir(mount, Leaf), CreateMark.Name, $"pid {int.MaxValue} start 1"));
+
+    /// <summary>Sets the mark as a create running in this process sets it (the probe registers the fake's hierarchies first).</summary>
+    private void MarkAsRunning()
     {
         _ = _fake.Probe();
-        Assert.Equal(0, CreateMark.Set(_fake.Dir(mount, Leaf), new RecordingLog()));
+        Assert.Equal(0, CreateMark.Set(_fake.Dir("cpuset", Leaf), new RecordingLog()));
     }
 
     private bool Marked(string mount = "cpuset") => CreateMark.IsSet(_fake.Dir(mount, Leaf));
@@ -161,6 +166,22 @@ public sealed class CreateMarkTests : IDisposable
     }
 
     [Fact]
+    public void Manager_Create_LosingTheRaceToACreateInProgress_IsCgroupAlreadyExists_EvenWithForce()
+    {
+        _fake.MakeCgroupEverywhere(Leaf);
+        MarkAsRunning();   // the mark names this process, alive: another runspace's create, not a killed one
+        var manager = Manager();
+        Assert.True(manager.DriverFor(manager.Resolve("/kubepods/pod1/sandbox1")).Check(manager.Resolve("/kubepods/pod1/sandbox1")).InProgress);
+        foreach (var force in new[] { false, true })
+        {
+            var e = Assert.Throws<CgroupException>(() =>
+                manager.Create(manager.Resolve("/kubepods/pod1/sandbox1"), CgroupPlan.Empty, new RecordingLog(), completeUnfinished: force));
+            Assert.Equal(ErrorIds.CgroupAlreadyExists, e.ErrorId);
+        }
+        Assert.True(Marked());
+    }
+
+    [Fact]
     public void Manager_Create_CompleteUnfinished_LeavesACompleteCgroupAlone()
     {
         _fake.MakeCgroupEverywhere(Leaf);
@@ -225,5 +246,44 @@ public sealed class CreateMarkTests : IDisposable
 
         Assert.Equal(new[] { 10, 20, 30 }, Driver().GetProcesses(Target));
         Assert.Equal(new[] { 10, 20, 30 }, Driver().Read(Target).Pids);
+    }
+
+    /// <summary>A fake /proc: each task of <paramref name="tgid"/> with its /proc/pid/task/tid/cgroup lines.</summary>
+    private void FakeTask(int tgid, int tid, params string[] lines)
+    {
+        var dir = Path.Combine(_fake.Options().ProcRoot, tgid.ToString(System.Globalization.CultureInfo.InvariantCulture), "task",
+            tid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cgroup"), string.Join("\n", lines) + "\n");
+    }
+
+    [Fact]
+    public void ProcessIndex_GivesTheUnionFromProc_ThreadsCountForTheirProcess()
+    {
+        _fake.MakeCgroupEverywhere(Leaf);
+        FakeTask(100, 100, "5:memory:" + Leaf, "3:cpu,cpuacct:/", "0::/");
+        FakeTask(100, 101, "5:memory:/", "0::" + Leaf);            // a thread elsewhere: the process counts
+        FakeTask(200, 200, "1:name=systemd:" + Leaf, "0::/other");
+        FakeTask(300, 300, "5:memory:/kubepods", "0::/");           // not in it
+        Directory.CreateDirectory(Path.Combine(_fake.Options().ProcRoot, "self"));
+        var driver = Driver();
+
+        var index = driver.IndexProcesses();
+        Assert.NotNull(index);
+        Assert.Equal(new[] { 100, 200 }, driver.Read(Target, index).Pids);
+    }
+
+    [Fact]
+    public void ReadAll_ManyCgroups_TakesThePidsFromOnePassOverProc_WhenThatIsFewerReads()
+    {
+        var manager = Manager();
+        var targets = Enumerable.Range(0, 20).Select(i => manager.Resolve($"/kubepods/c{i}")).ToList();
+        foreach (var t in targets) _fake.MakeCgroupEverywhere(t.CgroupPath);
+        FakeTask(100, 100, "0::/kubepods/kata_c7");                  // only in the unified tree
+        File.WriteAllText(Path.Combine(_fake.Options().ProcRoot, "loadavg"), "0.00 0.01 0.05 1/3 100\n");
+
+        var read = manager.ReadAll(targets, s => s).ToList();
+        Assert.Equal(new[] { 100 }, read[7].Value!.Pids);
+        Assert.All(read.Where((_, i) => i != 7), r => Assert.Empty(r.Value!.Pids));
     }
 }

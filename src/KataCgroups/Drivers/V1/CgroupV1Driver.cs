@@ -84,7 +84,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
             else missing.Add(h.Name);
         }
-        return new CgroupCompleteness(any, any && MarkDir(target) is { } m && CreateMark.IsSet(m), missing);
+        bool marked = any && MarkDir(target) is { } m && CreateMark.IsSet(m);
+        return new CgroupCompleteness(any, marked, missing, marked && CreateMark.CreatorAlive(MarkDir(target)!));
     }
 
     /// <inheritdoc/>
@@ -348,7 +349,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public CgroupSnapshot Read(CgroupTarget target)
+    public CgroupSnapshot Read(CgroupTarget target) => Read(target, null);
+
+    /// <summary>
+    /// Reads the cgroup back; with <paramref name="index"/> (a listing: <see cref="IndexProcesses"/>) its processes come
+    /// from the index instead of a cgroup.procs read per hierarchy.
+    /// </summary>
+    internal CgroupSnapshot Read(CgroupTarget target, ProcessIndex? index)
     {
         // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
         // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
@@ -400,10 +407,20 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
 
         // The processes of every hierarchy (the union, GetProcesses): a readable cgroup.procs, even an empty one,
         // proves the directory is there, so it also stands in for the stat of a hierarchy nothing was read from.
+        // pids.current counts the tasks of the pids cgroup and its descendants (pids.rst): read as 0, that hierarchy
+        // holds no process and its cgroup.procs is not read.
+        int pidsIndex = pidsCurrent == 0 && _indexByController.TryGetValue("pids", out int pi) ? pi : -1;
         var pidSet = new HashSet<int>();
         for (int i = 0; i < _hierarchies.Count; i++)
         {
             var dir = dirs[i] ??= _hierarchies[i].DirectoryOf(target.CgroupPath);
+            if (index is not null)
+            {
+                if (index.Of(i, target.CgroupPath) is { } indexed) pidSet.UnionWith(indexed);
+                there[i] ??= CgroupRoots.DirectoryExists(dir);
+                continue;
+            }
+            if (i == pidsIndex) continue;
             if (CgroupFs.TryReadProcs(dir) is { } procs)
             {
                 there[i] = true;
@@ -511,6 +528,29 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         return true;
     }
 
+    /// <summary>
+    /// One line of /proc/pid/cgroup, "hierarchy-ID:controller-list:cgroup-path" (cgroups(7); "0::path" is cgroup2): the
+    /// hierarchy of this driver it names, or null, and the path.
+    /// </summary>
+    private Hierarchy? HierarchyOfLine(ReadOnlySpan<char> line, out ReadOnlySpan<char> path)
+    {
+        path = default;
+        int a = line.IndexOf(':');
+        if (a < 0) return null;
+        int b = line[(a + 1)..].IndexOf(':');
+        if (b < 0) return null;
+        var controllers = line.Slice(a + 1, b);
+        path = line[(a + b + 2)..];
+        Hierarchy? h = null;
+        if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
+        else
+        {
+            int comma = controllers.IndexOf(',');
+            _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
+        }
+        return h is not null && _hierarchies.Contains(h) ? h : null;
+    }
+
     /// <summary>One process of <see cref="MoveOutByProcCgroup"/>: to the parent wherever it is in exactly this cgroup.</summary>
     private void MoveOutOne(CgroupTarget target, string parentPath, int pid, HashSet<int> moved, ICgroupLog log)
     {
@@ -519,21 +559,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (text is null) return;   // exited
         foreach (var line in text.AsSpan().EnumerateLines())
         {
-            int a = line.IndexOf(':');
-            if (a < 0) continue;
-            int b = line[(a + 1)..].IndexOf(':');
-            if (b < 0) continue;
-            var controllers = line.Slice(a + 1, b);
-            var path = line[(a + b + 2)..];
-            if (!path.SequenceEqual(target.CgroupPath)) continue;
-            Hierarchy? h = null;
-            if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
-            else
-            {
-                int comma = controllers.IndexOf(',');
-                _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
-            }
-            if (h is null || !_hierarchies.Contains(h)) continue;
+            if (HierarchyOfLine(line, out var path) is not { } h || !path.SequenceEqual(target.CgroupPath)) continue;
             var to = h.DirectoryOf(parentPath);
             int errno = CgroupFs.TryAddProcess(to, pid, log);
             if (errno == 0) moved.Add(pid);
@@ -594,6 +620,63 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         }
         CgroupFs.Write(file, "THAWED", log);
         throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy, $"unable to freeze {file}: still FREEZING after 1000 attempts", file);
+    }
+
+    /// <summary>
+    /// Which processes are in which cgroup, in every hierarchy, from one pass over <c>/proc/*/task/*/cgroup</c>
+    /// ("hierarchy-ID:controller-list:cgroup-path" per hierarchy, cgroups(7)) — what a listing of thousands of cgroups
+    /// asks instead of a cgroup.procs read per cgroup and hierarchy (ten per cgroup on a hybrid host): the union of
+    /// <c>Pids</c> over every hierarchy then costs one read per task on the host, not per cgroup. Each task counts for
+    /// its thread group, as cgroup.procs lists a process when any of its threads is in the cgroup. Null when the paths
+    /// in /proc cannot be taken as ours (a hierarchy mounted from a subtree, as in MoveOutByProcCgroup) or /proc
+    /// cannot be read; the caller then reads cgroup.procs.
+    /// </summary>
+    internal ProcessIndex? IndexProcesses()
+    {
+        if (_hierarchies.Count == 0) return null;
+        foreach (var h in _hierarchies) if (h.Root != "/") return null;
+        var index = new ProcessIndex(_hierarchies.Count);
+        IEnumerable<string> procDirs;
+        try { procDirs = Directory.EnumerateDirectories(Host.Options.ProcRoot).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        foreach (var procDir in procDirs)
+        {
+            if (!int.TryParse(Path.GetFileName(procDir), NumberStyles.None, CultureInfo.InvariantCulture, out int tgid)) continue;
+            List<string> tasks;
+            try { tasks = Directory.EnumerateDirectories(Path.Combine(procDir, "task")).ToList(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }   // exited
+            foreach (var task in tasks)
+            {
+                if (CgroupFs.TryReadSystemFile(Path.Combine(task, "cgroup")) is not { } text) continue;
+                foreach (var line in text.AsSpan().EnumerateLines())
+                {
+                    if (HierarchyOfLine(line, out var path) is not { } h) continue;
+                    index.Add(_hierarchies.IndexOf(h), path.ToString(), tgid);
+                }
+            }
+        }
+        return index;
+    }
+
+    /// <summary>The processes of every cgroup per hierarchy, from /proc (<see cref="IndexProcesses"/>).</summary>
+    internal sealed class ProcessIndex
+    {
+        private readonly Dictionary<string, List<int>>[] _byPath;
+
+        internal ProcessIndex(int hierarchies)
+        {
+            _byPath = new Dictionary<string, List<int>>[hierarchies];
+            for (int i = 0; i < hierarchies; i++) _byPath[i] = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        }
+
+        internal void Add(int hierarchy, string cgroupPath, int tgid)
+        {
+            if (!_byPath[hierarchy].TryGetValue(cgroupPath, out var list)) _byPath[hierarchy][cgroupPath] = list = new List<int>();
+            if (list.Count == 0 || list[^1] != tgid) list.Add(tgid);   // a process's tasks come one after another
+        }
+
+        /// <summary>The processes in <paramref name="cgroupPath"/> of hierarchy <paramref name="hierarchy"/>, or null.</summary>
+        internal List<int>? Of(int hierarchy, string cgroupPath) => _byPath[hierarchy].TryGetValue(cgroupPath, out var l) ? l : null;
     }
 
     /// <inheritdoc/>

@@ -38,7 +38,8 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public CgroupCompleteness Check(CgroupTarget target)
     {
         bool exists = Exists(target);
-        return new CgroupCompleteness(exists, exists && CreateMark.IsSet(Dir(target)), Array.Empty<string>());
+        bool marked = exists && CreateMark.IsSet(Dir(target));
+        return new CgroupCompleteness(exists, marked, Array.Empty<string>(), marked && CreateMark.CreatorAlive(Dir(target)));
     }
 
     /// <inheritdoc/>
