@@ -200,8 +200,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>
     /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
     /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
-    /// </summary>
     /// <paramref name="afterFirst"/> runs once the first hierarchy's directory is there, before any other is made.
+    /// </summary>
     internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null,
         bool exclusive = false, Action? afterFirst = null)
     {
