@@ -42,6 +42,7 @@ public sealed partial class CgroupManager
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
+        WarnIfUnfinished(driver, target, log, "changing the devices of");
         foreach (var w in change.Warnings) log.Warning(w);
         foreach (var n in change.Notes) log.Verbose(n);
         driver.ApplyDeviceChange(target, change, log);

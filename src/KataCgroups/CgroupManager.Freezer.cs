@@ -17,6 +17,7 @@ public sealed partial class CgroupManager
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
         if (!driver.Exists(target)) throw NotFound(target);
+        WarnIfUnfinished(driver, target, log, state == FreezerState.Frozen ? "freezing" : "thawing");
         driver.SetFreezer(target, state, log);
         return new(driver.Read(target), null);
     }

@@ -1,4 +1,5 @@
 using KataCgroups.Drivers;
+using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
 using KataCgroups.Paths;
 
@@ -14,6 +15,21 @@ public sealed partial class CgroupManager
 
     /// <summary>Below this many cgroups <see cref="ReadAll"/> starts no reader thread.</summary>
     internal const int ReadersFrom = 16;
+
+    /// <summary>
+    /// On a v1 or hybrid host, the processes of every cgroup from one pass over /proc (CgroupV1Driver.IndexProcesses)
+    /// when that is fewer reads than a cgroup.procs per cgroup and hierarchy: the host's task count is the fourth field
+    /// of /proc/loadavg (proc(5): "currently runnable / existing kernel scheduling entities"). Null: read each cgroup's.
+    /// </summary>
+    private CgroupV1Driver.ProcessIndex? IndexForListing(IReadOnlyList<CgroupTarget> targets)
+    {
+        if (_fsDriver is not CgroupV1Driver v1 || targets.Count < ReadersFrom) return null;
+        var loadavg = CgroupFs.TryReadSystemFile(Path.Combine(Host.Options.ProcRoot, "loadavg"))?.Split(' ');
+        int slash = loadavg is { Length: > 3 } ? loadavg[3].IndexOf('/') : -1;
+        if (slash < 0 || !long.TryParse(loadavg![3][(slash + 1)..], out long tasks)) return null;
+        long procsReads = (long)targets.Count * (v1.Hierarchies.Count - 1);
+        return procsReads > tasks ? v1.IndexProcesses() : null;
+    }
 
     /// <summary>
     /// Reads many cgroups and hands them back in the order given, each converted by <paramref name="convert"/>:
@@ -40,6 +56,9 @@ public sealed partial class CgroupManager
         using var credits = new SemaphoreSlim(Math.Min(ReadAheadWindow, n));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var wake = stop.Token.Register(() => { lock (gate) Monitor.PulseAll(gate); });
+        var index = IndexForListing(targets);
+        CgroupSnapshot ReadOne(CgroupTarget t) =>
+            index is not null && t.Systemd is null && _fsDriver is CgroupV1Driver v1 ? v1.Read(t, index) : Read(t);
 
         // Claims the next cgroup (within the window) and reads it; false when there is none to claim.
         bool ReadNext(bool wait)
@@ -53,7 +72,7 @@ public sealed partial class CgroupManager
                 return false;
             }
             ReadResult<T> r;
-            try { r = new(targets[i], convert(Read(targets[i])), null); }
+            try { r = new(targets[i], convert(ReadOne(targets[i])), null); }
             catch (CgroupException e) { r = new(targets[i], default, e); }
             results[i] = r;
             lock (gate)

@@ -185,7 +185,15 @@ public sealed partial class CgroupManager
     /// Creates the cgroup (all or nothing), moves <paramref name="pids"/> in, and reads it back — unless
     /// <paramref name="readBack"/> is false, when the outcome's value is null and a dozen file reads are saved.
     /// </summary>
-    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log, IReadOnlyList<int>? pids = null, bool readBack = true)
+    /// <para>
+    /// A cgroup that is there but unfinished (<see cref="CgroupCompleteness.Unfinished"/>: a create or removal killed
+    /// half-way) is not "already there": it fails with <see cref="ErrorIds.CgroupUnfinished"/>, or, with
+    /// <paramref name="completeUnfinished"/>, is completed — the missing directories made, every requested value
+    /// written again from the reset (device rules included), the processes moved in, and the mark cleared last.
+    /// A complete cgroup stays <see cref="ErrorIds.CgroupAlreadyExists"/> either way.
+    /// </para>
+    public Outcome<CgroupSnapshot> Create(CgroupTarget target, CgroupPlan plan, ICgroupLog log, IReadOnlyList<int>? pids = null, bool readBack = true,
+        bool completeUnfinished = false)
     {
         pids ??= Array.Empty<int>();
         foreach (var pid in pids) ValidatePid(pid);
@@ -194,18 +202,63 @@ public sealed partial class CgroupManager
         // cgroupfs: the create itself is exclusive (a leaf mkdir that finds the directory there fails it, and only
         // this call's directories are rolled back), so no stat of every hierarchy first. systemd: ask first.
         if (driver.Kind == DriverKind.Systemd && driver.Exists(target)) throw CgroupTree.AlreadyExists(target);
-        plan = plan.ForCreate();
         ReportPlan(plan, log);
-        foreach (var o in driver.Create(target, plan, pids, log))
+        IReadOnlyList<ProcessOutcome> outcomes;
+        try { outcomes = driver.Create(target, plan.ForCreate(), pids, log); }
+        catch (CgroupException e) when (e.ErrorId == ErrorIds.CgroupAlreadyExists && driver.Kind != DriverKind.Systemd
+                                        && SettledState(driver, target) is { Unfinished: true, InProgress: false } state)
+        {
+            if (!completeUnfinished) throw Unfinished(target, state, "create it");
+            log.Warning($"completing cgroup {target.CgroupPath}: {state.Reason}; every requested value is written again");
+            // Not exclusive: the directories that are there are taken as they are (the mark stays on until the end).
+            outcomes = driver.Create(target, plan, pids, log);
+        }
+        foreach (var o in outcomes)
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
         return new(readBack ? driver.Read(target) : null, null);
     }
+
+    /// <summary>
+    /// The state of a cgroup a create found there already, told apart from a create that is running right now: a
+    /// mark naming a live process is a create in progress (the caller lost the race: CgroupAlreadyExists), and a leaf
+    /// that is only in the first hierarchy without a mark may be a live creator between its first mkdir and its mark —
+    /// microseconds — so that state is asked again a few times before it counts as unfinished.
+    /// </summary>
+    private static CgroupCompleteness SettledState(ICgroupDriver driver, CgroupTarget target)
+    {
+        var state = driver.Check(target);
+        for (int i = 0; i < 5 && state is { Unfinished: true, Marked: false }; i++)
+        {
+            Thread.Sleep(2);
+            state = driver.Check(target);
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// Before a change to a cgroup that may be unfinished (Set, Suspend/Resume, device updates): a warning naming
+    /// what is missing, so a change never lands silently on a cgroup that is not what it seems. Reads only.
+    /// </summary>
+    private static void WarnIfUnfinished(ICgroupDriver driver, CgroupTarget target, ICgroupLog log, string action)
+    {
+        if (driver.Kind == DriverKind.Systemd) return;
+        if (driver.Check(target) is { Unfinished: true } state)
+            log.Warning($"{action} cgroup {target.CgroupPath}, which is unfinished: {state.Reason}. Remove it with Remove-KataCgroup, or complete it with New-KataCgroup -Force");
+    }
+
+    /// <summary><see cref="ErrorIds.CgroupUnfinished"/>, saying what to do.</summary>
+    internal static CgroupException Unfinished(CgroupTarget target, CgroupCompleteness state, string action) =>
+        new(ErrorIds.CgroupUnfinished, CgroupErrorKind.ResourceBusy,
+            $"cannot {action}: cgroup {target.CgroupPath} is unfinished — {state.Reason}. Remove it with Remove-KataCgroup, " +
+            "or complete it with New-KataCgroup -Force and the same values",
+            target.RequestedPath);
 
     /// <summary>Applies a plan to an existing cgroup and reads it back (unless <paramref name="readBack"/> is false).</summary>
     public Outcome<CgroupSnapshot> Update(CgroupTarget target, CgroupPlan plan, ICgroupLog log, bool readBack = true)
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
+        WarnIfUnfinished(driver, target, log, "changing");
         ReportPlan(plan, log);
         driver.Apply(target, plan, log);
         return new(readBack ? driver.Read(target) : null, null);
@@ -223,12 +276,21 @@ public sealed partial class CgroupManager
             log.Warning($"values converted for this host: {string.Join("; ", changed)}");
     }
 
-    /// <summary>Moves processes into the cgroup. Pids must be positive (0 would mean "the writer itself" to the kernel).</summary>
-    public Outcome<IReadOnlyList<ProcessOutcome>> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
+    /// <summary>
+    /// Moves processes into the cgroup. Pids must be positive (0 would mean "the writer itself" to the kernel). An
+    /// unfinished cgroup (<see cref="CgroupCompleteness.Unfinished"/>) may lack its limits or device rules, so moving a
+    /// VMM into it fails with <see cref="ErrorIds.CgroupUnfinished"/> unless <paramref name="force"/> (then a warning).
+    /// </summary>
+    public Outcome<IReadOnlyList<ProcessOutcome>> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, bool force = false)
     {
         foreach (var pid in pids) ValidatePid(pid);
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
+        if (driver.Kind != DriverKind.Systemd && driver.Check(target) is { Unfinished: true } state)
+        {
+            if (!force) throw Unfinished(target, state, $"move process(es) {string.Join(", ", pids)} in");
+            log.Warning($"moving process(es) into cgroup {target.CgroupPath}, which is unfinished (-Force): {state.Reason}");
+        }
         return new(driver.AddProcesses(target, pids, log), null);
     }
 

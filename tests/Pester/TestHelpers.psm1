@@ -446,6 +446,27 @@ function Get-KcFreePid {
     throw 'no free pid found'
 }
 
+function Start-KcChildPwsh {
+    <#
+    Starts a child pwsh (a separate process: a SIGKILL ends it as a crash would) that imports the module under test
+    and runs $Command, with $Environment added to its environment; registers it for cleanup and the leak check and
+    returns the Process. $TempDirectory becomes its TMPDIR: a SIGKILLed .NET process cannot remove its diagnostics
+    socket, so give it a directory that is removed anyway (Pester's TestDrive).
+    #>
+    param([Parameter(Mandatory)] [string] $Command, [hashtable] $Environment = @{}, [Parameter(Mandatory)] [string] $TempDirectory)
+    $exe = [Environment]::ProcessPath
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($exe)
+    $arguments = @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) +
+        @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$(Get-KcModulePath)'; $Command")
+    foreach ($a in $arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string] $Environment[$k] }
+    $psi.Environment['TMPDIR'] = $TempDirectory
+    $p = [System.Diagnostics.Process]::Start($psi)
+    Register-KcProcess $p
+    $p
+}
+
 function Invoke-KcWithTranscript {
     <#
     Runs $ScriptBlock and returns what it printed to the host (where -WhatIf messages go: they are on no

@@ -26,6 +26,13 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     [Alias("Pid", "ProcessId")]
     public int[] Id { get; set; } = Array.Empty<int>();
 
+    /// <summary>
+    /// Move the processes even into an unfinished cgroup (Get-KataCgroup shows State Unfinished: its limits or device
+    /// rules may be missing), with a warning, instead of failing with CgroupUnfinished.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     /// <summary>Emit each cgroup once, after all processes were added.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -79,7 +86,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
             return;
         try
         {
-            var outcome = Manager.AddProcesses(target, ids, Log);
+            var outcome = Manager.AddProcesses(target, ids, Log, Force.IsPresent);
             if (outcome.Skipped)
             {
                 WriteSkipped($"moving process(es) {pids} into cgroup {target.CgroupPath}", outcome.SkippedReason);

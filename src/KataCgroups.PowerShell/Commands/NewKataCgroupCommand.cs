@@ -36,6 +36,14 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
     [ValidateNotNullOrEmpty]
     public string? OciConfig { get; set; }
 
+    /// <summary>
+    /// Complete an unfinished cgroup at the path (a create or removal that was killed half-way: Get-KataCgroup shows
+    /// State Unfinished) instead of failing with CgroupUnfinished: the missing directories are made, every requested
+    /// value is written again, and the cgroup is marked complete last. A complete cgroup is still CgroupAlreadyExists.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     private string? _configPath;
 
     /// <inheritdoc/>
@@ -72,7 +80,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
             var description = ShouldProcessTextShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}" : $"Create {what}";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
                 return;
-            var outcome = Manager.Create(target, plan, Log, ProcessId);
+            var outcome = Manager.Create(target, plan, Log, ProcessId, completeUnfinished: Force.IsPresent);
             if (outcome.Skipped)
             {
                 WriteSkipped($"creating cgroup {target.CgroupPath}", outcome.SkippedReason);

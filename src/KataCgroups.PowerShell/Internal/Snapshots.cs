@@ -11,6 +11,7 @@ internal static class Snapshots
         CgroupPath = s.Target.CgroupPath,
         Driver = s.Driver.ToString(),
         Mode = s.Mode.ToString(),
+        State = s.Unfinished ? "Unfinished" : "Complete",
         Pids = s.Pids.ToArray(),
         MemoryLimit = s.MemoryLimit,
         MemorySwap = s.MemorySwap,

@@ -16,7 +16,13 @@ public sealed class KataCgroup
     public string Driver { get; set; } = "";
     /// <summary>Host cgroup mode: Legacy, Hybrid or Unified.</summary>
     public string Mode { get; set; } = "";
-    /// <summary>Processes in the cgroup.</summary>
+    /// <summary>
+    /// <c>Complete</c>, or <c>Unfinished</c>: a create or removal did not finish — the create mark
+    /// (<c>trusted.katacgroups.creating</c>) is set, or the directory is missing in some hierarchy (<see cref="MissingIn"/>).
+    /// Remove an unfinished cgroup, or complete it with New-KataCgroup -Force.
+    /// </summary>
+    public string State { get; set; } = "Complete";
+    /// <summary>Processes in the cgroup, in any hierarchy.</summary>
     public int[] Pids { get; set; } = Array.Empty<int>();
     /// <summary>Memory limit in bytes.</summary>
     public long? MemoryLimit { get; set; }

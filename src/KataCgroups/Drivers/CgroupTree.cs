@@ -125,18 +125,49 @@ internal static class CgroupTree
     }
 
     /// <summary>
-    /// The kata_* directories at or below <paramref name="root"/>, sorted by path; a directory no Kata path can
+    /// The kata_* directories at or below <paramref name="root"/> in any of the hierarchies whose directory for
+    /// <paramref name="root"/> is in <paramref name="startDirs"/> (the union, sorted by path): a cgroup half made or
+    /// half removed can be missing in any hierarchy but one, and it must still be listed. A directory no Kata path can
     /// produce (e.g. one named just <c>kata_</c>) is not ours to list.
+    /// <para>
+    /// The first hierarchy is walked in full (a stat per subdirectory says whether to go down: MayHaveSubdirectories).
+    /// The others are read directory by directory too — a Kata cgroup, or a whole parent, may be gone from the first —
+    /// but a kata_* directory the first hierarchy already showed as a leaf is not stat'ed again there: the Kata leaves are
+    /// the thousands in a listing, and Kata does not nest sandboxes. The one thing this can miss is a kata_* cgroup
+    /// nested in another kata_* cgroup and left only outside the first hierarchy; removing the outer one removes it with
+    /// its subtree in every hierarchy (RemoveSubtree).
+    /// </para>
     /// </summary>
-    internal static List<CgroupTarget> FindKata(string startDir, string root)
+    internal static List<CgroupTarget> FindKata(IReadOnlyList<string> startDirs, string root)
     {
-        var found = new List<CgroupTarget>();
-        foreach (var p in FindKataPaths(startDir, root))
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        List<string>? first = null;
+        var leaves = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var startDir in startDirs)
+        {
+            var some = FindKataPaths(startDir, root, first is null ? null : leaves, first is null ? leaves : null);
+            if (first is null) first = some;
+            else if (!some.SequenceEqual(first, StringComparer.Ordinal)) paths.UnionWith(some);   // the usual case: the same
+        }
+        List<string> all;
+        if (paths.Count == 0 || first is null) all = first ?? new List<string>();
+        else
+        {
+            paths.UnionWith(first);
+            all = paths.ToList();
+            all.Sort(StringComparer.Ordinal);
+        }
+        var found = new List<CgroupTarget>(all.Count);
+        foreach (var p in all)
             if (CgroupTarget.FromCgroupPath(p) is { } t) found.Add(t);
         return found;
     }
 
-    private static List<string> FindKataPaths(string startDir, string root)
+    /// <summary>
+    /// One hierarchy's kata_* paths, sorted. <paramref name="leavesOut"/> collects the kata_* paths found without
+    /// subdirectories; a kata_* path in <paramref name="knownLeaves"/> is taken as a leaf without a stat.
+    /// </summary>
+    private static List<string> FindKataPaths(string startDir, string root, HashSet<string>? knownLeaves, HashSet<string>? leavesOut)
     {
         var result = new List<string>();
         if (!Directory.Exists(startDir)) return result;
@@ -150,8 +181,11 @@ internal static class CgroupTree
             {
                 var name = Path.GetFileName(sub);
                 var subPath = path == "/" ? "/" + name : path + "/" + name;
-                if (name.StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(subPath);
+                bool kata = name.StartsWith(KataPath.Prefix, StringComparison.Ordinal);
+                if (kata) result.Add(subPath);
+                if (kata && knownLeaves is not null && knownLeaves.Contains(subPath)) continue;
                 if (MayHaveSubdirectories(sub)) stack.Push((sub, subPath));
+                else if (kata) leavesOut?.Add(subPath);
             }
         }
         result.Sort(StringComparer.Ordinal);

@@ -74,7 +74,17 @@ public sealed record CgroupSnapshot
     public required IReadOnlyList<ControllerPath> Paths { get; init; }
     /// <summary>Hierarchies in which the directory is missing (a half-made or half-removed cgroup).</summary>
     public IReadOnlyList<string> MissingIn { get; init; } = Array.Empty<string>();
-    /// <summary>Processes, sorted.</summary>
+    /// <summary>
+    /// True when the create mark is set (<see cref="CreateMark"/>): a create was interrupted, or is still running.
+    /// </summary>
+    public bool Marked { get; init; }
+    /// <summary>
+    /// Not a finished cgroup: the create mark is set, or (cgroupfs) its directory is missing in some hierarchy — a
+    /// create or a removal that did not finish. systemd keeps its own unit state and trims hierarchies it does not
+    /// manage, so there only the mark counts.
+    /// </summary>
+    public bool Unfinished => Marked || (MissingIn.Count > 0 && Driver != DriverKind.Systemd);
+    /// <summary>Processes in the cgroup in any hierarchy (the union: a process left in one hierarchy only is one), sorted.</summary>
     public required IReadOnlyList<int> Pids { get; init; }
     /// <summary>Memory limit in bytes.</summary>
     public long? MemoryLimit { get; init; }
@@ -107,6 +117,26 @@ public sealed record CgroupSnapshot
 }
 
 /// <summary>
+/// Whether a cgroup is there and finished, asked before a mutation (<see cref="ICgroupDriver.Check"/>): cheaper than a
+/// read — a stat per hierarchy and one attribute lookup.
+/// </summary>
+/// <param name="Exists">The directory exists in at least one hierarchy.</param>
+/// <param name="Marked">The create mark is set (<see cref="CreateMark"/>).</param>
+/// <param name="MissingIn">Hierarchies where the directory is missing.</param>
+/// <param name="InProgress">The mark names a process that is still running: being created right now.</param>
+public sealed record CgroupCompleteness(bool Exists, bool Marked, IReadOnlyList<string> MissingIn, bool InProgress = false)
+{
+    /// <summary>There, but not finished.</summary>
+    public bool Unfinished => Exists && (Marked || MissingIn.Count > 0);
+
+    /// <summary>Why it is unfinished, in words (null when it is not).</summary>
+    public string? Reason => !Unfinished ? null
+        : Marked && MissingIn.Count > 0 ? $"a create did not finish ({CreateMark.Name} is set) and its directory is missing in: {string.Join(", ", MissingIn)}"
+        : Marked ? $"a create did not finish ({CreateMark.Name} is set): its limits, device rules or processes may be incomplete"
+        : $"its directory is missing in: {string.Join(", ", MissingIn)} (a create or a removal did not finish)";
+}
+
+/// <summary>
 /// The one interface every driver implements (STYLE rule 5; model: opencontainers/cgroups Manager). Chosen
 /// once per host by <see cref="CgroupManager"/>. Drivers validate nothing about paths (targets arrive
 /// resolved) and never check rootless (the manager does, before calling a mutating member).
@@ -121,6 +151,9 @@ public interface ICgroupDriver
 
     /// <summary>True when the cgroup's directory exists in any hierarchy it manages.</summary>
     bool Exists(CgroupTarget target);
+
+    /// <summary>Whether the cgroup exists and is finished (the create mark, the hierarchies it is missing in). Reads only.</summary>
+    CgroupCompleteness Check(CgroupTarget target);
 
     /// <summary>
     /// Compiles resources against the cgroup as it is now (or, when it does not exist yet, as it will be when
@@ -143,7 +176,7 @@ public interface ICgroupDriver
     /// <summary>Moves processes into the cgroup; a vanished pid is reported in its outcome, not thrown.</summary>
     IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log);
 
-    /// <summary>Processes in the cgroup and its descendants.</summary>
+    /// <summary>Processes in the cgroup, in any hierarchy (the union), sorted.</summary>
     IReadOnlyList<int> GetProcesses(CgroupTarget target);
 
     /// <summary>The cgroup's directory for each controller.</summary>

@@ -65,6 +65,7 @@ public static class ErrorIds
     public const string OciConfigNotFound = "OciConfigNotFound";
     public const string CgroupNotFound = "CgroupNotFound";
     public const string CgroupAlreadyExists = "CgroupAlreadyExists";
+    public const string CgroupUnfinished = "CgroupUnfinished";
     public const string CgroupWriteFailed = "CgroupWriteFailed";
     public const string CgroupReadFailed = "CgroupReadFailed";
     public const string CgroupCreateFailed = "CgroupCreateFailed";

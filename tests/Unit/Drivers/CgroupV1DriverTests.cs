@@ -432,8 +432,11 @@ public sealed class CgroupV1DriverTests : IDisposable
             Assert.True(Directory.Exists(_fake.Dir(mount, "/kubepods/pod1")));
         }
         var rmdirs = log.VerboseMessages.Where(m => m.StartsWith("rmdir ", StringComparison.Ordinal)).ToList();
-        Assert.Equal("rmdir " + _fake.Dir("cpuset", Leaf + "/child"), rmdirs[0]);
-        Assert.Equal("rmdir " + _fake.Dir("cpuset", Leaf), rmdirs[1]);
+        Assert.Equal("rmdir " + _fake.Dir("devices", Leaf + "/child"), rmdirs[0]);
+        Assert.Equal("rmdir " + _fake.Dir("devices", Leaf), rmdirs[1]);
+        // The first hierarchy (the one holding the create mark) goes last: a removal cut short stays listed, unfinished.
+        Assert.Equal("rmdir " + _fake.Dir("cpuset", Leaf + "/child"), rmdirs[^2]);
+        Assert.Equal("rmdir " + _fake.Dir("cpuset", Leaf), rmdirs[^1]);
     }
 
     [Fact]

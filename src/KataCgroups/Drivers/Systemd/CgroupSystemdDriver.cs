@@ -101,6 +101,14 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public bool Exists(CgroupTarget target) => _fs.Exists(target);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// systemd makes the scope's directories itself, in one job, and keeps the unit's state; it also trims hierarchies
+    /// it does not manage (after daemon-reexec on v1). So no create mark and no missing-hierarchy rule here: a scope that
+    /// exists is finished as far as this module can tell.
+    /// </remarks>
+    public CgroupCompleteness Check(CgroupTarget target) => new(Exists(target), false, Array.Empty<string>());
+
+    /// <inheritdoc/>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => _fs.GetPaths(target);
 
     /// <inheritdoc/>

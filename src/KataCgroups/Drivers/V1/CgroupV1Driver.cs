@@ -71,6 +71,23 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         return true;
     }
 
+    /// <summary>Where the create mark goes: the leaf in the first hierarchy, the one made first and removed last.</summary>
+    private string? MarkDir(CgroupTarget target) => _hierarchies.Count == 0 ? null : _hierarchies[0].DirectoryOf(target.CgroupPath);
+
+    /// <inheritdoc/>
+    public CgroupCompleteness Check(CgroupTarget target)
+    {
+        bool any = false;
+        var missing = new List<string>();
+        foreach (var h in _hierarchies)
+        {
+            if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
+            else missing.Add(h.Name);
+        }
+        bool marked = any && MarkDir(target) is { } m && CreateMark.IsSet(m);
+        return new CgroupCompleteness(any, marked, missing, marked && CreateMark.CreatorAlive(MarkDir(target)!));
+    }
+
     /// <inheritdoc/>
     public bool Exists(CgroupTarget target)
     {
@@ -157,24 +174,38 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdirs decide it
+        var markDir = MarkDir(target);
         CgroupTree.Transactional(target, log, created =>
         {
             // Whoever made the leaf owns it: one found there already (before, or made by a racing creator) fails
             // the create before anything is written into it, and only this call's directories are rolled back.
-            MakeDirectories(target, created, log, exclusive: fresh);
+            // The first hierarchy's leaf is marked unfinished before any other hierarchy's mkdir (CreateMark), and a
+            // rollback removes it last (newest first), so no moment shows a leaf that looks complete and is not.
+            MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
+            {
+                CreateMark.SetOrWarn(markDir!, log);
+                CrashPoint.Hit("create:marked");
+            });
+            CrashPoint.Hit("create:dirs");
             Execute(target, plan, log);
+            CrashPoint.Hit("create:written");
         });
         // Just made: no existence check before the moves.
-        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : MoveIn(target, pids, log, null);
+        var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)MoveIn(target, pids, log, null);
+        CrashPoint.Hit("create:moved");
+        CreateMark.ClearOrWarn(markDir!, log);   // the very last step: now it is complete
+        return outcomes;
     }
 
     /// <summary>
     /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
     /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
+    /// <paramref name="afterFirst"/> runs once the first hierarchy's directory is there, before any other is made.
     /// </summary>
     internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null,
-        bool exclusive = false)
+        bool exclusive = false, Action? afterFirst = null)
     {
+        bool first = true;
         foreach (var h in _hierarchies)
         {
             if (only is not null && !only(h)) continue;
@@ -182,6 +213,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
                     cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
                 throw CgroupTree.AlreadyExists(target);
+            if (first && ReferenceEquals(h, _hierarchies[0])) afterFirst?.Invoke();
+            first = false;
         }
     }
 
@@ -303,29 +336,26 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<int> GetProcesses(CgroupTarget target)
     {
-        // One hierarchy speaks for the cgroup, as in runc (fs.go GetPids reads the devices hierarchy): every add
-        // writes each pid to every hierarchy. Half-made cgroups (missing there) fall back to the first that has it.
-        // Remove still reads every hierarchy, since there a process left anywhere would block the rmdir.
-        foreach (var dir in ProcessSources(target))
-        {
-            // A readable cgroup.procs, even an empty one, proves the directory is there: no stat.
-            if (CgroupFs.TryReadProcs(dir) is { } pids)
-            {
-                pids.Sort();
-                return pids;
-            }
-        }
-        return Array.Empty<int>();
-    }
-
-    private IEnumerable<string> ProcessSources(CgroupTarget target)
-    {
-        if (_byController.TryGetValue("devices", out var dev)) yield return dev.DirectoryOf(target.CgroupPath);
-        foreach (var h in _hierarchies) yield return h.DirectoryOf(target.CgroupPath);
+        // The union over every hierarchy, the unified tree included: every add writes each pid to every hierarchy,
+        // but a half-made cgroup, a crash in the middle of an add, or another tool can leave a process in this
+        // cgroup in one hierarchy only — and that process is what a removal has to move, and what a -WhatIf counts.
+        // (runc's fs.go GetPids reads only the devices hierarchy.)
+        var all = new HashSet<int>();
+        foreach (var h in _hierarchies)
+            if (CgroupFs.TryReadProcs(h.DirectoryOf(target.CgroupPath)) is { } pids) all.UnionWith(pids);
+        var list = all.ToList();
+        list.Sort();
+        return list;
     }
 
     /// <inheritdoc/>
-    public CgroupSnapshot Read(CgroupTarget target)
+    public CgroupSnapshot Read(CgroupTarget target) => Read(target, null);
+
+    /// <summary>
+    /// Reads the cgroup back; with <paramref name="index"/> (a listing: <see cref="IndexProcesses"/>) its processes come
+    /// from the index instead of a cgroup.procs read per hierarchy.
+    /// </summary>
+    internal CgroupSnapshot Read(CgroupTarget target, ProcessIndex? index)
     {
         // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
         // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
@@ -375,18 +405,44 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
             : new List<string>();
 
+        // The processes of every hierarchy (the union, GetProcesses): a readable cgroup.procs, even an empty one,
+        // proves the directory is there, so it also stands in for the stat of a hierarchy nothing was read from.
+        // pids.current counts the tasks of the pids cgroup and its descendants (pids.rst): read as 0, that hierarchy
+        // holds no process and its cgroup.procs is not read.
+        int pidsIndex = pidsCurrent == 0 && _indexByController.TryGetValue("pids", out int pi) ? pi : -1;
+        var pidSet = new HashSet<int>();
+        for (int i = 0; i < _hierarchies.Count; i++)
+        {
+            var dir = dirs[i] ??= _hierarchies[i].DirectoryOf(target.CgroupPath);
+            if (index is not null)
+            {
+                if (index.Of(i, target.CgroupPath) is { } indexed) pidSet.UnionWith(indexed);
+                there[i] ??= CgroupRoots.DirectoryExists(dir);
+                continue;
+            }
+            if (i == pidsIndex) continue;
+            if (CgroupFs.TryReadProcs(dir) is { } procs)
+            {
+                there[i] = true;
+                pidSet.UnionWith(procs);
+            }
+            else there[i] ??= CgroupRoots.DirectoryExists(dir);
+        }
+        var allPids = pidSet.ToList();
+        allPids.Sort();
+
         var paths = new List<ControllerPath>(_rows.Count);
         var missing = new List<string>();
         for (int r = 0; r < _rows.Count; r++)
         {
             var (controller, h) = _rows[r];
             int i = _rowIndex[r];
-            var dir = dirs[i] ??= h.DirectoryOf(target.CgroupPath);
-            there[i] ??= CgroupRoots.DirectoryExists(dir);   // once per hierarchy, also when two rows share it
-            if (there[i] == true) paths.Add(new ControllerPath(controller, dir));
+            if (there[i] == true) paths.Add(new ControllerPath(controller, dirs[i]!));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw NotFound(target);
+        // The create mark (CreateMark): one size-only getxattr on the first hierarchy's directory.
+        bool marked = there[0] == true && CreateMark.IsSet(dirs[0]!);
         return new CgroupSnapshot
         {
             Target = target,
@@ -394,7 +450,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             Mode = Host.Mode,
             Paths = paths,
             MissingIn = missing,
-            Pids = GetProcesses(target),
+            Marked = marked,
+            Pids = allPids,
             MemoryLimit = memoryLimit,
             MemorySwap = memorySwap,
             MemoryReservation = memoryReservation,
@@ -426,9 +483,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var failures = new List<string>();
         int failedErrno = 0;
         bool movedOut = !options.Kill && MoveOutByProcCgroup(target, parentPath, moved, log);
-        foreach (var h in _hierarchies)
+        // The first hierarchy last: it holds the create mark and is the one made first, so a removal cut short leaves
+        // a directory there that the listing finds and that shows the cgroup as unfinished (missing elsewhere).
+        for (int k = 1; k <= _hierarchies.Count; k++)
         {
+            var h = _hierarchies[k % _hierarchies.Count];
             var dir = h.DirectoryOf(target.CgroupPath);
+            if (k == 2) CrashPoint.Hit("remove:partial");   // one hierarchy removed, the rest not yet
             if (movedOut)
             {
                 // Emptied already in the common case: one rmdir. A directory that still holds something (a process
@@ -467,6 +528,29 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         return true;
     }
 
+    /// <summary>
+    /// One line of /proc/pid/cgroup, "hierarchy-ID:controller-list:cgroup-path" (cgroups(7); "0::path" is cgroup2): the
+    /// hierarchy of this driver it names, or null, and the path.
+    /// </summary>
+    private Hierarchy? HierarchyOfLine(ReadOnlySpan<char> line, out ReadOnlySpan<char> path)
+    {
+        path = default;
+        int a = line.IndexOf(':');
+        if (a < 0) return null;
+        int b = line[(a + 1)..].IndexOf(':');
+        if (b < 0) return null;
+        var controllers = line.Slice(a + 1, b);
+        path = line[(a + b + 2)..];
+        Hierarchy? h = null;
+        if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
+        else
+        {
+            int comma = controllers.IndexOf(',');
+            _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
+        }
+        return h is not null && _hierarchies.Contains(h) ? h : null;
+    }
+
     /// <summary>One process of <see cref="MoveOutByProcCgroup"/>: to the parent wherever it is in exactly this cgroup.</summary>
     private void MoveOutOne(CgroupTarget target, string parentPath, int pid, HashSet<int> moved, ICgroupLog log)
     {
@@ -475,21 +559,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (text is null) return;   // exited
         foreach (var line in text.AsSpan().EnumerateLines())
         {
-            int a = line.IndexOf(':');
-            if (a < 0) continue;
-            int b = line[(a + 1)..].IndexOf(':');
-            if (b < 0) continue;
-            var controllers = line.Slice(a + 1, b);
-            var path = line[(a + b + 2)..];
-            if (!path.SequenceEqual(target.CgroupPath)) continue;
-            Hierarchy? h = null;
-            if (controllers.IsEmpty) h = Host.Mode == CgroupMode.Hybrid ? Host.Unified : null;
-            else
-            {
-                int comma = controllers.IndexOf(',');
-                _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
-            }
-            if (h is null || !_hierarchies.Contains(h)) continue;
+            if (HierarchyOfLine(line, out var path) is not { } h || !path.SequenceEqual(target.CgroupPath)) continue;
             var to = h.DirectoryOf(parentPath);
             int errno = CgroupFs.TryAddProcess(to, pid, log);
             if (errno == 0) moved.Add(pid);
@@ -552,9 +622,66 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy, $"unable to freeze {file}: still FREEZING after 1000 attempts", file);
     }
 
+    /// <summary>
+    /// Which processes are in which cgroup, in every hierarchy, from one pass over <c>/proc/*/task/*/cgroup</c>
+    /// ("hierarchy-ID:controller-list:cgroup-path" per hierarchy, cgroups(7)) — what a listing of thousands of cgroups
+    /// asks instead of a cgroup.procs read per cgroup and hierarchy (ten per cgroup on a hybrid host): the union of
+    /// <c>Pids</c> over every hierarchy then costs one read per task on the host, not per cgroup. Each task counts for
+    /// its thread group, as cgroup.procs lists a process when any of its threads is in the cgroup. Null when the paths
+    /// in /proc cannot be taken as ours (a hierarchy mounted from a subtree, as in MoveOutByProcCgroup) or /proc
+    /// cannot be read; the caller then reads cgroup.procs.
+    /// </summary>
+    internal ProcessIndex? IndexProcesses()
+    {
+        if (_hierarchies.Count == 0) return null;
+        foreach (var h in _hierarchies) if (h.Root != "/") return null;
+        var index = new ProcessIndex(_hierarchies.Count);
+        IEnumerable<string> procDirs;
+        try { procDirs = Directory.EnumerateDirectories(Host.Options.ProcRoot).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        foreach (var procDir in procDirs)
+        {
+            if (!int.TryParse(Path.GetFileName(procDir), NumberStyles.None, CultureInfo.InvariantCulture, out int tgid)) continue;
+            List<string> tasks;
+            try { tasks = Directory.EnumerateDirectories(Path.Combine(procDir, "task")).ToList(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }   // exited
+            foreach (var task in tasks)
+            {
+                if (CgroupFs.TryReadSystemFile(Path.Combine(task, "cgroup")) is not { } text) continue;
+                foreach (var line in text.AsSpan().EnumerateLines())
+                {
+                    if (HierarchyOfLine(line, out var path) is not { } h) continue;
+                    index.Add(_hierarchies.IndexOf(h), path.ToString(), tgid);
+                }
+            }
+        }
+        return index;
+    }
+
+    /// <summary>The processes of every cgroup per hierarchy, from /proc (<see cref="IndexProcesses"/>).</summary>
+    internal sealed class ProcessIndex
+    {
+        private readonly Dictionary<string, List<int>>[] _byPath;
+
+        internal ProcessIndex(int hierarchies)
+        {
+            _byPath = new Dictionary<string, List<int>>[hierarchies];
+            for (int i = 0; i < hierarchies; i++) _byPath[i] = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        }
+
+        internal void Add(int hierarchy, string cgroupPath, int tgid)
+        {
+            if (!_byPath[hierarchy].TryGetValue(cgroupPath, out var list)) _byPath[hierarchy][cgroupPath] = list = new List<int>();
+            if (list.Count == 0 || list[^1] != tgid) list.Add(tgid);   // a process's tasks come one after another
+        }
+
+        /// <summary>The processes in <paramref name="cgroupPath"/> of hierarchy <paramref name="hierarchy"/>, or null.</summary>
+        internal List<int>? Of(int hierarchy, string cgroupPath) => _byPath[hierarchy].TryGetValue(cgroupPath, out var l) ? l : null;
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) =>
-        _hierarchies.Count == 0 ? new List<CgroupTarget>() : CgroupTree.FindKata(_hierarchies[0].DirectoryOf(root), root);
+        CgroupTree.FindKata(_hierarchies.Select(h => h.DirectoryOf(root)).ToList(), root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }

@@ -35,6 +35,14 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public bool Exists(CgroupTarget target) => CgroupRoots.DirectoryExists(Dir(target));
 
     /// <inheritdoc/>
+    public CgroupCompleteness Check(CgroupTarget target)
+    {
+        bool exists = Exists(target);
+        bool marked = exists && CreateMark.IsSet(Dir(target));
+        return new CgroupCompleteness(exists, marked, Array.Empty<string>(), marked && CreateMark.CreatorAlive(Dir(target)));
+    }
+
+    /// <inheritdoc/>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => new[] { new ControllerPath("unified", Dir(target)) };
 
     /// <summary>The nearest existing strict ancestor's directory (what the new levels inherit from).</summary>
@@ -76,12 +84,21 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public IReadOnlyList<ProcessOutcome> Create(CgroupTarget target, CgroupPlan plan, IReadOnlyList<int> pids, ICgroupLog log)
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdir decides it
+        var dir = Dir(target);
         CgroupTree.Transactional(target, log, created =>
         {
             if (!CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupTree.AlreadyExists(target);
+            // Marked right after the mkdir that made it ours (CreateMark: on a unified-only host these two calls are
+            // the one window, where the new leaf is empty and bounded by its parent).
+            CreateMark.SetOrWarn(dir, log);
+            CrashPoint.Hit("create:marked");
             Execute(target, plan, log);
+            CrashPoint.Hit("create:written");
         });
-        return pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
+        var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
+        CrashPoint.Hit("create:moved");
+        CreateMark.ClearOrWarn(dir, log);   // the very last step: now it is complete
+        return outcomes;
     }
 
     /// <summary>
@@ -195,6 +212,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             Driver = Kind,
             Mode = Host.Mode,
             Paths = GetPaths(target),
+            Marked = CreateMark.IsSet(dir),
             Pids = GetProcesses(target),
             MemoryLimit = Num("memory.max"),
             MemorySwap = Num("memory.swap.max"),
@@ -265,7 +283,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(_h.DirectoryOf(root), root);
+    public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(new[] { _h.DirectoryOf(root) }, root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }
