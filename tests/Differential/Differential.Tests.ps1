@@ -5,9 +5,9 @@
 #
 #   KATACGROUPS_DIFF_CASES   number of cases (default 500, of which the TCG guest runs a sample of 150; 5000 with
 #                            build.ps1 -Long)
-#   KATACGROUPS_DIFF_SEED    the seed (default: a new one per run, printed with every failure)
+#   KATACGROUPS_DIFF_SEED    the random seed (default: a new one per run, printed with every failure)
 #
-# Every divergence not allowed by divergences.psd1 fails the category of its case, with the seed and the command
+# Every divergence not allowed by divergences.psd1 fails the category of its case, with the random seed and the command
 # that re-runs the case alone.
 
 BeforeDiscovery {
@@ -23,7 +23,7 @@ BeforeAll {
     if (-not $NotRoot) {
         $count = if ($env:KATACGROUPS_DIFF_CASES) { [int] $env:KATACGROUPS_DIFF_CASES } elseif ($env:KATACGROUPS_LONG -eq '1') { 5000 } else { 500 }
         # TCG makes the v2 guest some fifteen times slower than the host: there a sample of 150 of the 500 cases
-        # (edge cases and random ones alike, drawn by the seed) keeps the tier within run-guest.sh's 600 s.
+        # (edge cases and random ones alike, drawn by the random seed) keeps the tier well within run-guest.sh's 900 s.
         $sample = if ($env:KATACGROUPS_GUEST_MODE -and -not $env:KATACGROUPS_DIFF_CASES) { 150 } else { 0 }
         $seed = if ($env:KATACGROUPS_DIFF_SEED) { [int] $env:KATACGROUPS_DIFF_SEED } else { Get-Random -Maximum ([int]::MaxValue) }
         # The run stops applying new cases after this long (they count as not run, which fails the budget test).

@@ -292,7 +292,7 @@ function Invoke-KcDifferential {
         [int] $Seed = (Get-Random -Maximum ([int]::MaxValue)),
         [int] $Count = 500,
         [int[]] $Case,
-        # Only this many of the -Count cases, drawn by the seed (the slow guest runs a sample of a full run's cases).
+        # Only this many of the -Count cases, drawn by the random seed (the slow guest runs a sample of a full run's cases).
         [int] $Sample = 0,
         [int] $TimeBudgetSeconds = 0,
         [string] $ModulePath = (Get-KcModulePath)
@@ -525,7 +525,7 @@ function Format-KcDiffResult {
 function Format-KcDiffReport {
     <#
     The divergences of a run (all of them, or those of -Category), grouped by kind and signature: each group with
-    its count, its case ids and one case in full, then the seed and how to re-run.
+    its count, its case ids and one case in full, then the random seed and how to re-run.
     #>
     param($Run, [string] $Category, [switch] $IncludeAllowed)
     $bad = @($Run.Results.Values | Where-Object {

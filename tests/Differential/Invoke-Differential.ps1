@@ -16,9 +16,9 @@
 param(
     [int] $Seed = (Get-Random -Maximum ([int]::MaxValue)),
     [int] $Count = 500,
-    # Only these case indexes of the seed (the number after 'c' in a case id); '3,17' works under pwsh -File too.
+    # Only these case indexes of the random seed (the number after 'c' in a case id); '3,17' works under pwsh -File too.
     [string[]] $Case,
-    # Only this many of the -Count cases, drawn by the seed (what the v2 guest tier runs: -Sample 150).
+    # Only this many of the -Count cases, drawn by the random seed (what the v2 guest tier runs: -Sample 150).
     [int] $Sample,
     # Print every case in full, agreeing or not.
     [switch] $Detail,
