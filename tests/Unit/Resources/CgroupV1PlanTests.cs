@@ -454,7 +454,7 @@ public class CgroupV1PlanTests
             HugepageLimits = new() { new LinuxHugepageLimit { PageSize = "2MB", Limit = 1 * MiB }, new LinuxHugepageLimit { PageSize = "1GB", Limit = 0 } },
             Pids = new LinuxPids { Limit = 10 },
         };
-        // runc's fs manager fails such a request (hugetlb's Set cannot write its file); so does the seed.
+        // runc's fs manager fails such a request (fs/hugetlb.go Set cannot write its file); so does Kata's Go manager.
         var e = Assert.Throws<CgroupException>(() => Compile(r, Context(without: "hugetlb")));
         Assert.Equal(ErrorIds.ControllerNotMounted, e.ErrorId);
         Assert.Equal("hugetlb", e.Target);
