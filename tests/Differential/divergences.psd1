@@ -34,7 +34,7 @@
         }
         @{
             Id   = 'cpu-burst'
-            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.burst'; Files = @('*cpu.cfs_burst_us', '*cpu.max.burst') }
+            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.burst'; Files = @('*cpu.cfs_burst_us', '*cpu.max.burst', '*cgroup.controllers', '*/misc.*') }
         }
         @{
             Id   = 'cpu-burst'
@@ -42,7 +42,7 @@
         }
         @{
             Id   = 'cpu-idle'
-            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.idle'; Files = @('*cpu.idle', '*cpu.shares', '*cpu.weight', '*cpu.weight.nice', '*cpu.cfs_burst_us', '*cpu.max.burst') }
+            When = @{ Outcome = 'FilesDiffer'; Field = 'cpu.idle'; Files = @('*cpu.idle', '*cpu.shares', '*cpu.weight', '*cpu.weight.nice', '*cpu.cfs_burst_us', '*cpu.max.burst', '*cgroup.controllers', '*/misc.*') }
         }
         @{
             Id   = 'cpu-idle'
@@ -53,12 +53,16 @@
             When = @{ Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidDeviceRule'; ModuleMessage = '*may only contain r, w and m*' }
         }
         @{
+            Id   = 'negative-device-number'
+            When = @{ Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidDeviceRule'; ModuleMessage = '*major and minor must be >= 0*' }
+        }
+        @{
             Id   = 'v2-misc-controller'
             When = @{ Outcome = 'FilesDiffer'; Mode = 'Unified'; Files = @('*cgroup.controllers', '*/misc.*') }
         }
         @{
             Id   = 'v2-cpu-shares-to-weight'
-            When = @{ Outcome = 'FilesDiffer'; Mode = 'Unified'; Field = 'cpu.shares'; Files = @('*cpu.weight', '*cpu.weight.nice', '*cgroup.controllers', '*/misc.*') }
+            When = @{ Outcome = 'FilesDiffer'; Mode = 'Unified'; Field = 'cpu.shares'; Files = @('*cpu.weight', '*cpu.weight.nice', '*cgroup.controllers', '*/misc.*', '*cpu.max.burst') }
         }
         @{
             Id   = 'v2-cpu-shares-range'
