@@ -23,10 +23,10 @@ internal static class JsonInput
 
     private static void Write(Utf8JsonWriter w, object? value, int depth)
     {
-        // The JSON parser's own bound (OciConfig MaxDepth 32); a self-referencing object would otherwise never end.
-        if (depth > 32)
+        // The JSON parser's own bound (OciConfig.MaxDepth); a self-referencing object would otherwise never end.
+        if (depth > KataCgroups.Resources.OciConfig.MaxDepth)
             throw new KataCgroups.Errors.CgroupException(KataCgroups.Errors.ErrorIds.InvalidOciConfig, KataCgroups.Errors.CgroupErrorKind.InvalidArgument,
-                "invalid OCI resources in -Resources: the object is nested more than 32 levels deep", "-Resources");
+                $"invalid OCI resources in -Resources: the object is nested more than {KataCgroups.Resources.OciConfig.MaxDepth} levels deep", "-Resources");
         if (value is PSObject pso)
         {
             if (pso.BaseObject is PSCustomObject)

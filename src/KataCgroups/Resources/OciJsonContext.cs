@@ -130,11 +130,14 @@ public static class OciConfig
     public static string ToJson(LinuxResources resources) =>
         JsonSerializer.Serialize(resources, OciJsonContext.Default.LinuxResources);
 
+    /// <summary>How deeply resources JSON may nest (a runtime-spec resources object is four levels deep).</summary>
+    public const int MaxDepth = 32;
+
     private static readonly JsonDocumentOptions DocOptions = new()
     {
         CommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        MaxDepth = 32,
+        MaxDepth = MaxDepth,
     };
 
     private static LinuxResources Bind(JsonElement element, string source)
