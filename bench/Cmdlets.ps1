@@ -1,4 +1,4 @@
-# Contender (b) of the lifecycle benchmark (bench/README.md, issue 7): the cmdlets in one pwsh session, written the
+# Contender (b) of the lifecycle benchmark (bench/README.md): the cmdlets in one pwsh session, written the
 # way a user would write the loop. Import-Module and one warm-up cycle are outside the timed loop.
 #   pwsh -NoProfile -File Cmdlets.ps1 -ModulePath out/KataCgroups/KataCgroups.psd1 -Root /kcbench-x -Count N -ProcessId P
 #   ... -Slice kcbench.slice   the same against systemd (paths kcbench.slice:kata:c<i>), run inside the sandbox

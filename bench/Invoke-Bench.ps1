@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    The paired lifecycle benchmark of issue 7 (bench/README.md): runs every contender on the same workload in one
+    The paired lifecycle benchmark (bench/README.md): runs every contender on the same workload in one
     invocation, verifies that each left nothing behind, and writes the results table to out/bench/results-<date>.md.
 .DESCRIPTION
     Called by `build.ps1 Bench`, which builds what it needs first and passes the paths. Runs as root on a cgroup v1
@@ -508,7 +508,7 @@ foreach ($n in $SystemdCount) {
 }
 if ($checks.Count) {
     $md.Add('')
-    $md.Add('### Targets (issue 7)')
+    $md.Add('### Targets')
     $md.Add('')
     $md.Add('| Target | Measured | Limit | |')
     $md.Add('|---|---:|---:|---|')

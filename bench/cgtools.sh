@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Contender (d) of the lifecycle benchmark (bench/README.md, issue 7): libcgroup's cgroup-tools, one bash process
+# Contender (d) of the lifecycle benchmark (bench/README.md): libcgroup's cgroup-tools, one bash process
 # running the workload with cgcreate/cgset/cgclassify/cgdelete the way a shell user would.
 #
 #   cgtools.sh <config> <root> <N> <pid>

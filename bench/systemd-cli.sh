@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Contender of the systemd lifecycle benchmark (bench/README.md, issue 7): the equivalent systemd-run/systemctl
+# Contender of the systemd lifecycle benchmark (bench/README.md): the equivalent systemd-run/systemctl
 # command sequence, run inside the test systemd sandbox. Same unit properties as the engine sends (the harness
 # writes them from the engine's systemd plan into <config>):
 #   SLICE         the slice (kcbench.slice)

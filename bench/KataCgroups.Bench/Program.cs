@@ -1,4 +1,4 @@
-// Contender (a) of the lifecycle benchmark (bench/README.md, issue 7): the engine called from C# the way the cmdlets
+// Contender (a) of the lifecycle benchmark (bench/README.md): the engine called from C# the way the cmdlets
 // call it, one process per run. Also prints the engine's plan, which the harness hands to the C floor and to the
 // cgroup-tools script so that every contender writes exactly the files and values the engine writes.
 //
@@ -39,7 +39,7 @@ static int Usage()
     return 2;
 }
 
-// The workload's resources (issue 7): create with these, then update memory and pids.
+// The workload's resources (bench/README.md): create with these, then update memory and pids.
 static LinuxResources CreateResources() => new()
 {
     Memory = new LinuxMemory { Limit = 256L << 20 },

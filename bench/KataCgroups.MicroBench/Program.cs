@@ -1,4 +1,4 @@
-// Micro-benchmarks of the engine's hot paths (issue 7 "where they guide the work"): what one lifecycle runs per
+// Micro-benchmarks of the engine's hot paths : what one lifecycle runs per
 // cgroup besides the syscalls. `build.ps1 Bench -Micro` runs all of them with a short job (a few minutes in all);
 // `--filter '*Path*'` (quoted: pwsh expands a bare * against the current directory) picks some.
 using BenchmarkDotNet.Configs;

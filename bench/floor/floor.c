@@ -1,5 +1,5 @@
 /*
- * Contender (c) of the lifecycle benchmark (bench/README.md, issue 7): the raw-syscall floor. Only mkdir, open,
+ * Contender (c) of the lifecycle benchmark (bench/README.md): the raw-syscall floor. Only mkdir, open,
  * write, close and rmdir in the timed loop, one value per write(2) (the kernel parses each write as one value),
  * and exactly the files and values the engine writes: the harness hands over the engine's own plan as a spec file
  * (KataCgroups.Bench plan), so a host with more hypervisor devices or other hierarchies changes both alike.

@@ -7,7 +7,7 @@ using KataCgroups.Resources;
 
 namespace KataCgroups;
 
-/// <summary>Hot device updates (Add-/Remove-KataCgroupDevice) and the cpuset pre-check of New/Set (issue 6, items 5 and 6).</summary>
+/// <summary>Hot device updates (Add-/Remove-KataCgroupDevice) and the cpuset pre-check of New/Set.</summary>
 public sealed partial class CgroupManager
 {
     /// <summary>

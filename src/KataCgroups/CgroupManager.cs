@@ -101,8 +101,8 @@ public sealed partial class CgroupManager
     }
 
     /// <summary>
-    /// Applies the Kata path rules. <see cref="DriverSelection.Systemd"/> requires the systemd form (the seed's
-    /// systemd mode); <see cref="DriverSelection.Cgroupfs"/> refuses it, because a systemd-form path names a unit
+    /// Applies the Kata path rules. <see cref="DriverSelection.Systemd"/> requires the systemd form (the
+    /// systemd mode of Kata's Go manager, virtcontainers/pkg/cgroups/manager.go); <see cref="DriverSelection.Cgroupfs"/> refuses it, because a systemd-form path names a unit
     /// only systemd can manage.
     /// </summary>
     public CgroupTarget Resolve(string path, DriverSelection selection = DriverSelection.Auto)
@@ -125,7 +125,7 @@ public sealed partial class CgroupManager
     }
 
     /// <summary>
-    /// A sandbox's device rules: the caller's (kept, unlike the seed), then the hypervisor devices found under the
+    /// A sandbox's device rules: the caller's (kept, unlike Kata's Go manager), then the hypervisor devices found under the
     /// host's dev root (missing ones warned about), then runc's default devices.
     /// </summary>
     public List<DeviceRule> SandboxDevices(LinuxResources resources, ICgroupLog log,

@@ -1,4 +1,4 @@
-# The hypervisor devices (semantics §2): b 253:* rwm and every present node of /dev/kvm, /dev/vhost-net… are
+# The hypervisor devices (Kata's Go manager, virtcontainers/pkg/cgroups/manager.go hypervisorDevices()): b 253:* rwm and every present node of /dev/kvm, /dev/vhost-net… are
 # appended to the caller's device rules, which are kept; a missing node is a warning, never an error. Which nodes
 # this host has comes from its preflight (Test-KataCgroupHost's Device:/dev/* checks), so each test asserts the
 # rule where a node exists and the warning where it does not.

@@ -1,4 +1,4 @@
-# Many hosts (issue 5, item 7): users fan out with PowerShell remoting over SSH. A real sshd on loopback
+# Many hosts: users fan out with PowerShell remoting over SSH. A real sshd on loopback
 # (tests/Remoting/SshRemoting.psm1: key auth, the powershell subsystem, started and stopped here) plays two hosts,
 # 127.0.0.1 and localhost. Each creates a cgroup with the built module; the deserialized objects that come back
 # must carry PSComputerName, keep their limits as numbers, format with the module's table view, and pipe back into

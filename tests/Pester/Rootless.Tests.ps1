@@ -1,4 +1,4 @@
-# Rootless (semantics §8): in a child pwsh without privileges over cgroupfs, every mutating cmdlet writes a warning
+# Rootless (opencontainers/cgroups fs/fs.go): in a child pwsh without privileges over cgroupfs, every mutating cmdlet writes a warning
 # saying what it skipped and changes nothing; the read-only cmdlets still work, here on a cgroup root made.
 
 BeforeAll {

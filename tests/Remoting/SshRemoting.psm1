@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    A private, throw-away OpenSSH server on loopback for the PowerShell remoting tests (issue 5, "Many hosts").
+    A private, throw-away OpenSSH server on loopback for the PowerShell remoting tests.
 
 .DESCRIPTION
     The remoting tests run Invoke-Command -HostName against a real sshd with the `powershell` subsystem, as users

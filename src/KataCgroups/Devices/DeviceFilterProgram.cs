@@ -2,7 +2,7 @@ namespace KataCgroups.Devices;
 
 /// <summary>
 /// Builds the <c>BPF_PROG_TYPE_CGROUP_DEVICE</c> program that enforces a device rule state on cgroup v2
-/// (semantics §5; model: opencontainers/cgroups devices/devicefilter.go). The kernel calls it with a
+/// (model: opencontainers/cgroups devices/devicefilter.go). The kernel calls it with a
 /// <c>struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }</c> where
 /// <c>access_type = access &lt;&lt; 16 | type</c> (include/uapi/linux/bpf.h); it returns 1 to allow, 0 to deny.
 /// Registers: R2 = type, R3 = access, R4 = major, R5 = minor; one block per exception; default last.

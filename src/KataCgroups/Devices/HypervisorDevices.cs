@@ -1,23 +1,23 @@
 namespace KataCgroups.Devices;
 
 /// <summary>
-/// The devices a VMM needs inside its device cgroup (semantics §2; seed <c>hypervisorDevices()</c>), and the
+/// The devices a VMM needs inside its device cgroup (Kata's Go manager, virtcontainers/pkg/cgroups/manager.go <c>hypervisorDevices()</c>), and the
 /// final rule list of a Kata sandbox.
 /// </summary>
 public static class HypervisorDevices
 {
-    /// <summary>device-mapper's major: the seed allows every dm device because they are hot-plugged into the VM.</summary>
+    /// <summary>device-mapper's major: Kata's Go manager allows every dm device because they are hot-plugged into the VM.</summary>
     public const long DeviceMapperMajor = 253;
 
     /// <summary>
     /// Nodes stat'ed and allowed <c>rwm</c> when present: <c>/dev/kvm</c> (run VMs), <c>/dev/vhost-net</c>
-    /// (virtqueues) from the seed; <c>/dev/vfio/vfio</c> and <c>/dev/vhost-vsock</c> added by later Kata.
+    /// (virtqueues) from Kata's Go manager; <c>/dev/vfio/vfio</c> and <c>/dev/vhost-vsock</c> added by later Kata.
     /// Relative to the dev root so tests can point it elsewhere.
     /// </summary>
     public static readonly IReadOnlyList<string> Nodes = new[] { "kvm", "vhost-net", "vfio/vfio", "vhost-vsock" };
 
     /// <summary>
-    /// Devices runc's specconv appends to every container (specconv <c>AllowedDevices</c>), which the seed
+    /// Devices runc's specconv appends to every container (specconv <c>AllowedDevices</c>), which Kata's Go manager
     /// received through <c>CreateCgroupConfig</c>: mknod of any node, the standard character devices, ptys, tun.
     /// </summary>
     public static readonly IReadOnlyList<DeviceRule> RuntimeDefaults = new[]
@@ -70,7 +70,7 @@ public static class HypervisorDevices
     }
 
     /// <summary>
-    /// A sandbox's full device list: the caller's rules first (kept — the seed dropped them, a bug), then the
+    /// A sandbox's full device list: the caller's rules first (kept — Kata's Go manager dropped them, a bug), then the
     /// hypervisor rules, then the runtime defaults, applied in that order from deny-all (as runc's specconv
     /// appends its defaults after the spec's rules). A caller's deny that a later allow re-opens is reported
     /// through <paramref name="warn"/>, since it silently does nothing.

@@ -9,7 +9,8 @@ namespace KataCgroups.Drivers;
 
 /// <summary>
 /// cgroupfs primitives shared by the cgroupfs drivers: one value per write(2) (the kernel parses each write as
-/// one value), mkdir/rmdir with exact errnos, pid moves with upstream's retry rules (semantics §7).
+/// one value), mkdir/rmdir with exact errnos, pid moves with upstream's retry rules (opencontainers/cgroups
+/// file.go, fs/paths.go, utils.go RemovePath).
 /// </summary>
 internal static class CgroupFs
 {

@@ -8,7 +8,7 @@ namespace KataCgroups.Drivers;
 
 /// <summary>
 /// Where cgroup files may be opened, made and removed: each hierarchy's mount point, held open as an O_PATH handle
-/// (semantics §7). Every open, mkdir and rmdir resolves its path beneath the handle of the hierarchy it belongs to
+/// (opencontainers/cgroups file.go). Every open, mkdir and rmdir resolves its path beneath the handle of the hierarchy it belongs to
 /// with openat2 <c>RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS</c>: cgroupfs has
 /// no symlinks of its own and a hierarchy is one mount, so a symlink, a <c>/proc/self/…</c> magic link, a way out
 /// through <c>..</c> or a bind mount planted inside a cgroup directory ends the call with EXDEV or ELOOP instead of

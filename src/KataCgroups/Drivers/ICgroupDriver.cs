@@ -19,11 +19,11 @@ public enum DriverKind
 /// <summary>Which driver a caller asks for (<c>-Driver</c>).</summary>
 public enum DriverSelection
 {
-    /// <summary>By the path: systemd form (<c>slice:prefix:name</c>) → systemd, else cgroupfs (the seed's rule).</summary>
+    /// <summary>By the path: systemd form (<c>slice:prefix:name</c>) → systemd, else cgroupfs (the rule of Kata's Go manager).</summary>
     Auto = 0,
     /// <summary>cgroupfs only: a systemd-form path is an error.</summary>
     Cgroupfs = 1,
-    /// <summary>systemd only: a path not in systemd form is an error (the seed's systemd mode).</summary>
+    /// <summary>systemd only: a path not in systemd form is an error (the systemd mode of Kata's Go manager).</summary>
     Systemd = 2,
 }
 
@@ -197,7 +197,7 @@ public interface ICgroupDriver
     /// </summary>
     IReadOnlyList<CgroupTarget> Find(string root);
 
-    // ---- observe and control (issue 6): each feature adds its members below its own marker ----
+    // ---- observe and control: each feature adds its members below its own marker ----
     // [stats]
     /// <summary>
     /// What the cgroup uses now — memory, CPU, pids, block IO, huge pages, PSI — read from its interface files;

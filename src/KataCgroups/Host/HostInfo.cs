@@ -1,6 +1,6 @@
 namespace KataCgroups.Host;
 
-/// <summary>How cgroups are mounted (semantics §3).</summary>
+/// <summary>How cgroups are mounted (opencontainers/cgroups utils.go).</summary>
 public enum CgroupMode
 {
     /// <summary>Only v1 hierarchies.</summary>

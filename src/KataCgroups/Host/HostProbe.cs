@@ -59,7 +59,7 @@ public static class HostProbe
         return new HostInfo(options, mode, chosen, euid, Rootless.Reason(euid, uidMap));
     }
 
-    /// <summary>Unified if the root is cgroup2; hybrid if <c>root/unified</c> is; else legacy (semantics §3).</summary>
+    /// <summary>Unified if the root is cgroup2; hybrid if <c>root/unified</c> is; else legacy (opencontainers/cgroups utils.go IsCgroup2UnifiedMode, runc libcontainer/cgroups).</summary>
     public static CgroupMode DetectMode(string cgroupRoot)
     {
         if (Libc.TryGetFsType(cgroupRoot, out var magic, out _) && magic == Cgroup2SuperMagic)

@@ -1,7 +1,7 @@
 namespace KataCgroups.Host;
 
 /// <summary>
-/// Rootless detection (semantics §8; opencontainers/cgroups fs/fs.go, runc userns): rootless when the
+/// Rootless detection (opencontainers/cgroups fs/fs.go, runc userns): rootless when the
 /// effective uid is not 0, or when running in a user namespace whose uid_map is not the identity map —
 /// then even uid 0 cannot write cgroupfs it does not own.
 /// </summary>

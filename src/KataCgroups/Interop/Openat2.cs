@@ -4,7 +4,7 @@ namespace KataCgroups.Interop;
 
 /// <summary>
 /// openat2(2) (Linux 5.6) and the *at calls that go with a directory handle: opening a cgroup file relative to
-/// its hierarchy's mount with resolution confined beneath it (semantics §7; opencontainers/cgroups file.go).
+/// its hierarchy's mount with resolution confined beneath it (opencontainers/cgroups file.go).
 /// glibc has no openat2 wrapper, so it goes through syscall(2); the number is 437 on every architecture
 /// (it was added after the syscall tables were unified).
 /// </summary>

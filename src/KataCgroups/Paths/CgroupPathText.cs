@@ -3,8 +3,8 @@ using System.Text;
 namespace KataCgroups.Paths;
 
 /// <summary>
-/// Slash-path helpers with Go's <c>path</c> semantics (Clean, Dir, Base, Join), because the Kata rules in
-/// semantics §1 are written in terms of them and must give byte-identical results.
+/// Slash-path helpers with Go's <c>path</c> semantics (Clean, Dir, Base, Join), because Kata's path rules
+/// (virtcontainers/pkg/cgroups/utils.go) are written in terms of them and must give byte-identical results.
 /// </summary>
 public static class CgroupPathText
 {

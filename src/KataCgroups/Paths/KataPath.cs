@@ -3,7 +3,7 @@ using KataCgroups.Errors;
 namespace KataCgroups.Paths;
 
 /// <summary>
-/// Kata's cgroup path rules (semantics §1; kata runtime virtcontainers/pkg/cgroups/utils.go):
+/// Kata's cgroup path rules (kata runtime virtcontainers/pkg/cgroups/utils.go):
 /// every cgroupfs path ends in a <c>kata_</c>-prefixed directory, relative paths live under <c>/vc</c>,
 /// and lexical cleaning keeps every result inside the hierarchy root.
 /// </summary>
@@ -29,7 +29,7 @@ public static class KataPath
     /// <summary>
     /// <c>ValidCgroupPath</c>: systemd form unchanged; in systemd mode anything else is malformed; absolute →
     /// <c>Rename(Clean(p))</c>; relative → <c>Rename(Join("/vc", Clean("/" + p)))</c>.
-    /// Additionally (not in the seed, which let the kernel fail later) rejects NUL/control characters and
+    /// Additionally (not in Kata's Go manager, which let the kernel fail later) rejects NUL/control characters and
     /// names longer than NAME_MAX, so nothing is written for such input.
     /// </summary>
     public static string Validate(string path, bool systemd = false)

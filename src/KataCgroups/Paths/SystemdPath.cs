@@ -3,9 +3,9 @@ using KataCgroups.Errors;
 namespace KataCgroups.Paths;
 
 /// <summary>
-/// A cgroup path in systemd form <c>slice:prefix:name</c> (semantics §1). Recognition follows the fixed
+/// A cgroup path in systemd form <c>slice:prefix:name</c> (Kata's virtcontainers/pkg/cgroups/utils.go). Recognition follows the fixed
 /// upstream rule (kata commit ad5484ba): exactly three ':'-separated non-empty parts and the first ends in
-/// <c>.slice</c>; the seed's regex rejected '-', which mangled <c>kubepods-besteffort.slice:cri-containerd:abc</c>.
+/// <c>.slice</c>; the earlier regex rejected '-', which mangled <c>kubepods-besteffort.slice:cri-containerd:abc</c>.
 /// </summary>
 public sealed record SystemdPath(string Slice, string Prefix, string Name)
 {

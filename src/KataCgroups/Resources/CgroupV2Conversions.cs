@@ -3,7 +3,7 @@ using KataCgroups.Errors;
 namespace KataCgroups.Resources;
 
 /// <summary>
-/// OCI (v1-shaped) values → cgroup v2 values (semantics §5; opencontainers/cgroups utils.go and fs2/*.go).
+/// OCI (v1-shaped) values → cgroup v2 values (opencontainers/cgroups utils.go and fs2/*.go).
 /// Each conversion is pure and documented with its upstream source so the v1→v2 report can show it.
 /// </summary>
 public static class CgroupV2Conversions

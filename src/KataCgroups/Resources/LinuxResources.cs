@@ -33,7 +33,7 @@ public sealed class LinuxResources
     public bool IsEmpty => Devices is null && Memory is null && Cpu is null && Pids is null && BlockIO is null
         && HugepageLimits is null && Network is null && Rdma is null && Unified is null;
 
-    /// <summary>A deep copy (so the engine never modifies the caller's object: the seed's own comment says so).</summary>
+    /// <summary>A deep copy (so the engine never modifies the caller's object: Kata's Go manager's own comment says so).</summary>
     public LinuxResources Clone() =>
         System.Text.Json.JsonSerializer.Deserialize(
             System.Text.Json.JsonSerializer.Serialize(this, OciJsonContext.Default.LinuxResources),

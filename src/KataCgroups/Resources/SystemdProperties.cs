@@ -37,7 +37,7 @@ public sealed record SystemdResourcePlan(IReadOnlyList<UnitProperty> Properties,
     IReadOnlyList<DeviceRule> CgroupfsDevices);
 
 /// <summary>
-/// OCI resources → systemd unit properties (semantics §6; opencontainers/cgroups systemd/v1.go
+/// OCI resources → systemd unit properties (opencontainers/cgroups systemd/v1.go
 /// genV1ResourcesProperties, systemd/v2.go genV2ResourcesProperties, systemd/devices.go). The v1 set uses the
 /// legacy names (MemoryLimit, CPUShares, BlockIOWeight), the v2 set the unified ones (MemoryMax, CPUWeight…).
 /// </summary>

@@ -2,7 +2,7 @@ using KataCgroups.Devices;
 
 namespace KataCgroups.Tests.Devices;
 
-/// <summary>The hypervisor's device rules (semantics §2, seed hypervisorDevices()) with an injected stat.</summary>
+/// <summary>The hypervisor's device rules (Kata's Go manager, virtcontainers/pkg/cgroups/manager.go hypervisorDevices()) with an injected stat.</summary>
 public class HypervisorDevicesTests
 {
     private const string DevRoot = "/fake/dev";
@@ -87,7 +87,7 @@ public class HypervisorDevicesTests
         var state = DeviceRuleSet.FromRules(HypervisorDevices.ForSandbox(caller, hypervisor));
         var list = state.ToListText().Split('\n');
         Assert.False(state.DefaultAllow);
-        Assert.Contains("c 7:7 r", list);       // the caller's rule survives (the seed dropped it)
+        Assert.Contains("c 7:7 r", list);       // the caller's rule survives (Kata's Go manager dropped it)
         Assert.Contains("b 253:* rwm", list);
         Assert.Contains("c 10:232 rwm", list);
         Assert.Contains("c 1:3 rwm", list);     // /dev/null from the runtime defaults

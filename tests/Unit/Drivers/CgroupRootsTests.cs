@@ -5,7 +5,7 @@ using KataCgroups.Tests.Support;
 namespace KataCgroups.Tests.Drivers;
 
 /// <summary>
-/// Beneath-the-hierarchy access (semantics §7) on a registered test root: a planted symlink, a way out through
+/// Beneath-the-hierarchy access (opencontainers/cgroups file.go) on a registered test root: a planted symlink, a way out through
 /// "..", or an unregistered path never leads to a write outside; a decoy outside the root proves nothing landed
 /// there. (Real cgroupfs and a planted bind mount: tests/Pester/BadInput.Tests.ps1.)
 /// </summary>

@@ -2,7 +2,7 @@ using KataCgroups.Host;
 
 namespace KataCgroups.Tests.Host;
 
-/// <summary>Rootless detection from the effective uid and uid_map (semantics §8).</summary>
+/// <summary>Rootless detection from the effective uid and uid_map (opencontainers/cgroups fs/fs.go).</summary>
 public class RootlessTests
 {
     [Theory]

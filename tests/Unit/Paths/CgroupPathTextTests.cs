@@ -4,7 +4,7 @@ namespace KataCgroups.Tests.Paths;
 
 /// <summary>
 /// CgroupPathText must give byte-identical results to Go's <c>path</c> package, because the Kata rules
-/// (semantics §1) are written in terms of it. Expected values are what Go 1.22 prints.
+/// (virtcontainers/pkg/cgroups/utils.go) are written in terms of it. Expected values are what Go 1.22 prints.
 /// </summary>
 public class CgroupPathTextTests
 {

@@ -3,11 +3,11 @@ using KataCgroups.Paths;
 
 namespace KataCgroups.Tests.Paths;
 
-/// <summary>The Kata path rule table (semantics §1; kata utils.go RenameCgroupPath / ValidCgroupPath).</summary>
+/// <summary>The Kata path rule table (kata utils.go RenameCgroupPath / ValidCgroupPath).</summary>
 public class KataPathTests
 {
     [Theory]
-    // the worked examples of semantics §1
+    // worked examples of RenameCgroupPath / ValidCgroupPath
     [InlineData("", "/kata_vc")]
     [InlineData("/kubepods/pod1/abc", "/kubepods/pod1/kata_abc")]
     [InlineData("foo/bar", "/vc/foo/kata_bar")]

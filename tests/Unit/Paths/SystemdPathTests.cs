@@ -3,12 +3,12 @@ using KataCgroups.Paths;
 
 namespace KataCgroups.Tests.Paths;
 
-/// <summary>Systemd-form paths: recognition, slice expansion, unit names (semantics §1; opencontainers/cgroups systemd/common.go).</summary>
+/// <summary>Systemd-form paths: recognition, slice expansion, unit names (opencontainers/cgroups systemd/common.go).</summary>
 public class SystemdPathTests
 {
     [Theory]
     [InlineData("system.slice:kata:abc", true)]
-    [InlineData("kubepods-besteffort.slice:cri-containerd:abc", true)]   // '-' allowed (seed bug, kata ad5484ba)
+    [InlineData("kubepods-besteffort.slice:cri-containerd:abc", true)]   // '-' allowed (earlier Kata bug, kata ad5484ba)
     [InlineData("a.slice:b:c", true)]
     [InlineData("system.slice:abc", false)]
     [InlineData("system.slice::abc", false)]

@@ -5,7 +5,7 @@ using KataCgroups.Paths;
 namespace KataCgroups.Tests.Properties;
 
 /// <summary>
-/// Property-based checks of the Kata path rules (semantics §1) over random and hostile input: whatever the path,
+/// Property-based checks of the Kata path rules (Kata's virtcontainers/pkg/cgroups/utils.go) over random and hostile input: whatever the path,
 /// it is refused with a path error, or it resolves to a clean absolute path inside the hierarchy whose leaf
 /// carries the kata_ prefix, and resolving the user path again gives the same target.
 /// </summary>

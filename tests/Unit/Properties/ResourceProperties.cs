@@ -6,7 +6,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Tests.Properties;
 
 /// <summary>
-/// Property-based checks of the resource compilers and conversions (semantics §4–§6): random resources, including
+/// Property-based checks of the resource compilers and conversions (opencontainers/cgroups fs/, fs2/, systemd/): random resources, including
 /// hostile numbers, are refused with a resource error or compile into writes that stay inside the cgroup (a plain
 /// file name of a known controller, one value per write), and the v2 conversions are monotonic and within the
 /// kernel's ranges.

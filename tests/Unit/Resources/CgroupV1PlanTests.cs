@@ -6,7 +6,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Tests.Resources;
 
 /// <summary>
-/// OCI resources → ordered cgroup v1 writes (semantics §4; opencontainers/cgroups fs/*.go), with a synthetic
+/// OCI resources → ordered cgroup v1 writes (opencontainers/cgroups fs/*.go), with a synthetic
 /// <see cref="V1PlanContext"/>: every assertion is the exact (controller, file, value) list.
 /// </summary>
 public class CgroupV1PlanTests

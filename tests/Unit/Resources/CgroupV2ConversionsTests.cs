@@ -4,7 +4,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Tests.Resources;
 
 /// <summary>
-/// The OCI (v1-shaped) → cgroup v2 value conversions (semantics §5; opencontainers/cgroups utils.go
+/// The OCI (v1-shaped) → cgroup v2 value conversions (opencontainers/cgroups utils.go
 /// ConvertCPUSharesToCgroupV2Value, ConvertBlkIOToIOWeightValue, ConvertMemorySwapToCgroupV2Value; runc 1.1
 /// numToStr). Expected values are worked out from the documented formulas, not read back from the code.
 /// </summary>

@@ -6,7 +6,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Tests.Resources;
 
 /// <summary>
-/// OCI resources → ordered cgroup v2 writes (semantics §5; opencontainers/cgroups fs2/*.go), with a synthetic
+/// OCI resources → ordered cgroup v2 writes (opencontainers/cgroups fs2/*.go), with a synthetic
 /// <see cref="V2PlanContext"/>: every assertion is the exact (controller, file, value) list, plus the
 /// v1→v2 conversions the plan reports.
 /// </summary>

@@ -6,7 +6,7 @@ using KataCgroups.Tests.Support;
 namespace KataCgroups.Tests.Resources;
 
 /// <summary>
-/// OCI resources → systemd unit properties (semantics §6; opencontainers/cgroups systemd/common.go addCpuQuota,
+/// OCI resources → systemd unit properties (opencontainers/cgroups systemd/common.go addCpuQuota,
 /// systemd/v1.go, systemd/v2.go, systemd/cpuset.go RangeToBits, systemd/devices.go), and the /proc/devices
 /// lookup that names <c>M:*</c> device rules.
 /// </summary>

@@ -8,7 +8,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Drivers.Systemd;
 
 /// <summary>
-/// Hot device updates and cpuset checks for systemd units (issue 6, items 5 and 6). The unit's <c>DeviceAllow</c>
+/// Hot device updates and cpuset checks for systemd units. The unit's <c>DeviceAllow</c>
 /// list is the state: Add sends one entry (a non-empty DeviceAllow in SetUnitProperties adds to the list, merged here
 /// with the access already listed for that path); Remove reads the list over D-Bus, drops the entry's access, resets
 /// the list (an empty DeviceAllow) and sends the rest in the same call (systemd.resource-control(5)). On v1 systemd then

@@ -11,7 +11,7 @@ using Tmds.DBus.Protocol;
 namespace KataCgroups.Drivers.Systemd;
 
 /// <summary>
-/// systemd driver (semantics §6; model: opencontainers/cgroups systemd/v1.go and v2.go): a Kata cgroup in
+/// systemd driver (model: opencontainers/cgroups systemd/v1.go and v2.go): a Kata cgroup in
 /// <c>slice:prefix:name</c> form is the transient scope <c>prefix-name.scope</c> in the expanded slice. What
 /// systemd has a property for goes over D-Bus; the rest is written through cgroupfs into the scope's
 /// directories afterwards, as upstream does. Reading, pids and leftovers go through the cgroupfs driver of the
@@ -201,10 +201,9 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// v1: systemd makes a scope only in the hierarchies it manages (not cpuset, freezer, net_cls, perf_event…).
     /// Like runc's systemd v1 driver (joinCgroups), make the scope's directory in the others through cgroupfs and
     /// move the scope's processes there too, so cpuset limits and the freezer apply. The hierarchies systemd
-    /// manages are left to systemd: it realizes and trims them as the unit's settings need (after
-    /// <c>daemon-reexec</c> systemd 252 drops a scope's devices, cpu and blkio directories and makes them again on
-    /// the next property change); making them behind its back later races its rmdir (seen: ENOENT on
-    /// cgroup.procs). So only Create (<paramref name="alsoSystemds"/>, where cgroupfs-only writes may need a
+    /// manages are left to systemd: it realizes and trims them as the unit's settings need, so making them behind
+    /// its back later races its rmdir (docs/reliability.md, "systemd behaviours the D-Bus code is shaped by").
+    /// So only Create (<paramref name="alsoSystemds"/>, where cgroupfs-only writes may need a
     /// directory systemd did not make, as runc's Apply does) touches those; Set, Add and Suspend do not.
     /// </summary>
     private void JoinUnmanagedHierarchies(CgroupTarget target, ICgroupLog log, bool alsoSystemds = false)
@@ -262,7 +261,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         bool setsDevices = plan.UnitProperties.Any(p => p.Name == "DeviceAllow");
         // v1: every SetUnitProperties makes systemd rewrite the unit's whole device list (deny all, then its
         // DeviceAllow), which wipes rules we wrote through cgroupfs because DeviceAllow cannot name them. Note them
-        // now and allow them again afterwards (systemd-sandbox note; systemd src/core/cgroup.c cgroup_context_apply).
+        // now and allow them again afterwards (systemd src/core/cgroup.c cgroup_context_apply).
         JoinUnmanagedHierarchies(target, log);   // a scope made by another tool may lack them
         var keep = !_unified && !setsDevices && plan.UnitProperties.Count > 0 ? CgroupfsOnlyDevices(target) : new List<DeviceRule>();
         // Clearing DeviceAllow briefly denies every device: freeze the scope so nothing in it notices.
@@ -363,7 +362,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         int killed = options.Kill ? _fs.GetProcesses(target).Count : 0;
         if (!options.Kill)
         {
-            // The seed moves processes to the parent before destroying: stopping a scope kills what is in it.
+            // Kata's Go manager moves processes to the parent before destroying: stopping a scope kills what is in it.
             // Only the hierarchies systemd made the scope in (on v1 not cpuset, for instance).
             var movedPids = new HashSet<int>();
             foreach (var dir in _fs.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))

@@ -49,10 +49,10 @@ internal sealed class SystemdBus : IDisposable
     /// <summary>
     /// How long each connection attempt may take to complete the handshake (SASL, Hello, the JobRemoved watch),
     /// attempt by attempt. systemd 252 can leave a new private-socket connection unserved for good when
-    /// <c>BEGIN</c> and <c>Hello</c> reach it in one read while it is busy (seen right after the system bus
-    /// restarted: the Hello was answered only when we hung up, a minute later); a fresh connection is served at
-    /// once. So a stalled handshake is dropped after a short wait and tried again, each time waiting longer,
-    /// because a systemd that is merely slow (thousands of jobs queued) deserves the 25 s sd-bus gives a call.
+    /// <c>BEGIN</c> and <c>Hello</c> reach it in one read while it is busy, and serves a fresh connection at once
+    /// (docs/reliability.md, "systemd behaviours the D-Bus code is shaped by"). So a stalled handshake is dropped
+    /// after a short wait and tried again, each time waiting longer, because a systemd that is merely slow
+    /// (thousands of jobs queued) deserves the 25 s sd-bus gives a call.
     /// </summary>
     internal static TimeSpan[] ConnectAttemptTimeouts { get; set; } =
         { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25) };
@@ -148,8 +148,8 @@ internal sealed class SystemdBus : IDisposable
 
     /// <summary>
     /// How long a manager call may go unanswered. systemd answers manager calls in milliseconds; no answer at all
-    /// means a connection systemd no longer serves (seen after <c>daemon-reexec</c> following a bus restart: the
-    /// socket stays open, nothing comes back). sd-bus gives up after 25 s; so do we.
+    /// means a connection systemd no longer serves, though its socket stays open (docs/reliability.md, "systemd
+    /// behaviours the D-Bus code is shaped by"). sd-bus gives up after 25 s; so do we.
     /// </summary>
     internal static TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
@@ -376,9 +376,10 @@ internal sealed class MessageWriterBox
 /// <summary>
 /// The results of systemd jobs (JobRemoved), matched to whoever waits for them. One completion per job path, made by
 /// whichever side comes first — the signal (it can arrive before the reply that names the job) or the waiter — and
-/// completed by the signal. Two maps checked one after the other (a buffer for early results, a table of waiters)
-/// lost a result now and then: the signal found no waiter yet, the waiter registered and looked in the buffer before
-/// the signal had written it, and it waited 30 s for nothing (seen in the bench: "job … did not finish within 30 s").
+/// completed by the signal. One map, not a buffer for early results beside a table of waiters: with two maps checked
+/// one after the other, a signal that finds no waiter yet and a waiter that looks in the buffer before the signal has
+/// written it both miss the result, and the waiter times out (docs/reliability.md, "systemd behaviours the D-Bus code
+/// is shaped by").
 /// </summary>
 internal sealed class SystemdJobs
 {

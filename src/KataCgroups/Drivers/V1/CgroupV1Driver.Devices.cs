@@ -7,7 +7,7 @@ using KataCgroups.Resources;
 
 namespace KataCgroups.Drivers.V1;
 
-/// <summary>Hot device updates and cpuset checks on v1 (issue 6, items 5 and 6).</summary>
+/// <summary>Hot device updates and cpuset checks on v1.</summary>
 public sealed partial class CgroupV1Driver
 {
     /// <inheritdoc/>

@@ -9,7 +9,7 @@ using KataCgroups.Resources;
 namespace KataCgroups.Drivers.V2;
 
 /// <summary>
-/// Hot device updates and cpuset checks on v2 (issue 6, items 5 and 6). The device program is opaque once loaded,
+/// Hot device updates and cpuset checks on v2. The device program is opaque once loaded,
 /// so every device update this driver makes also stores the rule set it was built from on the cgroup directory
 /// (<see cref="DeviceStatePayload"/>); Add/Remove-KataCgroupDevice read it back, change one rule and replace the
 /// program (BPF_F_REPLACE: exactly one program stays attached).
