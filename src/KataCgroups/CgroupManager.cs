@@ -47,8 +47,11 @@ public sealed partial class CgroupManager
             _ => null,
         };
         _busAddress = busAddress;
-        _systemd = new Lazy<CgroupSystemdDriver>(() => new CgroupSystemdDriver(Host, _busAddress));
+        _systemd = new Lazy<CgroupSystemdDriver>(() => new CgroupSystemdDriver(Host, SystemdCgroupfs(), _busAddress));
     }
+
+    /// <summary>The cgroupfs driver the systemd driver reads and writes through: this host's (v1 where it has none).</summary>
+    private ICgroupDriver SystemdCgroupfs() => _fsDriver ?? new CgroupV1Driver(Host);
 
     /// <summary>
     /// The same host with the systemd driver talking to <paramref name="address"/> (a D-Bus address such as
@@ -101,9 +104,9 @@ public sealed partial class CgroupManager
     }
 
     /// <summary>
-    /// Applies the Kata path rules. <see cref="DriverSelection.Systemd"/> requires the systemd form (the
-    /// systemd mode of Kata's Go manager, virtcontainers/pkg/cgroups/manager.go); <see cref="DriverSelection.Cgroupfs"/> refuses it, because a systemd-form path names a unit
-    /// only systemd can manage.
+    /// Applies the Kata path rules. <see cref="DriverSelection.Systemd"/> requires the systemd form (the systemd mode
+    /// of Kata's Go manager, virtcontainers/pkg/cgroups/manager.go); <see cref="DriverSelection.Cgroupfs"/> refuses it,
+    /// because a systemd-form path names a unit only systemd can manage.
     /// </summary>
     public CgroupTarget Resolve(string path, DriverSelection selection = DriverSelection.Auto)
     {

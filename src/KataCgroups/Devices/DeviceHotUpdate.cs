@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using KataCgroups.Errors;
+using KataCgroups.Resources;
 
 namespace KataCgroups.Devices;
 
@@ -159,6 +160,27 @@ public static class DeviceRuleEdit
         else if (before.SameAs(after))
             notes.Add($"'{rule.ToKernelString()}' is already allowed in {where}: nothing changes");
         return (warnings, notes);
+    }
+
+    /// <summary>
+    /// The change of one v1 <c>devices.allow</c> or <c>devices.deny</c> write in the cgroup directory
+    /// <paramref name="dir"/>, whose devices.list reads <paramref name="before"/>: what the v1 driver does, and what
+    /// the systemd driver does for rules DeviceAllow cannot name.
+    /// </summary>
+    public static DeviceChange ChangeOfListWrite(string dir, DeviceRuleSet before, DeviceRule rule, DeviceChangeKind kind)
+    {
+        var after = Apply(before, rule, kind);
+        var file = KernelRule(rule, kind).Allow ? "devices.allow" : "devices.deny";
+        var (warnings, notes) = Describe(before, after, rule, kind, dir);
+        if (before.DefaultAllow)
+            warnings.Insert(0, $"{dir} allows every device by default (devices.list 'a *:* rwm'); its deny exceptions cannot be read back, so the rule set shown may be incomplete");
+        return new DeviceChange
+        {
+            Kind = kind, Rule = rule, Before = before, After = after,
+            Writes = new[] { new CgroupWrite("devices", file, rule.ToKernelString()) },
+            Steps = new[] { $"{Path.Combine(dir, file)} = {rule.ToKernelString()}" },
+            Warnings = warnings, Notes = notes,
+        };
     }
 
     private static string Num(long n) => n == DeviceRule.Wildcard ? "*" : n.ToString(CultureInfo.InvariantCulture);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using KataCgroups.Devices;
-using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
@@ -74,7 +73,7 @@ public sealed partial class CgroupSystemdDriver
                     "and on cgroup v2 systemd owns the unit's device program, so there is no other way to change it", rule.ToKernelString());
             // What DeviceAllow cannot name goes through cgroupfs, as for New/Set (CgroupSystemdDriver.Apply).
             var listed = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(devDir, "devices.list")));
-            return CgroupV1Driver.DeviceChangeFromList(devDir, listed, rule, kind) with { DeviceAllowBefore = entries, DeviceAllowAfter = entries };
+            return DeviceRuleEdit.ChangeOfListWrite(devDir, listed, rule, kind) with { DeviceAllowBefore = entries, DeviceAllowAfter = entries };
         }
 
         var access = rule.Access;
@@ -96,7 +95,7 @@ public sealed partial class CgroupSystemdDriver
         var notes = new List<string>();
         var writes = new List<CgroupWrite>();
         var steps = new List<string>();
-        if (devDir is not null && _fs is CgroupV1Driver && Host.ByController.ContainsKey("freezer"))
+        if (devDir is not null && _v1 is not null && Host.ByController.ContainsKey("freezer"))
             steps.Add($"freeze {unit.UnitName} (systemd rewrites the whole v1 device list)");
         steps.Add($"D-Bus SetUnitProperties {unit.UnitName} runtime: {string.Join(", ", properties)}");
         if (devDir is not null)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using KataCgroups.Devices;
-using KataCgroups.Drivers.V1;
-using KataCgroups.Drivers.V2;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Paths;
@@ -15,7 +13,8 @@ namespace KataCgroups.Drivers.Systemd;
 /// <c>slice:prefix:name</c> form is the transient scope <c>prefix-name.scope</c> in the expanded slice. What
 /// systemd has a property for goes over D-Bus; the rest is written through cgroupfs into the scope's
 /// directories afterwards, as upstream does. Reading, pids and leftovers go through the cgroupfs driver of the
-/// host's mode, pointed at the scope's directory.
+/// host's mode, pointed at the scope's directory, which the caller hands in and which is used only through
+/// <see cref="ICgroupDriver"/> (as runc's systemd/v2.go holds an <c>fsMgr cgroups.Manager</c>).
 /// </summary>
 public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
 {
@@ -29,16 +28,21 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     internal const string DescriptionPrefix = "KataCgroups sandbox ";
 
     private readonly ICgroupDriver _fs;
+    private readonly HierarchyLayout? _v1;   // v1 and hybrid: the hierarchies, for those systemd does not manage
     private readonly Lazy<Func<char, long, string?>> _procDevices;
     private readonly SystemdBus _bus;
     private readonly bool _unified;
 
-    /// <summary>Creates the driver; <paramref name="busAddress"/> names a D-Bus address, else the default choice.</summary>
-    public CgroupSystemdDriver(HostInfo host, string? busAddress, ICgroupLog? log = null)
+    /// <summary>
+    /// Creates the driver over <paramref name="cgroupfs"/>, the cgroupfs driver of the host's mode;
+    /// <paramref name="busAddress"/> names a D-Bus address, else the default choice.
+    /// </summary>
+    public CgroupSystemdDriver(HostInfo host, ICgroupDriver cgroupfs, string? busAddress, ICgroupLog? log = null)
     {
         Host = host;
         _unified = host.Mode == CgroupMode.Unified;
-        _fs = _unified && host.Unified is { } u ? new CgroupV2Driver(host, u) : new CgroupV1Driver(host);
+        _fs = cgroupfs;
+        _v1 = _unified ? null : new HierarchyLayout(host);
         _bus = new SystemdBus(busAddress, log ?? NullCgroupLog.Instance);
         _procDevices = new(() => SystemdProperties.ProcDevices(host.Options.ProcRoot));
     }
@@ -210,12 +214,12 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     {
         // Set and Suspend call this too: in the usual case every directory is there, and one stat each says so.
         Func<Hierarchy, bool>? only = alsoSystemds ? null : NotSystemds;
-        if (_fs is not CgroupV1Driver v1 || v1.ExistsEverywhere(target, only)) return;
+        if (_v1 is null || _v1.ExistsEverywhere(target.CgroupPath, only)) return;
         var made = new List<string>();
-        v1.MakeDirectories(target, made, log, only);
+        _v1.MakeDirectories(target, made, log, only);
         if (made.Count == 0) return;
         // The scope's processes go into the directories just made; where the directory was there, so are they.
-        foreach (var o in v1.AddProcesses(target, v1.GetProcesses(target), log, h => made.Contains(h.DirectoryOf(target.CgroupPath))))
+        foreach (var o in _v1.MoveIn(target, _v1.Processes(target.CgroupPath), log, h => made.Contains(h.DirectoryOf(target.CgroupPath))))
             if (!o.Added && !o.Vanished) throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed, o.Error ?? $"process {o.Pid} was not added", o.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
@@ -316,7 +320,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
                 log.Verbose($"D-Bus AttachProcessesToUnit {unit.UnitName} '' [{pid}]");
                 Sync(_bus.AttachProcessesAsync(unit.UnitName, new[] { pid }), log);
                 // v1: systemd attached it in its own hierarchies; the rest are ours (see JoinUnmanagedHierarchies).
-                if (_fs is CgroupV1Driver v1) outcomes.AddRange(v1.AddProcesses(target, new[] { pid }, log, NotSystemds));
+                if (_v1 is not null) outcomes.AddRange(_v1.MoveIn(target, new[] { pid }, log, NotSystemds));
                 else outcomes.Add(new ProcessOutcome(pid, true));
             }
             catch (CgroupException e) when (e.Target == "org.freedesktop.DBus.Error.UnknownMethod")

@@ -1,6 +1,7 @@
 using KataCgroups.Cpusets;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 using KataCgroups.Interop;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
@@ -13,33 +14,12 @@ public sealed partial class CgroupV1Driver
     /// <inheritdoc/>
     public DeviceChange PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind)
     {
-        if (!_byController.TryGetValue("devices", out var h))
+        if (!_layout.TryGet("devices", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the devices controller is not mounted on this host", "devices");
         var dir = h.DirectoryOf(target.CgroupPath);
         if (!Directory.Exists(dir)) throw NotFound(target);
         var before = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(dir, "devices.list")));
-        return DeviceChangeFromList(dir, before, rule, kind);
-    }
-
-    /// <summary>
-    /// The change of one devices.allow or devices.deny write on a cgroup whose devices.list reads
-    /// <paramref name="before"/> (also used by the systemd driver for rules DeviceAllow cannot name).
-    /// </summary>
-    internal static DeviceChange DeviceChangeFromList(string dir, DeviceRuleSet before, DeviceRule rule, DeviceChangeKind kind)
-    {
-        var after = DeviceRuleEdit.Apply(before, rule, kind);
-        var written = DeviceRuleEdit.KernelRule(rule, kind);
-        var file = written.Allow ? "devices.allow" : "devices.deny";
-        var (warnings, notes) = DeviceRuleEdit.Describe(before, after, rule, kind, dir);
-        if (before.DefaultAllow)
-            warnings.Insert(0, $"{dir} allows every device by default (devices.list 'a *:* rwm'); its deny exceptions cannot be read back, so the rule set shown may be incomplete");
-        return new DeviceChange
-        {
-            Kind = kind, Rule = rule, Before = before, After = after,
-            Writes = new[] { new CgroupWrite("devices", file, rule.ToKernelString()) },
-            Steps = new[] { $"{Path.Combine(dir, file)} = {rule.ToKernelString()}" },
-            Warnings = warnings, Notes = notes,
-        };
+        return DeviceRuleEdit.ChangeOfListWrite(dir, before, rule, kind);
     }
 
     /// <inheritdoc/>
@@ -62,7 +42,7 @@ public sealed partial class CgroupV1Driver
     /// <inheritdoc/>
     public void CheckCpuset(CgroupTarget target, string? cpus, string? mems)
     {
-        if (!_byController.TryGetValue("cpuset", out var h) || target.CgroupPath == "/") return;
+        if (!_layout.TryGet("cpuset", out var h) || target.CgroupPath == "/") return;
         var dir = h.DirectoryOf(target.CgroupPath);
         bool exists = Directory.Exists(dir);
         // A new level copies its values from the nearest existing ancestor (InitCpuset), which therefore bounds it.
@@ -80,12 +60,8 @@ public sealed partial class CgroupV1Driver
             ? Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Select(c => (c, CgroupFs.TryReadValue(Path.Combine(c, file)) ?? "")).ToList()
             : new List<(string, string)>();
         return new CpusetBounds(file, value, parent, CgroupFs.TryReadValue(Path.Combine(parent, file)) ?? "", file,
-            CpusetOnline(file), children);
+            OnlineCpus.For(file), children);
     }
-
-    /// <summary>The host's online CPUs or memory nodes, for the error text.</summary>
-    internal static string? CpusetOnline(string file) =>
-        CgroupFs.TryReadSystemFile(file.EndsWith(".mems", StringComparison.Ordinal) ? "/sys/devices/system/node/online" : "/sys/devices/system/cpu/online");
 
     /// <summary>
     /// A cpuset write the kernel refused (EACCES: not within the parent; EBUSY: a child uses what would go; ERANGE: no

@@ -12,7 +12,7 @@ public sealed partial class CgroupV1Driver
     /// <inheritdoc/>
     public CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log)
     {
-        if (!_byController.TryGetValue("memory", out var h))
+        if (!_layout.TryGet("memory", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the memory controller is not mounted on this host", "memory");
         var dir = h.DirectoryOf(target.CgroupPath);
         if (!Directory.Exists(dir)) throw NotFound(target);

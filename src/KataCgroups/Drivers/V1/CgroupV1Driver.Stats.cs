@@ -26,7 +26,7 @@ public sealed partial class CgroupV1Driver
         if (!Exists(target)) throw NotFound(target);
         string? Dir(string controller)
         {
-            if (!_byController.TryGetValue(controller, out var h)) return null;
+            if (!_layout.TryGet(controller, out var h)) return null;
             var d = h.DirectoryOf(target.CgroupPath);
             return Directory.Exists(d) ? d : null;
         }

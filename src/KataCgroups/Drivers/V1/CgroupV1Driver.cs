@@ -16,39 +16,16 @@ namespace KataCgroups.Drivers.V1;
 public sealed partial class CgroupV1Driver : ICgroupDriver
 {
     /// <summary>runc's subsystem order (fs/fs.go <c>subsystems</c>): creation, writes and joins follow it.</summary>
-    public static readonly IReadOnlyList<string> SubsystemOrder = new[]
-    {
-        "cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb", "net_cls", "net_prio",
-        "perf_event", "freezer", "rdma", "misc", "name=systemd",
-    };
+    public static IReadOnlyList<string> SubsystemOrder => HierarchyLayout.SubsystemOrder;
 
-    private readonly List<Hierarchy> _hierarchies = new();            // distinct, in creation order
-    private readonly List<(string Controller, Hierarchy H)> _rows = new(); // one per controller, for paths
-    private readonly Dictionary<string, Hierarchy> _byController = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _indexByController = new(StringComparer.Ordinal); // into _hierarchies
-    private readonly int[] _rowIndex;                                  // _rows[i]'s hierarchy, into _hierarchies
+    private readonly HierarchyLayout _layout;
     private volatile bool _bfqWeightSeen;   // Read: which blkio weight file this host has (a hint, never trusted alone)
 
     /// <summary>Creates the driver for a probed host.</summary>
     public CgroupV1Driver(HostInfo host)
     {
         Host = host;
-        foreach (var name in SubsystemOrder)
-        {
-            if (!host.ByController.TryGetValue(name, out var h)) continue;
-            _byController[name] = h;
-            _rows.Add((name, h));
-            if (!_hierarchies.Contains(h)) _hierarchies.Add(h);
-        }
-        if (host.Mode == CgroupMode.Hybrid && host.Unified is { } u)
-        {
-            _rows.Add(("unified", u));
-            _hierarchies.Add(u);
-        }
-        Controllers = new HashSet<string>(_byController.Keys, StringComparer.Ordinal);
-        int IndexOf(Hierarchy h) => _hierarchies.FindIndex(x => ReferenceEquals(x, h));
-        foreach (var (name, h) in _byController) _indexByController[name] = IndexOf(h);
-        _rowIndex = _rows.Select(r => IndexOf(r.H)).ToArray();
+        _layout = new HierarchyLayout(host);
     }
 
     /// <inheritdoc/>
@@ -58,28 +35,20 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public HostInfo Host { get; }
 
     /// <summary>The v1 controllers this driver manages on this host.</summary>
-    public IReadOnlySet<string> Controllers { get; }
+    public IReadOnlySet<string> Controllers => _layout.Controllers;
 
     /// <summary>The hierarchies, in creation order; the first one is where <see cref="Find"/> looks.</summary>
-    public IReadOnlyList<Hierarchy> Hierarchies => _hierarchies;
-
-    /// <summary>True when the cgroup's directory exists in every hierarchy (not half-made), or in every one <paramref name="only"/> picks.</summary>
-    internal bool ExistsEverywhere(CgroupTarget target, Func<Hierarchy, bool>? only = null)
-    {
-        foreach (var h in _hierarchies)
-            if ((only is null || only(h)) && !CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) return false;
-        return true;
-    }
+    public IReadOnlyList<Hierarchy> Hierarchies => _layout.All;
 
     /// <summary>Where the create mark goes: the leaf in the first hierarchy, the one made first and removed last.</summary>
-    private string? MarkDir(CgroupTarget target) => _hierarchies.Count == 0 ? null : _hierarchies[0].DirectoryOf(target.CgroupPath);
+    private string? MarkDir(CgroupTarget target) => _layout.All.Length == 0 ? null : _layout.All[0].DirectoryOf(target.CgroupPath);
 
     /// <inheritdoc/>
     public CgroupCompleteness Check(CgroupTarget target)
     {
         bool any = false;
         var missing = new List<string>();
-        foreach (var h in _hierarchies)
+        foreach (var h in _layout.All)
         {
             if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
             else missing.Add(h.Name);
@@ -89,19 +58,17 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public bool Exists(CgroupTarget target)
-    {
-        // Every create, update, add and remove asks: a loop, one stat in the usual case (the first hierarchy).
-        foreach (var h in _hierarchies)
-            if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) return true;
-        return false;
-    }
+    public bool Exists(CgroupTarget target) => _layout.ExistsAnywhere(target.CgroupPath);   // every create, update, add and remove asks
 
     /// <inheritdoc/>
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target)
     {
-        var paths = new ControllerPath[_rows.Count];
-        for (int i = 0; i < paths.Length; i++) paths[i] = new ControllerPath(_rows[i].Controller, _rows[i].H.DirectoryOf(target.CgroupPath));
+        var paths = new ControllerPath[_layout.RowCount];
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var (controller, h, _) = _layout.Row(i);
+            paths[i] = new ControllerPath(controller, h.DirectoryOf(target.CgroupPath));
+        }
         return paths;
     }
 
@@ -115,7 +82,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var weights = BlockIoWeightInterface.None;
         var currentDevices = DeviceRuleSet.DenyAll();
         var m = resources.Memory;
-        if (m is not null && _byController.TryGetValue("memory", out var mem))
+        if (m is not null && _layout.TryGet("memory", out var mem))
         {
             long limit = m.Limit ?? 0, swap = m.Swap ?? 0;
             // Swap accounting (swapaccount=1) is a property of the kernel: every memory cgroup, the root included,
@@ -125,7 +92,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (limit != 0 && swap > 0 && CgroupFs.TryReadNumber(Path.Combine(mem.DirectoryOf(target.CgroupPath), "memory.limit_in_bytes")) is { } l)
                 currentLimit = l;
         }
-        if (resources.BlockIO is not null && _byController.TryGetValue("blkio", out var blkio))
+        if (resources.BlockIO is not null && _layout.TryGet("blkio", out var blkio))
         {
             // fs/blkio.go detectWeightFilenames: CFQ's blkio.weight, else BFQ's blkio.bfq.weight (kernel >= 5.0
             // has no CFQ), else none (no BFQ either). Asked of the cgroup, or the ancestor it will inherit from.
@@ -140,7 +107,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // as from the usual allow-all parent, without reading and parsing any devices.list first.
             currentDevices = DeviceRuleSet.AllowAll();
         }
-        else if (devices is not null && _byController.TryGetValue("devices", out var dev))
+        else if (devices is not null && _layout.TryGet("devices", out var dev))
         {
             // An update diffs against the cgroup's own list (or, half-made, the nearest ancestor's it was copied
             // from) — read, not stat'ed first.
@@ -181,7 +148,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // the create before anything is written into it, and only this call's directories are rolled back.
             // The first hierarchy's leaf is marked unfinished before any other hierarchy's mkdir (CreateMark), and a
             // rollback removes it last (newest first), so no moment shows a leaf that looks complete and is not.
-            MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
+            _layout.MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
             {
                 CreateMark.SetOrWarn(markDir!, log);
                 CrashPoint.Hit("create:marked");
@@ -191,48 +158,10 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             CrashPoint.Hit("create:written");
         });
         // Just made: no existence check before the moves.
-        var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)MoveIn(target, pids, log, null);
+        var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)_layout.MoveIn(target, pids, log, null);
         CrashPoint.Hit("create:moved");
         CreateMark.ClearOrWarn(markDir!, log);   // the very last step: now it is complete
         return outcomes;
-    }
-
-    /// <summary>
-    /// Makes the cgroup's directory and its ancestors in every hierarchy where they are missing (a new cpuset level
-    /// inherits its parent's cpus and mems) and adds each one made to <paramref name="created"/>.
-    /// <paramref name="afterFirst"/> runs once the first hierarchy's directory is there, before any other is made.
-    /// </summary>
-    internal void MakeDirectories(CgroupTarget target, List<string> created, ICgroupLog log, Func<Hierarchy, bool>? only = null,
-        bool exclusive = false, Action? afterFirst = null)
-    {
-        bool first = true;
-        foreach (var h in _hierarchies)
-        {
-            if (only is not null && !only(h)) continue;
-            bool cpuset = h.Controllers.Contains("cpuset");
-            if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
-                    cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
-                throw CgroupTree.AlreadyExists(target);
-            if (first && ReferenceEquals(h, _hierarchies[0])) afterFirst?.Invoke();
-            first = false;
-        }
-    }
-
-    private static readonly string[] CpusetFiles = { "cpuset.cpus", "cpuset.mems" };
-
-    /// <summary>
-    /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks (ENOSPC) until they are set: copy the
-    /// parent's values top-down, as runc's cpuset ensureParent/copyIfNeeded does.
-    /// </summary>
-    private static void InitCpuset(string dir, string parent, bool made, ICgroupLog log)
-    {
-        foreach (var file in CpusetFiles)
-        {
-            // A directory this call just made is empty by definition; an existing one is left alone when set.
-            if (!made && !string.IsNullOrEmpty(CgroupFs.TryReadValue(Path.Combine(dir, file)))) continue;
-            var inherited = CgroupFs.TryReadValue(Path.Combine(parent, file));
-            if (!string.IsNullOrEmpty(inherited)) CgroupFs.Write(Path.Combine(dir, file), inherited, log);
-        }
     }
 
     /// <inheritdoc/>
@@ -251,7 +180,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         {
             var w = writes[i];
             if (w.Controller != dirController)
-                (dirController, dir) = (w.Controller, _byController[w.Controller].DirectoryOf(target.CgroupPath));
+                (dirController, dir) = (w.Controller, _layout[w.Controller].DirectoryOf(target.CgroupPath));
             if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
             int errno = CgroupFs.TryWriteIn(dir!, w.File, w.Value, log);
             if (errno == 0) continue;
@@ -287,7 +216,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         }
 
         // devices/v1.go: re-read devices.list and make sure the kernel holds exactly what was asked.
-        if (plan.DeviceTarget is { } want && _byController.TryGetValue("devices", out var devH))
+        if (plan.DeviceTarget is { } want && _layout.TryGet("devices", out var devH))
         {
             var listFile = Path.Combine(devH.DirectoryOf(target.CgroupPath), "devices.list");
             var have = DeviceRuleSet.ParseList(CgroupFs.Read(listFile));
@@ -300,53 +229,18 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log) =>
-        AddProcesses(target, pids, log, null);
-
-    /// <summary>Adds processes in every hierarchy, or in those <paramref name="only"/> picks.</summary>
-    internal IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
+    public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
     {
         if (!Exists(target)) throw NotFound(target);
-        return MoveIn(target, pids, log, only);
-    }
-
-    /// <summary>Writes each pid to cgroup.procs in every hierarchy (or those <paramref name="only"/> picks).</summary>
-    private List<ProcessOutcome> MoveIn(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log, Func<Hierarchy, bool>? only)
-    {
-        var outcomes = new List<ProcessOutcome>(pids.Count);
-        using var progress = new CgroupTree.CountedProgress(log, "Adding processes", target.CgroupPath, pids.Count);
-        foreach (var pid in pids)
-        {
-            progress.Step(outcomes.Count);
-            ProcessOutcome outcome = new(pid, true);
-            foreach (var h in _hierarchies)
-            {
-                if (only is not null && !only(h)) continue;
-                var dir = h.DirectoryOf(target.CgroupPath);
-                int errno = CgroupFs.TryAddProcess(dir, pid, log);
-                if (errno == 0) continue;
-                outcome = CgroupTree.AddOutcome(pid, errno, dir);
-                break;
-            }
-            outcomes.Add(outcome);
-        }
-        return outcomes;
+        return _layout.MoveIn(target, pids, log, null);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<int> GetProcesses(CgroupTarget target)
-    {
-        // The union over every hierarchy, the unified tree included: every add writes each pid to every hierarchy,
-        // but a half-made cgroup, a crash in the middle of an add, or another tool can leave a process in this
-        // cgroup in one hierarchy only — and that process is what a removal has to move, and what a -WhatIf counts.
-        // (runc's fs.go GetPids reads only the devices hierarchy.)
-        var all = new HashSet<int>();
-        foreach (var h in _hierarchies)
-            if (CgroupFs.TryReadProcs(h.DirectoryOf(target.CgroupPath)) is { } pids) all.UnionWith(pids);
-        var list = all.ToList();
-        list.Sort();
-        return list;
-    }
+    /// <remarks>
+    /// The union over every hierarchy, the unified tree included: a process left in one hierarchy only is what a
+    /// removal has to move, and what a -WhatIf counts (runc's fs.go GetPids reads only the devices hierarchy).
+    /// </remarks>
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => _layout.Processes(target.CgroupPath);
 
     /// <inheritdoc/>
     public CgroupSnapshot Read(CgroupTarget target) => Read(target, null);
@@ -361,12 +255,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
         // thousands of cgroups reads each one this way. Each hierarchy's directory is named once, and the number
         // files are parsed from the bytes read.
-        var dirs = new string[_hierarchies.Count];
-        var there = new bool?[_hierarchies.Count];   // true once a file was read there; the rest are stat'ed below
+        var all = _layout.All;
+        var dirs = new string[all.Length];
+        var there = new bool?[all.Length];   // true once a file was read there; the rest are stat'ed below
         string? DirOf(string controller, out int index)
         {
-            if (!_indexByController.TryGetValue(controller, out index)) return null;
-            return dirs[index] ??= _hierarchies[index].DirectoryOf(target.CgroupPath);
+            if (!_layout.TryGetIndex(controller, out index)) return null;
+            return dirs[index] ??= all[index].DirectoryOf(target.CgroupPath);
         }
         string? Str(string controller, string file)
         {
@@ -409,11 +304,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // proves the directory is there, so it also stands in for the stat of a hierarchy nothing was read from.
         // pids.current counts the tasks of the pids cgroup and its descendants (pids.rst): read as 0, that hierarchy
         // holds no process and its cgroup.procs is not read.
-        int pidsIndex = pidsCurrent == 0 && _indexByController.TryGetValue("pids", out int pi) ? pi : -1;
+        int pidsIndex = pidsCurrent == 0 && _layout.TryGetIndex("pids", out int pi) ? pi : -1;
         var pidSet = new HashSet<int>();
-        for (int i = 0; i < _hierarchies.Count; i++)
+        for (int i = 0; i < all.Length; i++)
         {
-            var dir = dirs[i] ??= _hierarchies[i].DirectoryOf(target.CgroupPath);
+            var dir = dirs[i] ??= all[i].DirectoryOf(target.CgroupPath);
             if (index is not null)
             {
                 if (index.Of(i, target.CgroupPath) is { } indexed) pidSet.UnionWith(indexed);
@@ -431,12 +326,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var allPids = pidSet.ToList();
         allPids.Sort();
 
-        var paths = new List<ControllerPath>(_rows.Count);
+        var paths = new List<ControllerPath>(_layout.RowCount);
         var missing = new List<string>();
-        for (int r = 0; r < _rows.Count; r++)
+        for (int r = 0; r < _layout.RowCount; r++)
         {
-            var (controller, h) = _rows[r];
-            int i = _rowIndex[r];
+            var (controller, h, i) = _layout.Row(r);
             if (there[i] == true) paths.Add(new ControllerPath(controller, dirs[i]!));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
@@ -485,9 +379,10 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         bool movedOut = !options.Kill && MoveOutByProcCgroup(target, parentPath, moved, log);
         // The first hierarchy last: it holds the create mark and is the one made first, so a removal cut short leaves
         // a directory there that the listing finds and that shows the cgroup as unfinished (missing elsewhere).
-        for (int k = 1; k <= _hierarchies.Count; k++)
+        var all = _layout.All;
+        for (int k = 1; k <= all.Length; k++)
         {
-            var h = _hierarchies[k % _hierarchies.Count];
+            var h = all[k % all.Length];
             var dir = h.DirectoryOf(target.CgroupPath);
             if (k == 2) CrashPoint.Hit("remove:partial");   // one hierarchy removed, the rest not yet
             if (movedOut)
@@ -515,9 +410,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// </summary>
     private bool MoveOutByProcCgroup(CgroupTarget target, string parentPath, HashSet<int> moved, ICgroupLog log)
     {
-        if (_hierarchies.Count == 0) return false;
-        foreach (var h in _hierarchies) if (h.Root != "/") return false;
-        var source = _byController.TryGetValue("devices", out var dev) ? dev : _hierarchies[0];
+        if (!_layout.MountedFromRoots) return false;
+        var source = _layout.TryGet("devices", out var dev) ? dev : _layout.All[0];
         var pids = CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath));
         using var progress = new CgroupTree.CountedProgress(log, "Moving processes", $"{target.CgroupPath} → {parentPath}", pids.Count);
         for (int i = 0; i < pids.Count; i++)
@@ -546,9 +440,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         else
         {
             int comma = controllers.IndexOf(',');
-            _byController.TryGetValue((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
+            _layout.TryGet((comma < 0 ? controllers : controllers[..comma]).ToString(), out h);
         }
-        return h is not null && _hierarchies.Contains(h) ? h : null;
+        return h is not null && _layout.IndexOf(h) >= 0 ? h : null;
     }
 
     /// <summary>One process of <see cref="MoveOutByProcCgroup"/>: to the parent wherever it is in exactly this cgroup.</summary>
@@ -570,11 +464,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>v1 has no cgroup.kill: freeze so nothing forks, SIGKILL every task, thaw so they can die.</summary>
     private void KillAll(CgroupTarget target, HashSet<int> killed, ICgroupLog log)
     {
-        bool canFreeze = _byController.ContainsKey("freezer") && Directory.Exists(_byController["freezer"].DirectoryOf(target.CgroupPath));
+        bool canFreeze = _layout.TryGet("freezer", out var freezer) && Directory.Exists(freezer.DirectoryOf(target.CgroupPath));
         if (canFreeze) SetFreezer(target, FreezerState.Frozen, log);
         try
         {
-            foreach (var h in _hierarchies)
+            foreach (var h in _layout.All)
                 foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
                     foreach (var pid in CgroupFs.ReadProcs(dir))
                         if (killed.Add(pid))
@@ -594,7 +488,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log)
     {
-        if (!_byController.TryGetValue("freezer", out var h))
+        if (!_layout.TryGet("freezer", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the freezer controller is not mounted on this host", "freezer");
         var file = Path.Combine(h.DirectoryOf(target.CgroupPath), "freezer.state");
         if (!File.Exists(file)) throw NotFound(target);
@@ -633,9 +527,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// </summary>
     internal ProcessIndex? IndexProcesses()
     {
-        if (_hierarchies.Count == 0) return null;
-        foreach (var h in _hierarchies) if (h.Root != "/") return null;
-        var index = new ProcessIndex(_hierarchies.Count);
+        if (!_layout.MountedFromRoots) return null;
+        var index = new ProcessIndex(_layout.All.Length);
         IEnumerable<string> procDirs;
         try { procDirs = Directory.EnumerateDirectories(Host.Options.ProcRoot).ToList(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
@@ -651,7 +544,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
                 foreach (var line in text.AsSpan().EnumerateLines())
                 {
                     if (HierarchyOfLine(line, out var path) is not { } h) continue;
-                    index.Add(_hierarchies.IndexOf(h), path.ToString(), tgid);
+                    index.Add(_layout.IndexOf(h), path.ToString(), tgid);
                 }
             }
         }
@@ -681,7 +574,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
 
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) =>
-        CgroupTree.FindKata(_hierarchies.Select(h => h.DirectoryOf(root)).ToList(), root);
+        CgroupTree.FindKata(_layout.All.Select(h => h.DirectoryOf(root)).ToList(), root);
 
     private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }

@@ -1,6 +1,6 @@
 using KataCgroups.Cpusets;
 using KataCgroups.Devices;
-using KataCgroups.Drivers.V1;
+using KataCgroups.Host;
 using KataCgroups.Errors;
 using KataCgroups.Interop;
 using KataCgroups.Paths;
@@ -99,7 +99,7 @@ public sealed partial class CgroupV2Driver
         for (var d = parent; d.Length >= _h.MountPoint.Length; d = Path.GetDirectoryName(d) ?? "")
         {
             if (CgroupFs.TryReadValue(Path.Combine(d, effective)) is { } v)
-                return new CpusetBounds(file, value, d, v, effective, CgroupV1Driver.CpusetOnline(file), Array.Empty<(string, string)>());
+                return new CpusetBounds(file, value, d, v, effective, OnlineCpus.For(file), Array.Empty<(string, string)>());
             if (d == _h.MountPoint) break;
         }
         return null;
