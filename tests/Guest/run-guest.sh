@@ -32,34 +32,8 @@ need() { command -v "$1" >/dev/null || { echo "run-guest: $1 missing (.ci/run in
 need qemu-system-x86_64
 need busybox
 
-# Loaded in this order by /init (plain insmod: no depmod), so each module's depends= must come before it.
-# virtio_blk gives the guest a scratch disk, so io.max/io.weight (blkio.* on v1) have a real block device to
-# name. bfq (block/bfq.ko, CONFIG_BFQ_GROUP_IOSCHED=y) is in every initramfs but loaded only in hybrid mode:
-# on v2 it would add io.bfq.weight to every cgroup and change what the v2 suite sees.
-modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay bfq"
-have_all() { for m in $modules; do [ -f "$cache/modules/$m.ko" ] || return 1; done; [ -f "$cache/vmlinuz" ]; }
-
-# 1. Kernel: the image linux-image-amd64 depends on, from Debian, unpacked (never installed).
-if ! have_all; then
-    pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
-    [ -n "$pkg" ] || { echo "run-guest: cannot resolve the kernel package"; exit 99; }
-    rm -rf "$cache/kpkg" "$cache/modules"; mkdir -p "$cache/kpkg" "$cache/modules"
-    (cd "$cache/kpkg" && apt-get download "$pkg" >/dev/null 2>&1 && dpkg-deb -x ./*.deb x)
-    kver=$(ls "$cache/kpkg/x/lib/modules")
-    loaded=" "
-    for m in $modules; do
-        f=$(find "$cache/kpkg/x/lib/modules/$kver" -name "$m.ko" | head -1)
-        [ -n "$f" ] || { echo "run-guest: module $m not found in $pkg"; exit 99; }
-        # .modinfo holds NUL-separated key=value strings (no modinfo binary on the host).
-        for d in $(tr '\0' '\n' < "$f" | sed -n 's/^depends=//p' | head -1 | tr ',' ' '); do
-            case "$loaded" in *" $d "*) ;; *) echo "run-guest: $m needs $d, which is not loaded before it"; exit 99 ;; esac
-        done
-        loaded+="$m "
-        cp "$f" "$cache/modules/"
-    done
-    cp "$cache/kpkg/x/boot/vmlinuz-$kver" "$cache/vmlinuz.tmp" && mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
-    rm -rf "$cache/kpkg"
-fi
+# 1. Kernel: Debian's, unpacked into the cache with the modules /init loads (kernel.sh, shared with tests/Vmm).
+"$here/kernel.sh" "$cache" || exit 99
 
 # 2. initramfs: busybox-static + the modules + our /init, packed with busybox cpio (no cpio on the host).
 if [ ! -f "$cache/initrd.gz" ] || [ "$here/init" -nt "$cache/initrd.gz" ] || [ "$0" -nt "$cache/initrd.gz" ] ||
