@@ -34,8 +34,8 @@
     VariablesToExport      = @()
     PrivateData            = @{
         PSData = @{
-            Tags       = @('cgroups', 'kata', 'containers', 'linux', 'oci')
-            ProjectUri = 'https://example.invalid/KataCgroups'
+            Tags = @('cgroups', 'kata', 'containers', 'linux', 'oci')
+            # ReleaseNotes: build.ps1 writes this version's section of CHANGELOG.md into the built manifest.
         }
     }
 }

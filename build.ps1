@@ -1,11 +1,12 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    One entry point for KataCgroups: Build | Test | Help | Demo | Bench | Clean.
+    One entry point for KataCgroups: Build | Test | Help | Package | Demo | Bench | Clean.
 .DESCRIPTION
     Build  compiles the engine and the cmdlets and lays out out/KataCgroups/ (module root: manifest, cmdlet
-           assembly, formats; Dependencies/: the engine, loaded into a private AssemblyLoadContext; en-US/:
-           the help compiled from docs/help, so the built module always ships it).
+           assembly, formats, LICENSE; Dependencies/: the engine, loaded into a private AssemblyLoadContext;
+           en-US/: the help compiled from docs/help, so the built module always ships it). The built manifest's
+           ReleaseNotes are the section of its ModuleVersion in CHANGELOG.md (a build fails without one).
     Test   builds, runs the xunit tests, then the Pester suite in a fresh pwsh on the built module (this
            host's cgroups), then two guest tiers in qemu guests booted on this machine's root file system
            (tests/Guest; needs qemu-system-x86 and busybox-static, which .ci/run installs): cgroup v2, and
@@ -14,6 +15,10 @@
     Help   builds like Build, and first rewrites the SYNTAX blocks and parameter yaml of docs/help/*.md from
            Get-Command on the built module (commit the result). Fails, naming each one, when a cmdlet or
            parameter has no section in its page or a page documents a parameter that no longer exists.
+    Package
+           builds, then packs out/KataCgroups/ into out/KataCgroups.<version>.nupkg (tools/Package, with
+           PSResourceGet's Compress-PSResource), which Install-PSResource installs from a file-system repository:
+           Register-PSResourceRepository -Name Local -Uri ./out -Trusted; Install-PSResource KataCgroups -Repository Local
     Demo   builds, then walks through a sandbox cgroup's life on this host (rootless: shows the warnings).
     Bench  builds, then runs the paired lifecycle benchmark of bench/ (never part of Test; as root on a cgroup v1
            or hybrid host): the C floor (gcc), the engine from C# and the cmdlets in one session
@@ -32,7 +37,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Help', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Help', 'Package', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -97,6 +102,11 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root 'KataCgroups.psd1') $Out
     Copy-Item (Join-Path $Root 'KataCgroups.Format.ps1xml') $Out
     Copy-Item (Join-Path $Root 'KataCgroups.Types.ps1xml') $Out
+    Copy-Item (Join-Path $Root 'LICENSE') $Out
+    Import-Module (Join-Path $Root 'tools/Package/KataCgroups.Package.psm1') -Force
+    $manifest = Join-Path $Out 'KataCgroups.psd1'
+    $version = (Import-PowerShellDataFile -LiteralPath $manifest).ModuleVersion
+    Set-KcManifestReleaseNote -ManifestPath $manifest -ReleaseNote (Get-KcReleaseNote -Path (Join-Path $Root 'CHANGELOG.md') -Version $version)
     # Everything else the cmdlets need (the engine, later Tmds.DBus.Protocol) loads from Dependencies/.
     Get-ChildItem $publish -Filter *.dll |
         Where-Object Name -notin 'KataCgroups.PowerShell.dll', 'System.Management.Automation.dll' |
@@ -292,6 +302,14 @@ function Invoke-GuestTier {
     @{ Passed = [int] $g.Passed; Failed = $failed }
 }
 
+# The release artifact: the built layout as a package PSResourceGet installs (tools/Package/KataCgroups.Package.psm1).
+function Invoke-Package {
+    Invoke-Build
+    Write-Host '==> Package (out/KataCgroups -> nupkg)'
+    $package = New-KcModulePackage -ModuleDirectory $Out -DestinationPath (Join-Path $Root 'out')
+    Write-Host "    wrote $($package.FullName)"
+}
+
 function Invoke-Demo {
     Invoke-Build
     Invoke-FreshPwsh @('-NoProfile', '-File', (Join-Path $Root 'tools/Demo.ps1'), '-ModulePath', (Join-Path $Out 'KataCgroups.psd1'))
@@ -362,6 +380,7 @@ switch ($Task) {
     'Build' { Invoke-Build }
     'Test'  { Invoke-Test }
     'Help'  { Invoke-Build -UpdateHelpPages }
+    'Package' { Invoke-Package }
     'Demo'  { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Clean' { Invoke-Clean }

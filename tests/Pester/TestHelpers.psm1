@@ -446,6 +446,21 @@ function Get-KcFreePid {
     throw 'no free pid found'
 }
 
+function New-KcPwshStartInfo {
+    <#
+    How to start a child pwsh like this one (-NoProfile -NonInteractive) running $Command: under `dotnet pwsh` the
+    process is dotnet itself, so the child is `dotnet <PSHOME>/pwsh.dll`. The caller adds environment and redirection.
+    #>
+    param([Parameter(Mandatory)] [string] $Command)
+    $exe = [Environment]::ProcessPath
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($exe)
+    $arguments = @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) +
+        @('-NoProfile', '-NonInteractive', '-Command', $Command)
+    foreach ($a in $arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi
+}
+
 function Start-KcChildPwsh {
     <#
     Starts a child pwsh (a separate process: a SIGKILL ends it as a crash would) that imports the module under test
@@ -454,12 +469,7 @@ function Start-KcChildPwsh {
     socket, so give it a directory that is removed anyway (Pester's TestDrive).
     #>
     param([Parameter(Mandatory)] [string] $Command, [hashtable] $Environment = @{}, [Parameter(Mandatory)] [string] $TempDirectory)
-    $exe = [Environment]::ProcessPath
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($exe)
-    $arguments = @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) +
-        @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$(Get-KcModulePath)'; $Command")
-    foreach ($a in $arguments) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
+    $psi = New-KcPwshStartInfo "Import-Module '$(Get-KcModulePath)'; $Command"
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string] $Environment[$k] }
     $psi.Environment['TMPDIR'] = $TempDirectory
     $p = [System.Diagnostics.Process]::Start($psi)
