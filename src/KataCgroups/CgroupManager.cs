@@ -72,7 +72,10 @@ public sealed partial class CgroupManager
 
     /// <summary>
     /// The manager for this host, probed once per process and probed again only when the mount table changes
-    /// (a hierarchy mounted or unmounted since the last call).
+    /// (a hierarchy mounted or unmounted since the last call). It lives as long as the process: the cmdlets of every
+    /// runspace share it (its state is the host's, read-only once probed, plus the systemd connection, which
+    /// reconnects on its own); it is never disposed, and after a mount change a new one replaces it for later
+    /// callers while earlier callers keep theirs. Tests and tools that want their own host use <see cref="ForHost"/>.
     /// </summary>
     public static CgroupManager Default
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using KataCgroups.Host;
 using KataCgroups.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -27,6 +28,17 @@ internal static class CgroupRoots
     private static readonly object Lock = new();
     private static Root[] _roots = Array.Empty<Root>();   // longest path first
     private static volatile bool _noOpenat2;
+
+    /// <summary>
+    /// Opens the hierarchies a probe found, which every later open, mkdir and rmdir resolves beneath: each cgroupfs
+    /// driver does so when it is made for a host. Real hosts must have cgroupfs there; fake roots (ModeOverride, in
+    /// tests) are ordinary directories. The table is the process's, like the descriptors it holds: every driver of every
+    /// probe of this mount namespace shares it, and a probe after a mount change replaces what changed.
+    /// </summary>
+    internal static void Register(HostInfo host)
+    {
+        foreach (var h in host.Hierarchies) Register(h.MountPoint, verify: host.Options.ModeOverride is null);
+    }
 
     /// <summary>
     /// Registers a hierarchy's mount point (again after a mount change: the old handle is released once no call
@@ -165,7 +177,7 @@ internal static class CgroupRoots
     }
 
     /// <summary>
-    /// A hierarchy's handle was disposed under a call: <see cref="Register"/> replaced it (the host probe ran again,
+    /// A hierarchy's handle was disposed under a call: <see cref="Register(string, bool)"/> replaced it (a driver was made again,
     /// or another caller registered the same mount). True, with the new root, when there is a newer one to use —
     /// the call is made again on it instead of failing with EBADF.
     /// </summary>

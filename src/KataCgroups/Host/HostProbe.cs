@@ -48,10 +48,6 @@ public static class HostProbe
         else if (mode == CgroupMode.Legacy)
             chosen.RemoveAll(h => h.IsUnified);
 
-        // Every later open, mkdir and rmdir resolves beneath one of these mounts (Drivers/CgroupRoots). Real hosts
-        // must have cgroupfs there; fake roots (ModeOverride, in tests) are ordinary directories.
-        foreach (var h in chosen) Drivers.CgroupRoots.Register(h.MountPoint, verify: options.ModeOverride is null);
-
         uint euid = options.EuidOverride ?? Libc.GetEuid();
         string? uidMap = null;
         try { uidMap = File.ReadAllText(options.UidMapFile); }

@@ -32,10 +32,10 @@ public sealed class CreateMarkTests : IDisposable
     private void Mark(string mount = "cpuset") =>
         Assert.Equal(0, Xattr.TrySet(_fake.Dir(mount, Leaf), CreateMark.Name, $"pid {int.MaxValue} start 1"));
 
-    /// <summary>Sets the mark as a create running in this process sets it (the probe registers the fake's hierarchies first).</summary>
+    /// <summary>Sets the mark as a create running in this process sets it (a driver registers the fake's hierarchies first).</summary>
     private void MarkAsRunning()
     {
-        _ = _fake.Probe();
+        _ = Driver();
         Assert.Equal(0, CreateMark.Set(_fake.Dir("cpuset", Leaf), new RecordingLog()));
     }
 

@@ -26,6 +26,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         Host = host;
         _layout = new HierarchyLayout(host);
+        CgroupRoots.Register(host);
     }
 
     /// <inheritdoc/>

@@ -21,6 +21,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         Host = host;
         _h = unified;
+        CgroupRoots.Register(host);
     }
 
     /// <inheritdoc/>
