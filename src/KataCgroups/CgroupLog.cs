@@ -16,6 +16,12 @@ public interface ICgroupLog
     bool VerboseEnabled => true;
     /// <summary>Something skipped, ignored or converted that the user should know about.</summary>
     void Warning(string message);
+    /// <summary>
+    /// A fact about the host that every call finds again (a hypervisor device node the host lacks): worth a warning,
+    /// but a caller that runs command after command may say it once and keep it for verbose output afterwards.
+    /// By default a warning each time.
+    /// </summary>
+    void HostNotice(string message) => Warning(message);
     /// <summary>Low-level detail: errnos, retries, D-Bus error names.</summary>
     void Debug(string message);
 

@@ -33,7 +33,7 @@ public sealed partial class CgroupManager
     {
         var driver = DriverFor(target);
         if (!driver.Exists(target)) throw NotFound(target);
-        try { return new(driver.PlanDeviceChange(target, rule, kind), null); }
+        try { return new(driver.PlanDeviceChange(target, rule, kind).WithoutNoOp(), null); }
         catch (CgroupException) when (Host.RootlessReason is { } why) { return new(null, why); }
     }
 
@@ -45,7 +45,7 @@ public sealed partial class CgroupManager
         WarnIfUnfinished(driver, target, log, "changing the devices of");
         foreach (var w in change.Warnings) log.Warning(w);
         foreach (var n in change.Notes) log.Verbose(n);
-        driver.ApplyDeviceChange(target, change, log);
+        if (!change.Unchanged) driver.ApplyDeviceChange(target, change, log);
         return new(driver.Read(target), null);
     }
 

@@ -132,13 +132,13 @@ public sealed partial class CgroupManager
 
     /// <summary>
     /// A sandbox's device rules: the caller's (kept, unlike Kata's Go manager), then the hypervisor devices found under the
-    /// host's dev root (missing ones warned about), then runc's default devices.
+    /// host's dev root (each missing one a host notice: warned once per session), then runc's default devices.
     /// </summary>
     public List<DeviceRule> SandboxDevices(LinuxResources resources, ICgroupLog log,
         Func<string, (DeviceNode? Node, string? Error)>? stat = null)
     {
         var caller = (resources.Devices ?? new()).Select(DeviceRule.FromOci);
-        var hypervisor = HypervisorDevices.Build(Host.Options.DevRoot, stat ?? HypervisorDevices.Stat, log.Warning);
+        var hypervisor = HypervisorDevices.Build(Host.Options.DevRoot, stat ?? HypervisorDevices.Stat, log.HostNotice);
         return HypervisorDevices.ForSandbox(caller, hypervisor, log.Warning);
     }
 
@@ -165,6 +165,26 @@ public sealed partial class CgroupManager
         var plan = Enforce(driver.Plan(target, resources, devices), skipUnsupported);
         CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
         return plan;
+    }
+
+    /// <summary>
+    /// The plan as -WhatIf shows it, one line per step: each systemd property, each write with its absolute file,
+    /// then the OCI values that landed as a different number (<c>cpu.shares 512 → cpu.weight 59</c>; a value that only
+    /// changed its file name, such as v1's <c>cpu.shares 1024 → cpu.shares 1024</c>, says nothing the write does not),
+    /// then the plan's warnings.
+    /// </summary>
+    public IReadOnlyList<string> DescribePlan(CgroupTarget target, CgroupPlan plan)
+    {
+        var dirs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in GetPaths(target)) dirs.TryAdd(p.Controller, p.Directory);
+        string FileOf(CgroupWrite w) =>
+            dirs.TryGetValue(w.Controller, out var d) || dirs.TryGetValue("unified", out d) ? Path.Combine(d, w.File) : w.File;
+        var lines = new List<string>();
+        lines.AddRange(plan.UnitProperties.Select(p => "systemd " + p));
+        lines.AddRange(plan.Writes.Select(w => FileOf(w) + " = " + w.Value));
+        lines.AddRange(plan.Conversions.Where(c => c.ChangesValue).Select(c => "(from) " + c));
+        lines.AddRange(plan.Warnings.Select(w => "(warning) " + w));
+        return lines;
     }
 
     /// <summary>

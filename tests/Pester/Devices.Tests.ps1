@@ -14,9 +14,18 @@ BeforeAll {
     function Get-HypervisorRule {
         foreach ($c in Get-KcHostCheck | Where-Object { $_.Check -like 'Device:/dev/*' -and $_.Status -eq 'Pass' }) { "$($c.Value) rwm" }
     }
-    # The warnings of a create that name $Node.
+    # The warnings and verbose lines of a create that name $Node (a missing node is a warning once per session, and a
+    # verbose line every time).
     function Select-NodeWarning([object[]] $Warnings, [string] $Node) {
         @($Warnings | ForEach-Object { "$_" }) -match [regex]::Escape($Node)
+    }
+    # Creates a cgroup with -Verbose; returns the cgroup and the warning and verbose messages.
+    function New-Noted([string] $Path) {
+        $out = New-KataCgroup -Path $Path -Verbose 4>&1 3>&1
+        [pscustomobject]@{
+            Cgroup = $out | Where-Object { $_ -is [KataCgroups.PowerShell.KataCgroup] }
+            Messages = @($out | Where-Object { $_ -is [System.Management.Automation.InformationalRecord] } | ForEach-Object Message)
+        }
     }
 }
 
@@ -29,7 +38,8 @@ Describe 'Hypervisor devices' {
     }
 
     It 'allows every device-mapper device (b 253:* rwm), and /dev/kvm where the host has it (a warning where not)' {
-        $cg = New-KataCgroup -Path "$Root/pod1/sb" -WarningVariable warnings -WarningAction SilentlyContinue
+        $r = New-Noted "$Root/pod1/sb"
+        $cg, $warnings = $r.Cgroup, $r.Messages
         $list = Get-DeviceList $cg.CgroupPath
         # Kata's rule names device-mapper's usual major whatever the host gives it (the preflight's Device:device-mapper)
         $list | Should -Contain 'b 253:* rwm'
@@ -63,7 +73,8 @@ Describe 'Hypervisor devices' {
     }
 
     It 'warns about a missing /dev/vhost-net and still creates the cgroup (allows it when present)' {
-        $cg = New-KataCgroup -Path "$Root/pod1/sb" -WarningVariable warnings -WarningAction SilentlyContinue
+        $r = New-Noted "$Root/pod1/sb"
+        $cg, $warnings = $r.Cgroup, $r.Messages
         $cg | Should -Not -BeNullOrEmpty
         $vhost = Get-KcHostCheck Device:/dev/vhost-net
         if ($vhost.Status -eq 'Pass') {

@@ -104,9 +104,12 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
                 }
                 var change = planned.Value!;
                 var nl = Environment.NewLine;
-                var description = $"{(add ? "Allow" : "Revoke")} device '{shown}' for cgroup {target.CgroupPath}:{nl}"
-                    + string.Join(nl, change.Steps.Select(s => "  " + s)) + $"{nl}  resulting rules: {change.DescribeResult()}"
-                    + string.Concat(change.Warnings.Select(w => $"{nl}  (warning) {w}"));
+                // The steps only for -WhatIf/-Confirm: under -Verbose the engine says each write as it makes it.
+                var description = $"{(add ? "Allow" : "Revoke")} device '{shown}' for cgroup {target.CgroupPath}"
+                    + (StepsShown
+                        ? $":{nl}" + string.Join(nl, change.Steps.Select(s => "  " + s)) + $"{nl}  resulting rules: {change.DescribeResult()}"
+                          + string.Concat(change.Warnings.Select(w => $"{nl}  (warning) {w}"))
+                        : "");
                 if (!ShouldProcess(description,
                         $"{(add ? "Allow" : "Revoke")} device '{shown}' for cgroup {target.CgroupPath}? Resulting rules: {change.DescribeResult()}",
                         MyInvocation.MyCommand.Name))

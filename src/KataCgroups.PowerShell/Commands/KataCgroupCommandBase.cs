@@ -65,15 +65,25 @@ public abstract class KataCgroupCommandBase : PSCmdlet
 
     private bool? _textShown;
 
-    private bool ComputeTextShown()
+    private bool ComputeTextShown() => StepsShown || Log.VerboseEnabled;   // -Verbose or $VerbosePreference, decided once by the log
+
+    /// <summary>
+    /// Whether ShouldProcess shows its text to someone deciding or previewing: -WhatIf, or a confirmation prompt
+    /// (-Confirm, or $ConfirmPreference at or below this cmdlet's impact). A change that lists its steps in the text
+    /// lists them only then: under -Verbose alone the engine says each write as it makes it, and the same lines
+    /// twice are noise.
+    /// </summary>
+    private protected bool StepsShown => _stepsShown ??= ComputeStepsShown();
+
+    private bool? _stepsShown;
+
+    private bool ComputeStepsShown()
     {
         var bound = MyInvocation.BoundParameters;
         bool? Switch(string name) => bound.TryGetValue(name, out var v) ? LanguagePrimitives.IsTrue(v) : null;
         if (Switch("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"))) return true;
         var impact = ImpactOf(GetType());
-        if (Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact))
-            return true;
-        return Log.VerboseEnabled;   // -Verbose or $VerbosePreference, decided once by the log
+        return Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact);
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfirmImpact> Impacts = new();

@@ -77,7 +77,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
             var target = Resolve(path);
             var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log, SkipUnsupported);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
-            var description = ShouldProcessTextShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{DescribePlan(Manager, target, plan)}" : $"Create {what}";
+            var description = StepsShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{PlanText(target, plan)}" : $"Create {what} ({Manager.DriverFor(target).Kind})";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
                 return;
             var outcome = Manager.Create(target, plan, Log, ProcessId, completeUnfinished: Force.IsPresent);

@@ -195,14 +195,7 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
         return (ulong)value;
     }
 
-    /// <summary>The plan as -WhatIf shows it: one line per write with its absolute file.</summary>
-    private protected static string DescribePlan(CgroupManager manager, Paths.CgroupTarget target, CgroupPlan plan)
-    {
-        var dirs = manager.GetPaths(target).GroupBy(p => p.Controller).ToDictionary(g => g.Key, g => g.First().Directory);
-        var properties = plan.UnitProperties.Select(p => "  systemd " + p);
-        var lines = properties.Concat(plan.Writes.Select(w => "  " + (dirs.TryGetValue(w.Controller, out var d) || dirs.TryGetValue("unified", out d) ? Path.Combine(d, w.File) : w.File) + " = " + w.Value));
-        var conversions = plan.Conversions.Select(c => "  (from) " + c);
-        var warnings = plan.Warnings.Select(w => "  (warning) " + w);
-        return string.Join(Environment.NewLine, lines.Concat(conversions).Concat(warnings));
-    }
+    /// <summary>The engine's description of the plan (<see cref="CgroupManager.DescribePlan"/>), indented under the action.</summary>
+    private protected string PlanText(Paths.CgroupTarget target, CgroupPlan plan) =>
+        string.Join(Environment.NewLine, Manager.DescribePlan(target, plan).Select(l => "  " + l));
 }

@@ -38,7 +38,7 @@ public sealed class SetKataCgroupResourceCommand : ResourceCommandBase
                 WriteWarning($"Set-KataCgroupResource: no resource values were given for '{Path}'; nothing to change.");
             var target = Resolve(Path);
             var plan = Manager.PlanUpdate(target, resources, Log, SkipUnsupported);
-            var description = ShouldProcessTextShown ? $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{DescribePlan(Manager, target, plan)}" : $"Update cgroup {target.CgroupPath}";
+            var description = StepsShown ? $"Update cgroup {target.CgroupPath}:{Environment.NewLine}{PlanText(target, plan)}" : $"Update cgroup {target.CgroupPath}";
             if (!ShouldProcess(description, $"Write {plan.Writes.Count} values to cgroup {target.CgroupPath}?", "Set-KataCgroupResource"))
                 return;
             var outcome = Manager.Update(target, plan, Log, readBack: PassThru);

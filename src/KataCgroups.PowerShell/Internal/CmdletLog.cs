@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 
 namespace KataCgroups.PowerShell.Internal;
 
@@ -26,6 +28,23 @@ internal sealed class CmdletLog : ICgroupLog
     }
 
     public void Warning(string message) => _cmdlet.WriteWarning(message);
+
+    // What each runspace has been told already: a host that lacks /dev/vhost-net lacks it on every New-KataCgroup,
+    // and a runbook creating fifty sandboxes needs the warning once, not fifty times.
+    private static readonly ConditionalWeakTable<Runspace, HashSet<string>> Noticed = new();
+
+    /// <summary>A warning the first time in this runspace; a verbose line every time.</summary>
+    public void HostNotice(string message)
+    {
+        Verbose(message);
+        bool first = true;
+        if (Runspace.DefaultRunspace is { } runspace)
+        {
+            var seen = Noticed.GetValue(runspace, static _ => new HashSet<string>(StringComparer.Ordinal));
+            lock (seen) first = seen.Add(message);
+        }
+        if (first) Warning(message);
+    }
 
     public void Debug(string message) => _cmdlet.WriteDebug(message);
 

@@ -43,6 +43,32 @@ public sealed record DeviceChange
     /// <summary>systemd: the entries after the update.</summary>
     public IReadOnlyList<(string Path, string Access)>? DeviceAllowAfter { get; init; }
 
+    /// <summary>
+    /// True when the change leaves the cgroup as it is (<see cref="WithoutNoOp"/>): it has no steps, and applying it
+    /// writes nothing.
+    /// </summary>
+    public bool Unchanged { get; init; }
+
+    /// <summary>
+    /// This change, or, when the state after it is the state before it, the same change with no step at all: an allow
+    /// of a rule that is already there (or a revoke of one that is not an exception of its own) would only write what
+    /// the kernel holds. Not when the cgroup allows every device by default, whose deny exceptions cannot be read back
+    /// (devices.list shows only <c>a *:* rwm</c>), so "the same" cannot be known; nor when systemd's DeviceAllow
+    /// entries would change.
+    /// </summary>
+    public DeviceChange WithoutNoOp()
+    {
+        bool sameEntries = DeviceAllowBefore is null || DeviceAllowAfter is null || DeviceAllowBefore.SequenceEqual(DeviceAllowAfter);
+        if (Before.DefaultAllow || !Before.SameAs(After) || !sameEntries) return this;
+        return this with
+        {
+            Unchanged = true,
+            Steps = new[] { "(nothing to write: the rules already are the result)" },
+            Writes = Array.Empty<Resources.CgroupWrite>(),
+            UnitProperties = Array.Empty<Resources.UnitProperty>(),
+        };
+    }
+
     /// <summary>The resulting rule set as -WhatIf prints it.</summary>
     public string DescribeResult() =>
         DeviceAllowAfter is { } entries

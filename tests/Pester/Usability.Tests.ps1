@@ -1,0 +1,92 @@
+# What a user reads at the prompt: tab completion and what a bad value says, one way to show each value in every
+# view, and streams that say each thing once. Real cgroups under a test root.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:ModulePath = Get-KcModulePath
+    Import-Module $ModulePath -Force
+
+    # Runs a script in a fresh runspace with the module; returns its output and the messages of each stream.
+    function Invoke-Isolated([string] $Script) {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModulePath'`n" + $Script)
+            $out = $ps.Invoke()
+            [pscustomobject]@{
+                Output = $out
+                Warnings = @($ps.Streams.Warning.Message)
+                Verbose = @($ps.Streams.Verbose.Message)
+                Errors = @($ps.Streams.Error)
+            }
+        }
+        finally { $ps.Dispose() }
+    }
+    function Complete([string] $Line) {
+        (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches
+    }
+    # The hypervisor nodes this host lacks, from the preflight.
+    function Get-MissingNode {
+        Get-KcHostCheck | Where-Object { $_.Check -like 'Device:/dev/*' -and $_.Status -ne 'Pass' } | ForEach-Object { $_.Check.Substring('Device:'.Length) }
+    }
+}
+
+AfterAll { Clear-KcTestState }
+
+Describe 'Less noise' {
+    BeforeAll { $script:Root = New-KcTestRoot }
+    AfterAll { Clear-KcTestState }
+
+    It 'warns about a missing hypervisor device node once per runspace, and says it in -Verbose every time' {
+        $missing = @(Get-MissingNode)
+        if (-not $missing) { Set-ItResult -Skipped -Because 'host lacks no hypervisor device node (Test-KataCgroupHost Device:/dev/* all pass)'; return }
+        $node = [regex]::Escape($missing[0])
+        $r = Invoke-Isolated @"
+New-KataCgroup -Path '$Root/a' -WhatIf
+New-KataCgroup -Path '$Root/b' -WhatIf
+New-KataCgroup -Path '$Root/c' -WhatIf -Verbose
+"@
+        $r.Errors | Should -BeNullOrEmpty
+        @($r.Warnings -match $node).Count | Should -Be 1 -Because 'three creates in one runspace warn once'
+        @($r.Verbose -match $node).Count | Should -Be 1 -Because 'the -Verbose create says it again'
+        # A new runspace is told again.
+        $again = Invoke-Isolated "New-KataCgroup -Path '$Root/d' -WhatIf"
+        @($again.Warnings -match $node).Count | Should -Be 1
+    }
+
+    It '-WhatIf on a v1 host lists no conversion that keeps the number (cpu.shares 1024 → cpu.shares 1024)' {
+        Skip-KcBecause (Get-KcMissingCgroupMode Legacy, Hybrid)
+        $text = Invoke-KcWithTranscript { New-KataCgroup -Path "$Root/w" -CpuShares 1024 -MemoryLimit 4096 -PidsLimit 10 -WhatIf -WarningAction SilentlyContinue }
+        $text | Should -Match 'memory\.limit_in_bytes = 4096' -Because 'the write itself is listed'
+        $text | Should -Not -Match '\(from\)' -Because 'no value changed on the way to its v1 file'
+    }
+
+    It '-Verbose on a create says each write once' {
+        $out = New-KataCgroup -Path "$Root/v" -MemoryLimit 64MB -PidsLimit 10 -CpuShares 512 -Verbose 4>&1 3>&1
+        $cg = $out | Where-Object { $_ -is [KataCgroups.PowerShell.KataCgroup] }
+        $cg | Should -Not -BeNullOrEmpty
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $writes = @($verbose -match '^write ')
+        $writes.Count | Should -BeGreaterThan 3
+        foreach ($w in $writes) {
+            # the write, and nothing else, names this file with this value
+            $fileAndValue = $w.Substring('write '.Length)
+            @($verbose | Where-Object { $_.Contains($fileAndValue) }).Count | Should -Be 1 -Because "'$fileAndValue' is said once"
+        }
+        $cg | Remove-KataCgroup
+    }
+
+    It 'Add-KataCgroupDevice -Verbose of a rule that is already allowed says so and writes nothing' {
+        Skip-KcUnlessCapability DeviceControl
+        $cg = New-KataCgroup -Path "$Root/dev" -WarningAction SilentlyContinue
+        $before = Get-KcCgroupFile devices $cg.CgroupPath devices.list
+        $verbose = @($cg | Add-KataCgroupDevice -Type c -Major 1 -Minor 3 -Verbose 4>&1 | ForEach-Object Message)
+        ($verbose -join "`n") | Should -Match "'c 1:3 rwm' is already allowed"
+        @($verbose -match '^write ').Count | Should -Be 0 -Because 'nothing changes, so nothing is written'
+        @($verbose -match 'devices\.allow').Count | Should -Be 0
+        Get-KcCgroupFile devices $cg.CgroupPath devices.list | Should -Be $before
+        # -WhatIf says the same
+        $whatIf = Invoke-KcWithTranscript { $cg | Add-KataCgroupDevice -Type c -Major 1 -Minor 3 -WhatIf }
+        $whatIf | Should -Match 'nothing to write'
+        $cg | Remove-KataCgroup
+    }
+}
