@@ -1,5 +1,4 @@
 using KataCgroups.Devices;
-using KataCgroups.Drivers.V1;
 using KataCgroups.Host;
 using KataCgroups.Resources;
 using KataCgroups.Tests.Support;
@@ -84,7 +83,7 @@ public sealed class PlanDescriptionTests : IDisposable
     public void A_device_change_that_leaves_the_rules_as_they_are_writes_nothing(string have, string rule, DeviceChangeKind kind, bool unchanged)
     {
         var before = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse(have) });
-        var change = CgroupV1Driver.DeviceChangeFromList("/sys/fs/cgroup/devices/x", before, DeviceRule.Parse(rule), kind).WithoutNoOp();
+        var change = DeviceRuleEdit.ChangeOfListWrite("/sys/fs/cgroup/devices/x", before, DeviceRule.Parse(rule), kind).WithoutNoOp();
         Assert.Equal(unchanged, change.Unchanged);
         Assert.Equal(unchanged, change.Writes.Count == 0);
         Assert.All(change.Steps, s => Assert.Equal(unchanged, s.StartsWith("(nothing to write", StringComparison.Ordinal)));
@@ -95,7 +94,7 @@ public sealed class PlanDescriptionTests : IDisposable
     {
         // Its deny exceptions cannot be read back (devices.list says only a *:* rwm), so an allow may well change it.
         var before = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse("a *:* rwm") });
-        var change = CgroupV1Driver.DeviceChangeFromList("/sys/fs/cgroup/devices/x", before, DeviceRule.Parse("c 1:3 rwm"), DeviceChangeKind.Add).WithoutNoOp();
+        var change = DeviceRuleEdit.ChangeOfListWrite("/sys/fs/cgroup/devices/x", before, DeviceRule.Parse("c 1:3 rwm"), DeviceChangeKind.Add).WithoutNoOp();
         Assert.False(change.Unchanged);
         Assert.Single(change.Writes);
     }
