@@ -88,14 +88,14 @@ Describe 'Views' {
     It 'prints a table with the cgroup, its processes and limits in readable units' {
         $text = $Cg | Format-Table | Out-String -Width 200
         $header = ($text -split "`n" | Where-Object { $_ -match '\S' })[0]
-        $header | Should -Match '^CgroupPath\s+State\s+Pids\s+Memory\s+CpuShares\s+CpuQuota\s+PidsLimit'
-        $text | Should -Match ([regex]::Escape($Cg.CgroupPath) + '\s+Complete\s+0\s+256 MiB\s+512\s+max\s+64')
+        $header | Should -Match '^CgroupPath\s+State\s+Pids\s+MemoryLimit\s+CpuShares\s+CpuQuota\s+PidsLimit'
+        $text | Should -Match ([regex]::Escape($Cg.CgroupPath) + '\s+Complete\s+256 MiB\s+512\s+max\s+64')
     }
 
     It 'prints a full list with Format-List' {
         $text = $Cg | Format-List | Out-String -Width 200
         $text | Should -Match ('Path\s+: ' + [regex]::Escape($Cg.Path))
-        $text | Should -Match 'MemoryLimit\s+: 268435456 \(256 MiB\)'
+        $text | Should -Match 'MemoryLimit\s+: 256 MiB'
         $text | Should -Match 'Controllers\s+: \S'
     }
 

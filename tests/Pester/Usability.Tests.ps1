@@ -90,3 +90,59 @@ New-KataCgroup -Path '$Root/c' -WhatIf -Verbose
         $cg | Remove-KataCgroup
     }
 }
+
+Describe 'One way to show each value' {
+    BeforeAll {
+        $script:Root = New-KcTestRoot
+        # A 4 KiB limit, unlimited swap and reservation, a task limit, and one process.
+        $script:Cg = New-KataCgroup -Path "$Root/sb" -MemoryLimit 4096 -MemorySwap -1 -MemoryReservation -1 -PidsLimit 10 -WarningAction SilentlyContinue
+        $script:Sleep = (Start-KcSleep).Id
+        $script:Cg = $Cg | Add-KataCgroupProcess -Id $Sleep -PassThru
+        function Get-ListValue([object] $Object, [string] $Name) {
+            $line = ($Object | Format-List | Out-String -Width 300) -split "`n" | Where-Object { $_ -match "^$Name\s+:" }
+            ($line -replace "^$Name\s+:\s?", '').TrimEnd()
+        }
+        # The table row of $Object: CgroupPath, State, Pids, MemoryLimit, CpuShares, CpuQuota, PidsLimit.
+        function Get-TableRow([object] $Object) {
+            @(($Object | Format-Table | Out-String -Width 300) -split "`n" | Where-Object { $_ -match '\S' })[2].Trim()
+        }
+    }
+    AfterAll {
+        Stop-KcProcess
+        Clear-KcTestState
+    }
+
+    It 'a 4096-byte limit is 4 KiB in the table and the list (not 0 MiB)' {
+        Get-TableRow $Cg | Should -Match '\s4 KiB\s+1024\s+max\s+10$'
+        Get-ListValue $Cg MemoryLimit | Should -Be '4 KiB'
+    }
+
+    It 'unlimited is max for every limit in the list view, never -1' {
+        foreach ($name in 'MemorySwap', 'MemoryReservation') {
+            $Cg.$name | Should -Be -1 -Because "the raw $name is -1 (unlimited)"
+            Get-ListValue $Cg $name | Should -Be 'max' -Because "$name is unlimited"
+        }
+        ($Cg | Format-List | Out-String -Width 300) | Should -Not -Match ':\s+-1\s*$'
+    }
+
+    It 'Pids shows the process ids in both views' {
+        Get-ListValue $Cg Pids | Should -Be "$Sleep"
+        Get-TableRow $Cg | Should -Match "\sComplete\s+$Sleep\s+4 KiB\s"
+    }
+
+    It 'a stats sample shows bytes the same way' {
+        $stat = Get-KataCgroupStat -Path $Cg.Path
+        Get-ListValue $stat MemoryLimitBytes | Should -Be '4 KiB'
+        $stat.MemoryLimitBytes | Should -Be 4096 -Because 'the property stays raw'
+    }
+
+    It 'keeps the raw numbers on the objects for scripts, and the same display after remoting' {
+        $Cg.MemoryLimit | Should -BeOfType [long]
+        $Cg.MemoryLimit | Should -Be 4096
+        $Cg.PidsLimit | Should -Be 10
+        $Cg.Pids | Should -Be @($Sleep)
+        $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($Cg))
+        Get-ListValue $copy MemoryLimit | Should -Be '4 KiB'
+        Get-TableRow $copy | Should -Be (Get-TableRow $Cg)
+    }
+}

@@ -5,6 +5,11 @@ namespace KataCgroups.PowerShell;
 /// serialization over remoting unchanged. <see cref="Path"/> is the path as the user gives it and binds
 /// <c>-Path</c> of the other cmdlets by property name; <see cref="CgroupPath"/> is the resolved directory.
 /// Limits follow OCI: -1 unlimited, null not available on this host.
+/// <para>
+/// Every property holds the raw value, for scripts: bytes (MemoryLimit, MemorySwap, MemoryReservation, MemoryUsage),
+/// microseconds (CpuQuota, CpuPeriod), counts (PidsLimit, PidsCurrent), the process ids themselves (Pids), and -1
+/// for unlimited. The views show them one way everywhere (<see cref="ValueDisplay"/>): <c>4 KiB</c>, <c>max</c>.
+/// </para>
 /// </summary>
 public sealed class KataCgroup
 {
