@@ -4,8 +4,7 @@
 
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Get-KcModulePath) -Force
-    $Commands = @(Get-Command -Module KataCgroups | ForEach-Object { @{ Name = $_.Name } })
+    $Commands = Get-KcCommandCase
 }
 
 BeforeAll {

@@ -66,6 +66,12 @@ function Get-KcModulePath {
     (Resolve-Path -LiteralPath $path).ProviderPath
 }
 
+function Get-KcCommandCase {
+    <# One @{ Name = ... } per command the module under test exports (imported globally): -ForEach cases at discovery. #>
+    Import-Module (Get-KcModulePath) -Global -Force
+    @(Get-Command -Module KataCgroups | ForEach-Object { @{ Name = $_.Name } })
+}
+
 function Get-KcHierarchy {
     <#
     Every cgroup (v1) and cgroup2 mount beneath /sys/fs/cgroup, from /proc/self/mountinfo, as

@@ -55,7 +55,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
         // cgroup such as /usr/bin/kata_qemu. Processes must be piped with -Path given.
         if (!_pathOnCommandLine && InputObject?.BaseObject is System.Diagnostics.Process proc)
         {
-            WriteError(ErrorRecords.Invalid("CgroupPathRequired",
+            WriteError(ErrorRecords.Invalid(ErrorIds.CgroupPathRequired,
                 $"process {proc.Id} was piped without -Path: give the cgroup, e.g. Get-Process qemu* | Add-KataCgroupProcess -Path /kubepods/pod1/sandbox1",
                 proc.Id));
             return;
@@ -65,7 +65,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
             : null;
         if (ids is null)
         {
-            ThrowTerminatingError(ErrorRecords.Invalid("ProcessIdRequired",
+            ThrowTerminatingError(ErrorRecords.Invalid(ErrorIds.ProcessIdRequired,
                 "no process id: give -Id, or pipe processes or process ids", InputObject));
             return;
         }

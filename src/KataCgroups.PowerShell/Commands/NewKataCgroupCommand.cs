@@ -65,7 +65,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
         var path = Path ?? _configPath;
         if (path is null)
         {
-            ThrowTerminatingError(ErrorRecords.Invalid("NoCgroupPath",
+            ThrowTerminatingError(ErrorRecords.Invalid(ErrorIds.NoCgroupPath,
                 "no cgroup path: give -Path, or an -OciConfig whose linux.cgroupsPath is set", null));
             return;
         }

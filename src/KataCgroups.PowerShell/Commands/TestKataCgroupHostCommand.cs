@@ -49,7 +49,7 @@ public sealed class TestKataCgroupHostCommand : PSCmdlet
                 if (!WildcardPattern.ContainsWildcardCharacters(name) && !checks.Any(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)))
                     WriteError(new ErrorRecord(new ArgumentException(
                         $"there is no host check named '{name}' (names: {string.Join(", ", checks.Select(c => c.Name))})"),
-                        "HostCheckNotFound", ErrorCategory.ObjectNotFound, name));
+                        ErrorIds.HostCheckNotFound, ErrorCategory.ObjectNotFound, name));
         }
         if (Quiet)
         {

@@ -53,7 +53,11 @@ public class CgroupException : Exception
     public string? ErrnoName => Errno == 0 ? null : Interop.Errno.Name(Errno);
 }
 
-/// <summary>Stable error ids, one constant per failure a user can meet.</summary>
+/// <summary>
+/// Stable error ids, one constant per failure a user can meet: the engine's and those the cmdlets raise
+/// themselves. The one list of them; every ErrorRecord's id is one of these constants, never a string literal,
+/// and tests/Pester/Docs.Tests.ps1 fails for a constant that about_KataCgroups does not document.
+/// </summary>
 public static class ErrorIds
 {
 #pragma warning disable CS1591 // the names are the documentation
@@ -91,5 +95,10 @@ public static class ErrorIds
     // [events]
     public const string CgroupEventsUnavailable = "CgroupEventsUnavailable";
     public const string CgroupEventTimeout = "CgroupEventTimeout";
+    // raised by the cmdlets: parameter combinations and names only they know
+    public const string NoCgroupPath = "NoCgroupPath";
+    public const string CgroupPathRequired = "CgroupPathRequired";
+    public const string ProcessIdRequired = "ProcessIdRequired";
+    public const string HostCheckNotFound = "HostCheckNotFound";
 #pragma warning restore CS1591
 }
