@@ -12,6 +12,7 @@ using System.Text;
 using System.Text.Json;
 using KataCgroups;
 using KataCgroups.Drivers;
+using KataCgroups.Model;
 using KataCgroups.Resources;
 
 var started = Stopwatch.GetTimestamp();

@@ -2,6 +2,7 @@ using KataCgroups.Devices;
 using KataCgroups.Drivers;
 using KataCgroups.Errors;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 

@@ -1,4 +1,5 @@
 using KataCgroups.Drivers;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups;

@@ -1,6 +1,7 @@
 using KataCgroups.Drivers;
 using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups;

@@ -5,6 +5,7 @@ using KataCgroups.Drivers.V2;
 using KataCgroups.Drivers.Systemd;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 

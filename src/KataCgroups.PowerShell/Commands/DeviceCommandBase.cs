@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Devices;
-using KataCgroups.Drivers;
 using KataCgroups.Errors;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using KataCgroups.Drivers;
 using KataCgroups.Errors;
+using KataCgroups.Model;
 using KataCgroups.PowerShell.Completion;
 using KataCgroups.PowerShell.Internal;
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
+using KataCgroups.Model;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -43,7 +44,7 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     private protected KataCgroups.Paths.CgroupTarget Resolve(string path) => Manager.Resolve(path, Selection);
 
     /// <summary>The engine's name for <see cref="Driver"/>.</summary>
-    private protected KataCgroups.Drivers.DriverSelection Selection => (KataCgroups.Drivers.DriverSelection)(int)Driver;
+    private protected KataCgroups.Model.DriverSelection Selection => (KataCgroups.Model.DriverSelection)(int)Driver;
 
     /// <summary>Runs an engine call whose failure ends the command (invocation-wide input).</summary>
     private protected T Terminating<T>(Func<T> action)

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using KataCgroups.Drivers;
+using KataCgroups.Model;
 
 namespace KataCgroups.PowerShell.Commands;
 

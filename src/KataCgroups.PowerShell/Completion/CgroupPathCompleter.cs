@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.PowerShell.Completion;
@@ -76,7 +77,7 @@ public sealed class CgroupPathCompleter : IArgumentCompleter
     private static void AddSystemdScopes(CgroupManager manager, string word, List<CompletionResult> results)
     {
         if (!manager.Host.SystemdBooted) return;
-        var find = Task.Run(() => manager.Find(Array.Empty<string>(), Drivers.DriverSelection.Systemd));
+        var find = Task.Run(() => manager.Find(Array.Empty<string>(), DriverSelection.Systemd));
         if (!find.Wait(SystemdTimeout)) return;
         foreach (var t in find.Result)
             if (t.RequestedPath.StartsWith(word, StringComparison.Ordinal))

@@ -1,4 +1,4 @@
-using KataCgroups.Drivers;
+using KataCgroups.Model;
 
 namespace KataCgroups.PowerShell.Internal;
 

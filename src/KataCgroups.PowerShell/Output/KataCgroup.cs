@@ -1,3 +1,5 @@
+using KataCgroups.Model;
+
 namespace KataCgroups.PowerShell;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using KataCgroups.Errors;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Drivers;

@@ -1,4 +1,5 @@
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Drivers;

@@ -1,11 +1,11 @@
-using KataCgroups.Drivers;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Events;
 
 /// <summary>
-/// A registered watch on one cgroup's memory events ([events] of <see cref="ICgroupDriver"/>). It is armed when it is
+/// A registered watch on one cgroup's memory events (a driver's <c>WatchEvents</c>). It is armed when it is
 /// made: its baseline is read and its notification registered before the driver returns it, so whatever happens
 /// afterwards is reported and a caller can start the workload right after opening it without a race. Waiting is
 /// done by <see cref="CgroupEventWaiter"/> on <see cref="Handles"/>; disposing releases every descriptor.

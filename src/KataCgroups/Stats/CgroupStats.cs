@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using KataCgroups.Drivers;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Stats;

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.PowerShell;
 using KataCgroups.PowerShell.Commands;
 using KataCgroups.Tests.Support;
@@ -65,9 +66,9 @@ public sealed class CmdletTests : IDisposable
     public void DriverEnum_MatchesTheEnginesSelectionOneForOne()
     {
         // The cmdlets cast KataCgroupDriver to the engine's DriverSelection by value.
-        Assert.Equal(Enum.GetNames<KataCgroupDriver>(), Enum.GetNames<KataCgroups.Drivers.DriverSelection>());
+        Assert.Equal(Enum.GetNames<KataCgroupDriver>(), Enum.GetNames<KataCgroups.Model.DriverSelection>());
         foreach (var d in Enum.GetValues<KataCgroupDriver>())
-            Assert.Equal(d.ToString(), ((KataCgroups.Drivers.DriverSelection)(int)d).ToString());
+            Assert.Equal(d.ToString(), ((KataCgroups.Model.DriverSelection)(int)d).ToString());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using KataCgroups.Devices;
 using KataCgroups.Drivers;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 using KataCgroups.Tests.Support;

@@ -4,6 +4,7 @@ using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 using KataCgroups.Tests.Support;

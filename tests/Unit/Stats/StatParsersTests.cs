@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KataCgroups.Drivers;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Stats;
 using KataCgroups.Tests.Support;

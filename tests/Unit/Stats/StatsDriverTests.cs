@@ -3,6 +3,7 @@ using KataCgroups.Drivers.V1;
 using KataCgroups.Drivers.V2;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Stats;
 using KataCgroups.Tests.Support;

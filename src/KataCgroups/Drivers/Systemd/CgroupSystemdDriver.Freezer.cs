@@ -1,4 +1,5 @@
 using KataCgroups.Errors;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Drivers.Systemd;

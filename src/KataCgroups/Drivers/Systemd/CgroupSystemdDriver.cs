@@ -2,6 +2,7 @@ using System.Diagnostics;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 using Tmds.DBus.Protocol;

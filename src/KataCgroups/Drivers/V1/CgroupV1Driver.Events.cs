@@ -2,6 +2,7 @@ using System.Globalization;
 using KataCgroups.Errors;
 using KataCgroups.Events;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 

@@ -1,6 +1,7 @@
 using KataCgroups.Errors;
 using KataCgroups.Events;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Drivers.V2;

@@ -1,3 +1,4 @@
+using KataCgroups.Model;
 using KataCgroups.Paths;
 
 namespace KataCgroups.Drivers.V2;

@@ -3,6 +3,7 @@ using KataCgroups.Devices;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 
