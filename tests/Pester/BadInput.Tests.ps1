@@ -162,9 +162,12 @@ Describe 'Bad resource values' {
             Should -Throw -ErrorId "ParameterArgumentValidationError,$ns.NewKataCgroupCommand"
     }
 
-    It '-MemoryLimit ''lots'' is refused by parameter binding (not a number, size or ''max'')' {
-        { New-KataCgroup -Path $Path -MemoryLimit 'lots' -ErrorAction Stop } |
-            Should -Throw -ErrorId "CannotConvertArgumentNoMessage,$ns.NewKataCgroupCommand"
+    It '-MemoryLimit ''lots'' is refused by parameter binding, naming the accepted forms' {
+        $err = { New-KataCgroup -Path $Path -MemoryLimit 'lots' -ErrorAction Stop } |
+            Should -Throw -ErrorId "ParameterArgumentTransformationError,$ns.NewKataCgroupCommand" -PassThru
+        foreach ($form in '256MB', 'max', 'unlimited', '-1') { $err.Exception.Message | Should -BeLike "*$form*" }
+        { New-KataCgroup -Path $Path -PidsLimit 'many' -ErrorAction Stop } |
+            Should -Throw -ErrorId "ParameterArgumentTransformationError,$ns.NewKataCgroupCommand" -ExpectedMessage "*'many' is not a limit*max*"
     }
 
     It 'an unknown device type in OCI JSON (-Resources) fails with InvalidDeviceRule' {

@@ -32,6 +32,49 @@ BeforeAll {
 
 AfterAll { Clear-KcTestState }
 
+Describe 'Completion and validation' {
+    BeforeAll {
+        $script:Root = New-KcTestRoot
+        $script:Cg = New-KataCgroup -Path "$Root/pod1/sandbox1" -WarningAction SilentlyContinue
+    }
+    AfterAll { Clear-KcTestState }
+
+    It '-Path with an empty word offers the Kata cgroups on the host, as the path that resolves back to each' {
+        $m = @(Complete 'Get-KataCgroup -Path ')
+        $m.CompletionText | Should -Contain "$Root/pod1/sandbox1" -Because 'a Kata cgroup outside /vc is offered too'
+        ($m | Where-Object CompletionText -EQ "$Root/pod1/sandbox1").ToolTip | Should -Be "Kata cgroup $Root/pod1/kata_sandbox1"
+        (Get-KataCgroup -Path "$Root/pod1/sandbox1").CgroupPath | Should -Be $Cg.CgroupPath
+        (@(Complete 'Remove-KataCgroup -Path ').CompletionText) | Should -Contain "$Root/pod1/sandbox1"
+    }
+
+    It '-Controller offers the host''s controllers, and an unknown one is ControllerNotFound' {
+        $host_ = @(Get-KataCgroupPath -Path $Cg.Path).Controller | Select-Object -Unique
+        $offered = @(Complete "Get-KataCgroupPath -Path $($Cg.Path) -Controller ").CompletionText
+        $offered | Sort-Object | Should -Be ($host_ | Sort-Object)
+        (Complete "Get-KataCgroupPath -Path $($Cg.Path) -Controller mem").CompletionText | Should -Be 'memory'
+        { Get-KataCgroupPath -Path $Cg.Path -Controller memroy -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ControllerNotFound,KataCgroups.PowerShell.Commands.GetKataCgroupPathCommand' -ExpectedMessage "*'memroy' is not a controller of this host*memory*"
+        @(Get-KataCgroupPath -Path $Cg.Path -Controller Memory).Count | Should -Be 1 -Because 'a known name still matches, whatever its case'
+    }
+
+    It '-Access offers the r, w, m combinations' {
+        (Complete "Add-KataCgroupDevice -Path x -DevicePath /dev/null -Access ").CompletionText | Should -Be 'rwm', 'rw', 'rm', 'wm', 'r', 'w', 'm'
+        (Complete "Remove-KataCgroupDevice -Path x -Type c -Major 1 -Minor 3 -Access r").CompletionText | Should -Be 'rwm', 'rw', 'rm', 'r'
+    }
+
+    It 'Add-KataCgroupProcess -Id offers process ids with their names, as Stop-Process -Id does' {
+        $sleep = Start-KcSleep
+        $m = @(Complete "Add-KataCgroupProcess -Path $($Cg.Path) -Id $($sleep.Id)")
+        $hit = $m | Where-Object CompletionText -EQ "$($sleep.Id)"
+        $hit | Should -Not -BeNullOrEmpty
+        $hit.ListItemText | Should -Be "$($sleep.Id) - sleep"
+        $theirs = (TabExpansion2 -inputScript "Stop-Process -Id $($sleep.Id)" -cursorColumn ("Stop-Process -Id $($sleep.Id)").Length).CompletionMatches |
+            Where-Object CompletionText -EQ "$($sleep.Id)"
+        $hit.ListItemText | Should -Be $theirs.ListItemText
+        Stop-KcProcess
+    }
+}
+
 Describe 'Less noise' {
     BeforeAll { $script:Root = New-KcTestRoot }
     AfterAll { Clear-KcTestState }

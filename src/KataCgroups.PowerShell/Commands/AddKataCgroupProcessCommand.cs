@@ -24,6 +24,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
     /// <summary>Process ids (a Process object's Id binds here; piped integers are taken as ids too).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Pid", "ProcessId")]
+    [ArgumentCompleter(typeof(HostValueCompleter))]
     public int[] Id { get; set; } = Array.Empty<int>();
 
     /// <summary>

@@ -49,6 +49,7 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
     /// <summary>Access: any of <c>r</c> (read), <c>w</c> (write), <c>m</c> (mknod); default <c>rwm</c>.</summary>
     [Parameter]
     [ValidatePattern("^[rwm]{1,3}$")]
+    [ArgumentCompleter(typeof(HostValueCompleter))]
     public string Access { get; set; } = "rwm";
 
     /// <summary>Emit the cgroup after the change.</summary>

@@ -16,9 +16,17 @@ public sealed class GetKataCgroupPathCommand : KataCgroupCommandBase
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
 
-    /// <summary>Only these controllers.</summary>
+    /// <summary>Only these controllers (names as the host's hierarchies have them; a name the host lacks is ControllerNotFound).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(HostValueCompleter))]
     public string[]? Controller { get; set; }
+
+    /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        // A misspelt controller would otherwise match nothing and look like a cgroup with no directories.
+        if (Controller is not null) Terminating(() => { Manager.CheckControllerNames(Controller); return true; });
+    }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()

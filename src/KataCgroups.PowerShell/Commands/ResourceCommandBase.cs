@@ -15,19 +15,19 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
 {
     /// <summary>Memory limit in bytes (<c>256MB</c>, <c>max</c> or -1 for unlimited).</summary>
     [Parameter]
-    [LimitTransformation]
+    [LimitTransformation(Bytes = true)]
     [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemoryLimit { get; set; }
 
     /// <summary>Memory soft limit in bytes.</summary>
     [Parameter]
-    [LimitTransformation]
+    [LimitTransformation(Bytes = true)]
     [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemoryReservation { get; set; }
 
     /// <summary>Memory plus swap limit in bytes (-1 unlimited).</summary>
     [Parameter]
-    [LimitTransformation]
+    [LimitTransformation(Bytes = true)]
     [ArgumentCompleter(typeof(ResourceValueCompleter))]
     public long MemorySwap { get; set; }
 

@@ -7,7 +7,8 @@ using KataCgroups.Paths;
 namespace KataCgroups.PowerShell.Completion;
 
 /// <summary>
-/// Tab completion for <c>-Path</c> (and <c>-Root</c>): existing cgroups, Kata ones first. A Kata cgroup completes to
+/// Tab completion for <c>-Path</c> (and <c>-Root</c>): existing cgroups, Kata ones first; an empty word offers every
+/// Kata cgroup on the host. A Kata cgroup completes to
 /// the path a user types for it (<c>/kubepods/pod1/sandbox1</c> for the directory <c>kata_sandbox1</c>), so the
 /// completed text resolves back to the same cgroup; other directories complete with a trailing <c>/</c> to go on
 /// from. Relative paths (under <c>/vc</c>) and, on systemd hosts, our scopes in <c>slice:prefix:name</c> form
@@ -39,36 +40,9 @@ public sealed class CgroupPathCompleter : IArgumentCompleter
             AddSystemdScopes(manager, word, results);
             return results;
         }
-        bool relative = !word.StartsWith('/');
-        // Relative paths live under /vc (Kata's ValidCgroupPath).
-        var absolute = relative ? CgroupPathText.Join(KataPath.DefaultBase, word) + (word.EndsWith('/') ? "/" : "") : word;
-        if (relative && word.Length == 0) absolute = KataPath.DefaultBase + "/";
-        string parent = absolute.EndsWith('/') ? CgroupPathText.Clean(absolute) : CgroupPathText.Dir(absolute);
-        string prefix = absolute.EndsWith('/') ? "" : CgroupPathText.Base(absolute);
-        var names = manager.ChildCgroups(parent);
-
-        string Shown(string cgroupPath) =>
-            !relative ? cgroupPath
-            : cgroupPath.StartsWith(KataPath.DefaultBase + "/", StringComparison.Ordinal) ? cgroupPath[(KataPath.DefaultBase.Length + 1)..] : cgroupPath;
-
-        var kata = new List<CompletionResult>();
-        var other = new List<CompletionResult>();
-        foreach (var name in names)
-        {
-            bool isKata = name.StartsWith(KataPath.Prefix, StringComparison.Ordinal) && name.Length > KataPath.Prefix.Length;
-            var dir = CgroupPathText.Join(parent, name);
-            if (isKata && !directoriesOnly)
-            {
-                // What the user types for it: the directory without its kata_ prefix.
-                var typed = CgroupPathText.Join(parent, name[KataPath.Prefix.Length..]);
-                if (CgroupPathText.Base(typed).StartsWith(prefix, StringComparison.Ordinal) || name.StartsWith(prefix, StringComparison.Ordinal))
-                    kata.Add(Result(Shown(typed), CgroupPathText.Base(typed), $"Kata cgroup {dir}"));
-            }
-            if (name.StartsWith(prefix, StringComparison.Ordinal))
-                other.Add(Result(Shown(dir) + (directoriesOnly ? "" : "/"), name + "/", $"cgroup directory {dir}"));
-        }
-        results.AddRange(kata);
-        results.AddRange(other);
+        // The engine reads the word with the Kata path rules (relative under /vc, kata_ leaves as the path typed).
+        foreach (var c in manager.CompletePath(word, directoriesOnly))
+            results.Add(Result(c.Text, c.Name, c.IsKata ? $"Kata cgroup {c.CgroupPath}" : $"cgroup directory {c.CgroupPath}"));
         if (!directoriesOnly && word.Length == 0) AddSystemdScopes(manager, word, results);
         return results;
     }

@@ -6,11 +6,15 @@ namespace KataCgroups.PowerShell.Internal;
 /// <summary>
 /// Lets limit parameters take what users type: numbers (PowerShell already turns <c>256MB</c> into bytes),
 /// <c>max</c>/<c>unlimited</c> for -1, and size strings such as <c>"512MB"</c> or <c>"1g"</c> coming from
-/// JSON or CSV. Anything else passes through so the binder reports it.
+/// JSON or CSV. What PowerShell itself converts to a number (<c>"1.5GB"</c>) passes through to the binder; anything
+/// else fails here with a message naming the accepted forms, instead of the binder's "cannot convert to Int64".
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 internal sealed class LimitTransformationAttribute : ArgumentTransformationAttribute
 {
+    /// <summary>The parameter is a size in bytes (the message then offers units); otherwise a count or a time.</summary>
+    public bool Bytes { get; set; }
+
     public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
     {
         var value = inputData is PSObject pso ? pso.BaseObject : inputData;
@@ -35,6 +39,9 @@ internal sealed class LimitTransformationAttribute : ArgumentTransformationAttri
             try { return checked(n * multiplier); }
             catch (OverflowException) { throw new ArgumentTransformationMetadataException($"'{inputData}' is too large."); }
         }
-        return inputData;
+        if (LanguagePrimitives.TryConvertTo<long>(value, CultureInfo.InvariantCulture, out _)) return inputData;
+        throw new ArgumentTransformationMetadataException(Bytes
+            ? $"'{inputData}' is not a size: give a number of bytes (268435456), a size with a unit (256MB, 1GB, '512M', '64k'), or max, unlimited or -1 for no limit."
+            : $"'{inputData}' is not a limit: give a number (128), or max, unlimited or -1 for no limit.");
     }
 }

@@ -83,6 +83,7 @@ public static class ErrorIds
     public const string UnsupportedOnHost = "UnsupportedOnHost";
     public const string BlockIoWeightUnsupported = "BlockIoWeightUnsupported";
     public const string ControllerNotMounted = "ControllerNotMounted";
+    public const string ControllerNotFound = "ControllerNotFound";
     public const string HostProbeFailed = "HostProbeFailed";
     public const string FreezeFailed = "FreezeFailed";
     public const string SystemdUnavailable = "SystemdUnavailable";

@@ -70,6 +70,29 @@ public static class KataPath
         return CgroupPathText.Join(CgroupPathText.Dir(cgroupPath), leaf[Prefix.Length..]);
     }
 
+    /// <summary>True when a directory name is a Kata leaf: the <c>kata_</c> prefix and a name after it.</summary>
+    public static bool IsKataLeaf(string name) => name.StartsWith(Prefix, StringComparison.Ordinal) && name.Length > Prefix.Length;
+
+    /// <summary>
+    /// Where a partly typed path goes on, read as <see cref="Validate"/> reads a path: the hierarchy-relative
+    /// directory its last component is in (a relative path is under <see cref="DefaultBase"/>), the part of that
+    /// component typed so far (empty after a trailing <c>/</c>), and whether the path was relative.
+    /// </summary>
+    public static (string Parent, string NamePrefix, bool Relative) SplitTyped(string typed)
+    {
+        bool relative = !typed.StartsWith('/');
+        bool more = typed.Length == 0 || typed.EndsWith('/');
+        var absolute = relative ? CgroupPathText.Join(DefaultBase, CgroupPathText.Clean("/" + typed)) : CgroupPathText.Clean(typed);
+        return more ? (absolute, "", relative) : (CgroupPathText.Dir(absolute), CgroupPathText.Base(absolute), relative);
+    }
+
+    /// <summary>
+    /// A hierarchy-relative path in the form the user is typing: below <see cref="DefaultBase"/> and typed relative, it
+    /// loses the base (<c>/vc/pod1</c> → <c>pod1</c>), as <see cref="Validate"/> puts it back; otherwise as it is.
+    /// </summary>
+    public static string AsTyped(string cgroupPath, bool relative) =>
+        relative && cgroupPath.StartsWith(DefaultBase + "/", StringComparison.Ordinal) ? cgroupPath[(DefaultBase.Length + 1)..] : cgroupPath;
+
     internal static bool HasControlCharacter(string s)
     {
         foreach (var c in s)

@@ -28,11 +28,23 @@ public class LimitTransformationTests
     public void WrappedStringsToo() => Assert.Equal(-1L, Transform(new PSObject("max")));
 
     [Theory]
-    [InlineData("lots")]
-    [InlineData("1.5GB")]
-    [InlineData("12B")]
+    [InlineData("1.5GB")]   // PowerShell converts these itself
     [InlineData("")]
-    public void UnparsableStringsPassThroughForTheBinderToReport(string input) => Assert.Equal(input, Transform(input));
+    public void WhatPowerShellConvertsPassesThroughToTheBinder(string input) => Assert.Equal(input, Transform(input));
+
+    [Theory]
+    [InlineData("lots")]
+    [InlineData("12B")]
+    [InlineData("1 024")]
+    public void AnythingElseNamesTheAcceptedForms(string input)
+    {
+        var bytes = Assert.Throws<ArgumentTransformationMetadataException>(() => new LimitTransformationAttribute { Bytes = true }.Transform(null!, input));
+        Assert.Contains($"'{input}' is not a size", bytes.Message);
+        foreach (var form in new[] { "256MB", "max", "unlimited", "-1" }) Assert.Contains(form, bytes.Message);
+        var count = Assert.Throws<ArgumentTransformationMetadataException>(() => Transform(input));
+        Assert.Contains($"'{input}' is not a limit", count.Message);
+        Assert.DoesNotContain("MB", count.Message);
+    }
 
     [Fact]
     public void NumbersPassThrough()
