@@ -1,4 +1,4 @@
-using KataCgroups.Drivers;
+using KataCgroups.Model;
 using KataCgroups.Errors;
 using KataCgroups.Paths;
 
