@@ -321,13 +321,72 @@ public sealed partial class CgroupManager
         return new(driver.AddProcesses(target, pids, log), null);
     }
 
-    /// <summary>Moves or kills the processes, then removes every directory of the cgroup.</summary>
+    /// <summary>
+    /// Moves or kills the processes, then removes every directory of the cgroup; with
+    /// <see cref="RemoveOptions.RemoveEmptyParent"/>, then the parents a create made that are left empty
+    /// (<see cref="RemoveEmptyParents"/>).
+    /// </summary>
     public Outcome<RemoveOutcome> Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
         if (!driver.Exists(target)) throw NotFound(target);
-        return new(driver.Remove(target, options, log), null);
+        var outcome = driver.Remove(target, options, log);
+        if (!options.RemoveEmptyParent) return new(outcome, null);
+        return new(outcome with { RemovedParents = RemoveEmptyParents(target, options.ConfirmParent, log) }, null);
+    }
+
+    /// <summary>
+    /// What <see cref="RemoveOptions.RemoveEmptyParent"/> would remove once <paramref name="target"/> is gone (for
+    /// -WhatIf): the same walk as <see cref="RemoveEmptyParents"/>, with the cgroup's own directory not counted as a
+    /// child. Reads only.
+    /// </summary>
+    public IReadOnlyList<string> EmptyParents(CgroupTarget target) => WalkParents(target, null, NullCgroupLog.Instance, dryRun: true);
+
+    /// <summary>
+    /// Removes, in every hierarchy and from the cgroup's parent upwards, each directory that a create made
+    /// (<see cref="ParentMark"/>) and that holds no process and no other child cgroup, asking
+    /// <paramref name="confirm"/> first; stops in that hierarchy at the first one that is not so, at the hierarchy's
+    /// root (never removed), or at a refused rmdir. Returns the directories removed. systemd removes its slices itself
+    /// (an empty transient slice is garbage-collected: systemd.slice(5)), so for a systemd cgroup this does nothing.
+    /// </summary>
+    public IReadOnlyList<string> RemoveEmptyParents(CgroupTarget target, Func<string, bool>? confirm, ICgroupLog log) =>
+        WalkParents(target, confirm, log, dryRun: false);
+
+    private List<string> WalkParents(CgroupTarget target, Func<string, bool>? confirm, ICgroupLog log, bool dryRun)
+    {
+        var removed = new List<string>();
+        if (target.Systemd is not null)
+        {
+            log.Verbose($"{target.CgroupPath}: systemd removes the slices it no longer needs itself; no parent directory is removed");
+            return removed;
+        }
+        foreach (var leaf in GetPaths(target).Select(p => p.Directory).Distinct())
+        {
+            if (!leaf.EndsWith(target.CgroupPath, StringComparison.Ordinal)) continue;
+            var mount = leaf[..^target.CgroupPath.Length];
+            var child = leaf;
+            for (var level = CgroupPathText.Dir(target.CgroupPath); level != "/"; level = CgroupPathText.Dir(level))
+            {
+                var dir = mount + level;
+                var kept = CgroupTree.WhyKeepParent(dir, dryRun ? child : null);
+                if (kept is null && !dryRun && confirm is not null && !confirm(dir)) kept = "not confirmed";
+                if (kept is null && !dryRun)
+                {
+                    int errno = CgroupFs.TryRmdirOnce(dir, log);
+                    if (errno != 0) kept = $"rmdir: {Interop.Errno.Describe(errno)}";
+                }
+                if (kept is not null)
+                {
+                    log.Verbose($"kept parent {dir}: {kept}");
+                    break;
+                }
+                if (!dryRun) log.Verbose($"removed empty parent {dir}");
+                removed.Add(dir);
+                child = dir;
+            }
+        }
+        return removed;
     }
 
     /// <summary>Freezes or thaws.</summary>
@@ -355,13 +414,24 @@ public sealed partial class CgroupManager
     public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => DriverFor(target).GetPaths(target);
 
     /// <summary>
-    /// The Kata cgroups on this host, sorted by directory. cgroupfs: <c>kata_*</c> leaves at or below each of
-    /// <paramref name="roots"/> (hierarchy-relative, cleaned; default <c>/vc</c>). systemd: the units this module
-    /// started, at or below the roots when given, else all of them; with <see cref="DriverSelection.Auto"/> only on
-    /// a systemd-booted host (or with a bus address), and an unreachable systemd is then a warning, not an error.
+    /// The Kata cgroups on this host, sorted by directory. A Kata cgroup is:
+    /// <list type="bullet">
+    /// <item>cgroupfs: a directory, at any depth of any hierarchy, whose name is <c>kata_</c> followed by at least one
+    /// character — the leaf Kata's RenameCgroupPath gives every path (<c>/kubepods/pod1/sandbox1</c> →
+    /// <c>/kubepods/pod1/kata_sandbox1</c>) — or <c>/kata_</c>, what the path <c>/</c> becomes. A directory that is
+    /// there in only some hierarchies (a create or removal cut short) is one too. The create mark
+    /// (<see cref="CreateMark"/>) is only ever set on such a leaf, so it adds no cgroup to the list: it tells an
+    /// unfinished one from a finished one (<see cref="CgroupSnapshot.Unfinished"/>).</item>
+    /// <item>systemd: a unit this module started (its Description names the path it was created with).</item>
+    /// </list>
+    /// Without <paramref name="roots"/> the whole host is searched (every hierarchy from its root, and every unit of
+    /// ours); with them, only at or below those hierarchy-relative directories (cleaned). systemd is asked with
+    /// <see cref="DriverSelection.Auto"/> only on a systemd-booted host (or with a bus address), and an unreachable
+    /// systemd is then a warning, not an error. Where it looked goes to <paramref name="log"/>'s verbose stream.
     /// </summary>
     public IReadOnlyList<CgroupTarget> Find(IEnumerable<string>? roots = null, DriverSelection selection = DriverSelection.Auto, ICgroupLog? log = null)
     {
+        log ??= NullCgroupLog.Instance;
         var given = roots?.ToList();
         foreach (var root in given ?? new List<string>())
         {
@@ -370,11 +440,19 @@ public sealed partial class CgroupManager
                     $"invalid cgroup root '{KataPath.Show(root)}': it contains a control character", root);
         }
         var clean = (given is { Count: > 0 } ? given : null)?.Select(r => CgroupPathText.Clean("/" + r)).Distinct().ToList();
+        // A root below another one adds nothing to the walk of the other.
+        var searched = clean is null ? new List<string> { "/" }
+            : clean.Where(r => !clean.Any(o => o != r && CgroupPathText.IsAtOrBelow(r, o))).ToList();
         var found = new SortedDictionary<string, CgroupTarget>(StringComparer.Ordinal);
         if (selection != DriverSelection.Systemd && _fsDriver is { } fs)
         {
-            foreach (var root in clean ?? new List<string> { KataPath.DefaultBase })
+            foreach (var root in searched)
+            {
+                var before = found.Count;
                 foreach (var t in fs.Find(root)) found.TryAdd(t.CgroupPath, t);
+                if (log.VerboseEnabled)
+                    log.Verbose($"searched for Kata cgroups (directories named kata_*) at or below {root} in {string.Join(", ", fs.GetPaths(new CgroupTarget(root, root, null)).Select(p => p.Directory).Distinct())}: {found.Count - before} found");
+            }
         }
         bool systemd = selection == DriverSelection.Systemd
             || (selection == DriverSelection.Auto && (Host.SystemdBooted || _busAddress is not null));
@@ -382,16 +460,58 @@ public sealed partial class CgroupManager
         {
             try
             {
-                foreach (var root in clean ?? new List<string> { "/" })
+                foreach (var root in searched)
+                {
+                    var before = found.Count;
                     foreach (var t in _systemd.Value.Find(root)) found.TryAdd(t.CgroupPath, t);
+                    log.Verbose($"searched systemd for the units this module started (ListUnits *.scope, *.slice) at or below {root}: {found.Count - before} found");
+                }
             }
             catch (CgroupException e) when (selection == DriverSelection.Auto && e.ErrorId == ErrorIds.SystemdUnavailable)
             {
-                (log ?? NullCgroupLog.Instance).Warning($"systemd units were not listed: {e.Message}");
+                log.Warning($"systemd units were not listed: {e.Message}");
             }
+        }
+        else if (selection == DriverSelection.Auto)
+        {
+            log.Verbose("systemd units were not searched: this host was not booted with systemd (give -SystemdBusAddress to ask one)");
         }
         return found.Values.ToList();
     }
+
+    /// <summary>
+    /// What a <c>-Path</c> value names: without wildcards (<see cref="CgroupWildcard.ContainsWildcard"/>), the one cgroup
+    /// the Kata rules make of it (its backtick escapes removed), whether or not it exists; with wildcards, every Kata
+    /// cgroup on the host that matches (<see cref="Find"/> at or below the pattern's literal prefix, then
+    /// <see cref="CgroupWildcard.IsMatch"/>), possibly none.
+    /// </summary>
+    public PathExpansion Expand(string path, DriverSelection selection = DriverSelection.Auto, ICgroupLog? log = null)
+    {
+        if (!CgroupWildcard.ContainsWildcard(path))
+            return new PathExpansion(path, false, new[] { Resolve(CgroupWildcard.Unescape(path), selection) });
+        var wildcard = CgroupWildcard.Compile(path, selection == DriverSelection.Systemd);
+        var found = Find(new[] { wildcard.Root }, selection, log);
+        var matches = found.Where(wildcard.IsMatch).ToList();
+        log?.Verbose($"'{path}' matches {matches.Count} Kata cgroup(s)");
+        return new PathExpansion(path, true, matches);
+    }
+
+    /// <summary>
+    /// The one cgroup a path to create names: wildcards are refused (<see cref="ErrorIds.InvalidCgroupPath"/>) — a create
+    /// has nothing to match them against — and backtick escapes are removed, so <c>sb`[1`]</c> creates <c>kata_sb[1]</c>.
+    /// </summary>
+    public CgroupTarget ResolveNew(string path, DriverSelection selection = DriverSelection.Auto)
+    {
+        if (CgroupWildcard.ContainsWildcard(path))
+            throw new CgroupException(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument,
+                $"invalid cgroup path '{KataPath.Show(path)}': it contains a wildcard (*, ? or [), and a create names one cgroup; write a backtick before the character to take it literally",
+                path);
+        return Resolve(CgroupWildcard.Unescape(path), selection);
+    }
+
+    /// <summary>The cgroup's directories (per controller) that exist now.</summary>
+    public IReadOnlyList<ControllerPath> ExistingPaths(CgroupTarget target) =>
+        GetPaths(target).Where(p => Directory.Exists(p.Directory)).ToList();
 
     /// <summary>
     /// Names of the cgroup directories directly below the hierarchy-relative <paramref name="cgroupPath"/> in the

@@ -15,8 +15,9 @@ namespace KataCgroups.PowerShell.Commands;
 [OutputType(typeof(KataCgroup))]
 public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
 {
-    /// <summary>The cgroup, as given to New-KataCgroup.</summary>
+    /// <summary>The cgroup, as given to New-KataCgroup; a wildcard must match exactly one existing Kata cgroup.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [AllowEmptyString]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string Path { get; set; } = "";
@@ -73,7 +74,7 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
         CgroupTarget target;
         try
         {
-            target = Resolve(Path);
+            target = SingleTarget(Path, literal: false);   // a wildcard must match exactly one cgroup
             foreach (var pid in ids) CgroupManager.ValidatePid(pid);
         }
         catch (CgroupException e)

@@ -18,31 +18,51 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
     protected const string ByDevicePathSet = "ByDevicePath";
     /// <summary>Parameter set: a device named by type, major and minor.</summary>
     protected const string ByNumberSet = "ByNumber";
+    /// <summary>Parameter set: devices named by their node's path, cgroups by -LiteralPath.</summary>
+    protected const string LiteralByDevicePathSet = "LiteralPathByDevicePath";
+    /// <summary>Parameter set: a device named by type, major and minor, cgroups by -LiteralPath.</summary>
+    protected const string LiteralByNumberSet = "LiteralPathByNumber";
 
-    /// <summary>The cgroup, as given to New-KataCgroup (binds from a cgroup object's Path, or a runtime-spec linux.cgroupsPath).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>
+    /// The cgroups, as given to New-KataCgroup (binds from a cgroup object's Path, a runtime-spec linux.cgroupsPath, and
+    /// piped strings); wildcards match existing Kata cgroups, each changed on its own.
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByDevicePathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByNumberSet)]
     [Alias("CgroupsPath")]
+    [SupportsWildcards]
     [AllowEmptyString]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
-    public string Path { get; set; } = "";
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The cgroups, taken exactly as written: no character is a wildcard.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralByDevicePathSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralByNumberSet)]
+    [Alias("LP")]
+    [AllowEmptyString]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Device nodes (e.g. <c>/dev/vfio/12</c>); each is stat'ed for its type and major:minor.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = ByDevicePathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LiteralByDevicePathSet)]
     [ValidateNotNullOrEmpty]
     public string[] DevicePath { get; set; } = Array.Empty<string>();
 
     /// <summary><c>c</c> (character) or <c>b</c> (block).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByNumberSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LiteralByNumberSet)]
     [ValidateSet("c", "b")]
     public string Type { get; set; } = "c";
 
     /// <summary>The device's major number.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByNumberSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LiteralByNumberSet)]
     [ValidateRange(0L, 4294967295L)]
     public long Major { get; set; }
 
     /// <summary>The device's minor number, or <c>*</c> for every minor of the major.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByNumberSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LiteralByNumberSet)]
     [ValidatePattern(@"^(\d+|\*)$")]
     public string Minor { get; set; } = "";
 
@@ -62,12 +82,12 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        CgroupTarget target;
         var rules = new List<(DeviceRule Rule, string Shown)>();
+        bool literal = ParameterSetName is LiteralByDevicePathSet or LiteralByNumberSet;
+        var paths = literal ? LiteralPath : Path;
         try
         {
-            target = Resolve(Path);
-            if (ParameterSetName == ByNumberSet)
+            if (ParameterSetName is ByNumberSet or LiteralByNumberSet)
             {
                 var rule = DeviceRuleEdit.FromParts(Type[0], Major, Minor, Access);
                 rules.Add((rule, rule.ToKernelString()));
@@ -87,10 +107,15 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
         }
         catch (CgroupException e)
         {
-            WriteEngineError(e, Path);
+            WriteEngineError(e, string.Join(", ", paths));
             return;
         }
+        foreach (var (target, _) in Targets(paths, literal)) ChangeOne(target, rules);
+    }
 
+    /// <summary>Each rule on one cgroup: plan, ask, apply.</summary>
+    private void ChangeOne(CgroupTarget target, List<(DeviceRule Rule, string Shown)> rules)
+    {
         bool add = Kind == DeviceChangeKind.Add;
         CgroupSnapshot? last = null;
         foreach (var (rule, shown) in rules)
@@ -125,7 +150,7 @@ public abstract class DeviceCommandBase : KataCgroupCommandBase
             }
             catch (CgroupException e)
             {
-                WriteEngineError(e, Path);
+                WriteEngineError(e, target.RequestedPath);
             }
         }
         if (PassThru && last is not null) WriteObject(Snapshots.ToOutput(last));

@@ -7,25 +7,35 @@ namespace KataCgroups.PowerShell.Commands;
 
 /// <summary>
 /// Reads Kata cgroups back from the host — limits, processes, devices — with no state file. With <c>-Path</c>,
-/// those cgroups; without, every Kata cgroup: cgroupfs leaves <c>kata_*</c> under <c>/vc</c> and the given roots, and
-/// on systemd hosts the units this module started.
+/// those cgroups (wildcards expanded over the Kata cgroups that exist, as Get-ChildItem does) or with
+/// <c>-LiteralPath</c> exactly those; without, every Kata cgroup on the host (CgroupManager.Find says what one is),
+/// or those at or below <c>-Root</c>.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "KataCgroup", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(KataCgroup))]
 public sealed class GetKataCgroupCommand : KataCgroupCommandBase
 {
-    private const string PathSet = "Path";
     private const string ListSet = "List";
 
-    /// <summary>The cgroups, as given to New-KataCgroup.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    /// <summary>
+    /// The cgroups, as given to New-KataCgroup; wildcards (<c>*</c>, <c>?</c>, <c>[a-z]</c>) match existing Kata
+    /// cgroups. Strings bind from the pipeline, and a cgroup object's Path by property name.
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     [AllowEmptyString]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
 
+    /// <summary>The cgroups, taken exactly as written: no character is a wildcard.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("LP")]
+    [AllowEmptyString]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
     /// <summary>
-    /// Hierarchy-relative directories to search besides <c>/vc</c>, e.g. <c>/kubepods</c>; systemd units are listed
-    /// when their directory is at or below one of them.
+    /// Only the Kata cgroups at or below these hierarchy-relative directories, e.g. <c>/kubepods</c> (default: the
+    /// whole host); systemd units are listed when their directory is at or below one of them.
     /// </summary>
     [Parameter(ParameterSetName = ListSet)]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
@@ -35,19 +45,19 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     protected override void ProcessRecord()
     {
         var manager = Manager;
-        if (ParameterSetName == PathSet)
+        if (ParameterSetName != ListSet)
         {
-            foreach (var p in Path)
+            foreach (var (target, wildcard) in Targets(ParameterSetName == PathSet ? Path : LiteralPath, ParameterSetName == LiteralPathSet))
             {
-                try { WriteObject(Snapshots.ToOutput(manager.Read(Resolve(p)))); }
-                catch (CgroupException e) { WriteEngineError(e, p); }
+                try { WriteObject(Snapshots.ToOutput(manager.Read(target))); }
+                // A cgroup a wildcard matched that is gone by now is not an error, as in a listing.
+                catch (CgroupException e) when (!(wildcard && e.ErrorId == ErrorIds.CgroupNotFound)) { WriteEngineError(e, target.RequestedPath); }
+                catch (CgroupException) { }
             }
             return;
         }
 
-        // cgroupfs: /vc and the given roots; systemd units: under the given roots, or all of ours.
-        var roots = Root is null ? null : Root.Prepend(KataCgroups.Paths.KataPath.DefaultBase).ToList();
-        var found = Terminating(() => manager.Find(roots, Selection, Log));
+        var found = Terminating(() => manager.Find(Root, Selection, Log));
         // Read on every CPU ahead of this thread, which writes the objects in order as they come (Write* is only
         // allowed on the pipeline thread): CgroupManager.ReadAll, which ends the enumeration when _stop fires.
         foreach (var r in manager.ReadAll(found, s => Snapshots.ToOutput(s), _stop.Token))

@@ -12,7 +12,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// from their cgroupfs files. One sample per cgroup, or with <c>-Count</c>/<c>-Interval</c>/<c>-Watch</c> a
 /// sample every interval, with per-interval rates from the second sample on. Read-only.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "KataCgroupStat")]
+[Cmdlet(VerbsCommon.Get, "KataCgroupStat", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(KataCgroupStat))]
 public sealed class GetKataCgroupStatCommand : KataCgroupCommandBase, IDisposable
 {
@@ -20,13 +20,20 @@ public sealed class GetKataCgroupStatCommand : KataCgroupCommandBase, IDisposabl
     private readonly List<CgroupTarget> _targets = new();
 
     /// <summary>
-    /// The cgroups, as given to New-KataCgroup. Without it (and nothing piped), every Kata cgroup Get-KataCgroup
-    /// lists.
+    /// The cgroups, as given to New-KataCgroup (binds from a cgroup object's Path, and piped strings); wildcards match
+    /// existing Kata cgroups. Without it (and nothing piped), every Kata cgroup Get-KataCgroup lists.
     /// </summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     [AllowEmptyString]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The cgroups, taken exactly as written: no character is a wildcard.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("LP")]
+    [AllowEmptyString]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Samples until stopped (Ctrl+C), one per cgroup every <see cref="Interval"/> seconds.</summary>
     [Parameter]
@@ -50,15 +57,12 @@ public sealed class GetKataCgroupStatCommand : KataCgroupCommandBase, IDisposabl
     {
         var manager = Manager;
         var targets = new List<CgroupTarget>();
-        if (Path.Length == 0 && !MyInvocation.ExpectingInput)
+        bool literal = ParameterSetName == LiteralPathSet;
+        if (!literal && Path.Length == 0 && !MyInvocation.ExpectingInput)
         {
             targets.AddRange(Terminating(() => manager.Find(null, Selection, Log)));
         }
-        foreach (var p in Path)
-        {
-            try { targets.Add(Resolve(p)); }
-            catch (CgroupException e) { WriteEngineError(e, p); }
-        }
+        targets.AddRange(Targets(literal ? LiteralPath : Path, literal).Select(t => t.Target));
         if (Sampling)
         {
             // Every cgroup is sampled in the same round, so collect them all first (EndProcessing).

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KataCgroups.Errors;
 using KataCgroups.Model;
+using KataCgroups.Paths;
 using KataCgroups.PowerShell.Internal;
 
 namespace KataCgroups.PowerShell.Commands;
@@ -41,7 +42,49 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     protected override void EndProcessing() => _log?.CompleteAll();   // a bar is never left behind
 
     /// <summary>Applies the Kata path rules under the chosen <see cref="Driver"/>.</summary>
-    private protected KataCgroups.Paths.CgroupTarget Resolve(string path) => Manager.Resolve(path, Selection);
+    private protected CgroupTarget Resolve(string path) => Manager.Resolve(path, Selection);
+
+    /// <summary>Parameter set of the cmdlets that take <c>-Path</c> (wildcards expanded) or <c>-LiteralPath</c>.</summary>
+    private protected const string PathSet = "Path";
+    /// <summary>Parameter set of <c>-LiteralPath</c>.</summary>
+    private protected const string LiteralPathSet = "LiteralPath";
+
+    /// <summary>
+    /// The cgroups some <c>-Path</c> values name (<paramref name="literal"/>: <c>-LiteralPath</c> values), each value in
+    /// turn: a value without wildcards names one cgroup whether or not it exists (the action then says it does not), a
+    /// value with wildcards every existing Kata cgroup that matches, maybe none — as Get-ChildItem and Remove-Item
+    /// take paths (CgroupManager.Expand). A value that is itself wrong is an error record of its own; the others go on.
+    /// </summary>
+    private protected IEnumerable<(CgroupTarget Target, bool Wildcard)> Targets(IEnumerable<string> paths, bool literal)
+    {
+        foreach (var path in paths)
+        {
+            KataCgroups.Paths.PathExpansion expansion;
+            try { expansion = literal ? new(path, false, new[] { Resolve(path) }) : Manager.Expand(path, Selection, Log); }
+            catch (CgroupException e)
+            {
+                WriteEngineError(e, path);
+                continue;
+            }
+            foreach (var t in expansion.Targets) yield return (t, expansion.Wildcard);
+        }
+    }
+
+    /// <summary>
+    /// The one cgroup a cmdlet that acts on a single cgroup is given: a wildcard must match exactly one. Throws
+    /// CgroupNotFound for none and InvalidCgroupPath for more.
+    /// </summary>
+    private protected CgroupTarget SingleTarget(string path, bool literal)
+    {
+        if (literal) return Resolve(path);
+        var expansion = Manager.Expand(path, Selection, Log);
+        if (!expansion.Wildcard || expansion.Targets.Count == 1) return expansion.Targets[0];
+        if (expansion.Targets.Count == 0)
+            throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound, $"no Kata cgroup matches '{path}'", path);
+        throw new CgroupException(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument,
+            $"'{path}' matches {expansion.Targets.Count} cgroups ({string.Join(", ", expansion.Targets.Take(3).Select(t => t.CgroupPath))}{(expansion.Targets.Count > 3 ? ", …" : "")}), and {MyInvocation.MyCommand.Name} acts on one: give a path that names one",
+            path);
+    }
 
     /// <summary>The engine's name for <see cref="Driver"/>.</summary>
     private protected KataCgroups.Model.DriverSelection Selection => (KataCgroups.Model.DriverSelection)(int)Driver;
@@ -78,11 +121,17 @@ public abstract class KataCgroupCommandBase : PSCmdlet
 
     private bool? _stepsShown;
 
+    /// <summary>-WhatIf, bound or by preference: ShouldProcess answers no without asking.</summary>
+    private protected bool WhatIfMode => _whatIf ??= Switch("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+    private bool? _whatIf;
+
+    private bool? Switch(string name) =>
+        MyInvocation.BoundParameters.TryGetValue(name, out var v) ? LanguagePrimitives.IsTrue(v) : null;
+
     private bool ComputeStepsShown()
     {
-        var bound = MyInvocation.BoundParameters;
-        bool? Switch(string name) => bound.TryGetValue(name, out var v) ? LanguagePrimitives.IsTrue(v) : null;
-        if (Switch("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"))) return true;
+        if (WhatIfMode) return true;
         var impact = ImpactOf(GetType());
         return Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact);
     }

@@ -16,7 +16,11 @@ namespace KataCgroups.PowerShell.Commands;
 [OutputType(typeof(KataCgroup))]
 public sealed class NewKataCgroupCommand : ResourceCommandBase
 {
-    /// <summary>Cgroup path: absolute (<c>/kubepods/pod1/sandbox1</c>), relative (under <c>/vc</c>) or systemd form.</summary>
+    /// <summary>
+    /// Cgroup path: absolute (<c>/kubepods/pod1/sandbox1</c>), relative (under <c>/vc</c>) or systemd form. Wildcard
+    /// characters (<c>*</c>, <c>?</c>, <c>[</c>) are an error, as a create names one cgroup; a backtick before one
+    /// takes it literally.
+    /// </summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("CgroupsPath")]
     [AllowEmptyString]
@@ -74,7 +78,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
 
         try
         {
-            var target = Resolve(path);
+            var target = Manager.ResolveNew(path, Selection);   // a wildcard is an error: a create names one cgroup
             var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log, SkipUnsupported);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
             var description = StepsShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{PlanText(target, plan)}" : $"Create {what} ({Manager.DriverFor(target).Kind})";

@@ -8,7 +8,7 @@ namespace KataCgroups.PowerShell.Commands;
 /// freezer.state FROZEN (rewritten while FREEZING), v2 cgroup.freeze with "frozen 1" in cgroup.events, systemd
 /// FreezeUnit (or the cgroupfs freezer where systemd cannot freeze).
 /// </summary>
-[Cmdlet(VerbsLifecycle.Suspend, "KataCgroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Suspend, "KataCgroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(KataCgroup))]
 public sealed class SuspendKataCgroupCommand : FreezerCommandBase
 {

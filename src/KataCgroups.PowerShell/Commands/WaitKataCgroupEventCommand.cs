@@ -13,18 +13,28 @@ namespace KataCgroups.PowerShell.Commands;
 /// <c>-Timeout</c> passed (a non-terminating <c>CgroupEventTimeout</c> error), every cgroup was removed, or Ctrl+C.
 /// Read-only.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Wait, "KataCgroupEvent")]
+[Cmdlet(VerbsLifecycle.Wait, "KataCgroupEvent", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(KataCgroupEvent))]
 public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposable
 {
     /// <summary>Never wait less than this between looks at the counters: v1's memory.failcnt has no notification.</summary>
     private static readonly TimeSpan Rescan = TimeSpan.FromSeconds(1);
 
-    /// <summary>The cgroup(s), as given to New-KataCgroup (binds from a cgroup object's Path).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>
+    /// The cgroup(s), as given to New-KataCgroup (binds from a cgroup object's Path, and piped strings); wildcards
+    /// match existing Kata cgroups.
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     [AllowEmptyString]
     [ArgumentCompleter(typeof(CgroupPathCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The cgroups, taken exactly as written: no character is a wildcard.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("LP")]
+    [AllowEmptyString]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Which events to wait for (default: all). Others are observed but neither emitted nor counted.</summary>
     [Parameter]
@@ -51,11 +61,12 @@ public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposa
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        foreach (var path in Path)
+        bool literal = ParameterSetName == LiteralPathSet;
+        foreach (var (target, _) in Targets(literal ? LiteralPath : Path, literal))
         {
+            var path = KataCgroups.Paths.CgroupWildcard.EscapeLiteral(target.RequestedPath);
             try
             {
-                var target = Resolve(path);
                 if (_sources.Any(s => s.Target.CgroupPath == target.CgroupPath && s.Target.Systemd?.UnitName == target.Systemd?.UnitName)) continue;
                 var source = Manager.WatchEvents(target, Log);
                 _sources.Add(source);

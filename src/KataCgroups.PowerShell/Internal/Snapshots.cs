@@ -7,7 +7,7 @@ internal static class Snapshots
 {
     public static KataCgroup ToOutput(CgroupSnapshot s, KataCgroups.Resources.CgroupPlan? plan = null) => new()
     {
-        Path = s.Target.RequestedPath,
+        Path = KataCgroups.Paths.CgroupWildcard.EscapeLiteral(s.Target.RequestedPath),   // a -Path value that names only this cgroup
         CgroupPath = s.Target.CgroupPath,
         Driver = s.Driver.ToString(),
         Mode = s.Mode.ToString(),

@@ -10,7 +10,7 @@ internal static class StatsOutput
         bool io = s.IoSource is not null;
         var o = new KataCgroupStat
         {
-            Path = s.Target.RequestedPath,
+            Path = KataCgroups.Paths.CgroupWildcard.EscapeLiteral(s.Target.RequestedPath),   // a -Path value that names only this cgroup
             CgroupPath = s.Target.CgroupPath,
             Driver = s.Driver.ToString(),
             Mode = s.Mode.ToString(),

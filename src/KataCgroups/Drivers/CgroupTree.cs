@@ -43,6 +43,7 @@ internal static class CgroupTree
             bool made = CgroupFs.Mkdir(dir, log);
             if (made) created.Add(dir);
             else if (exclusive && level.Length == cgroupPath.Length) return false;
+            if (made && level.Length != cgroupPath.Length) ParentMark.Set(dir, log);   // for -RemoveEmptyParent
             onLevel?.Invoke(dir, dirOf(CgroupPathText.Dir(level)), made);
         }
         return true;
@@ -191,6 +192,25 @@ internal static class CgroupTree
         }
         result.Sort(StringComparer.Ordinal);
         return result;
+    }
+
+    /// <summary>
+    /// Why -RemoveEmptyParent must keep the parent <paramref name="dir"/>, or null when it may go: it is gone, a create
+    /// did not make it (<see cref="ParentMark"/>: it may be the host's own, meant for something an empty directory
+    /// does not show), it has a child cgroup other than <paramref name="ignoredChild"/> (the removed cgroup's own
+    /// directory, when asking ahead for -WhatIf), or a process. The kernel refuses the rmdir of a cgroup that gained a
+    /// child or a task meanwhile (EBUSY), so these reads only have to be right for what they can see.
+    /// </summary>
+    internal static string? WhyKeepParent(string dir, string? ignoredChild)
+    {
+        if (!Directory.Exists(dir)) return "it is not there";
+        if (!ParentMark.IsSet(dir)) return $"no create made it ({ParentMark.Name} is not set), so it may be the host's own";
+        var others = Subdirs(dir).Where(d => d != ignoredChild).ToList();
+        if (others.Count > 0) return $"it has {others.Count} other child cgroup(s), e.g. {Path.GetFileName(others[0])}";
+        // A cgroup.procs that cannot be read means the directory is going: the rmdir then says so.
+        var procs = CgroupFs.ReadProcs(dir);
+        if (procs.Count > 0) return $"it has {procs.Count} process(es)";
+        return null;
     }
 
     /// <summary>

@@ -130,6 +130,37 @@ internal static class CreateMark
 }
 
 /// <summary>
+/// The mark a create leaves on each ancestor directory it had to make (mkdir -p of <c>/kubepods/pod1</c> for
+/// <c>/kubepods/pod1/kata_sandbox1</c>), so that <c>Remove-KataCgroup -RemoveEmptyParent</c> can tell a parent this
+/// module made from one the host made for its own use: an empty cgroup may still be meant for something (a slice a
+/// service joins later, a parent with limits set for children yet to come), and nothing in cgroupfs says so. Only a
+/// directory that carries this mark, has no child cgroup and no process is removed; the kernel refuses the rmdir of
+/// one that gained either meanwhile (EBUSY, cgroup-v1.rst / cgroup-v2.rst "Removing a cgroup"). Like the create mark
+/// it is a <c>trusted.*</c> attribute that dies with its directory; a parent made before this mark existed, or by
+/// another tool, carries none and is kept.
+/// </summary>
+internal static class ParentMark
+{
+    /// <summary>The attribute; <c>getfattr -n trusted.katacgroups.parent</c> shows it.</summary>
+    internal const string Name = "trusted.katacgroups.parent";
+
+    /// <summary>Marks <paramref name="dir"/>, a parent this create made. A failure only means it will be kept.</summary>
+    internal static void Set(string dir, ICgroupLog log)
+    {
+        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
+        if (fd >= 0)
+        {
+            try { errno = Xattr.TrySet(fd, Name, "made by New-KataCgroup"); }
+            finally { Libc.Close(fd); }
+        }
+        if (errno != 0) log.Debug($"could not set {Name} on {dir} ({Errno.Describe(errno)}): -RemoveEmptyParent will keep it");
+    }
+
+    /// <summary>True when <paramref name="dir"/> carries the mark.</summary>
+    internal static bool IsSet(string dir) => Xattr.IsSet(dir, Name, out _);
+}
+
+/// <summary>
 /// Named points in a create or removal where a test can have this process killed with SIGKILL, to leave exactly the
 /// state a crash there leaves. Inert unless the environment variable <c>KATACGROUPS_TEST_CRASH_AT</c> names the point
 /// (read once per process); tests/Pester/CrashConsistency.Tests.ps1 sets it in a child pwsh only.

@@ -239,6 +239,49 @@ public sealed class CgroupManagerTests : IDisposable
     }
 
     [Fact]
+    public void RemoveEmptyParent_RemovesTheParentsACreateMade_BottomUp_AndStopsAtASiblingAProcessOrAnUnmarkedOne()
+    {
+        using var fake = FakeCgroupRoot.Create("devices", "cpuset");   // no devices: a create with an empty plan works on plain directories
+        var manager = CgroupManager.ForHost(fake.Options());
+        var log = new RecordingLog();
+        foreach (var m in fake.Mounts) fake.MakeCgroup(m, "/r");   // there before: no create made it
+        var plan = CgroupPlan.Empty.ForCreate();
+        var a = manager.Resolve("/r/pod1/x/sandbox1");
+        var sibling = manager.Resolve("/r/pod1/sandbox2");
+        manager.Create(a, plan, log, readBack: false);
+        manager.Create(sibling, plan, log, readBack: false);
+        var first = fake.Mounts[0];
+        fake.Touch(fake.Mounts[1], "/r/pod1", "cgroup.procs", "4242\n");   // a process in one hierarchy's /r/pod1
+
+        // -WhatIf's view first: /r/pod1/x in every hierarchy, nothing yet removed.
+        Assert.Equal(fake.Mounts.Select(m => fake.Dir(m, "/r/pod1/x")), manager.EmptyParents(a));
+        var asked = new List<string>();
+        var outcome = manager.Remove(a, new RemoveOptions(RemoveEmptyParent: true, ConfirmParent: d => { asked.Add(d); return true; }), log).Value!;
+        // /r/pod1 keeps its other child (sandbox2) everywhere: only x goes.
+        Assert.Equal(fake.Mounts.Select(m => fake.Dir(m, "/r/pod1/x")), outcome.RemovedParents);
+        Assert.Equal(outcome.RemovedParents, asked);
+        Assert.Contains(log.VerboseMessages, v => v.StartsWith($"kept parent {fake.Dir(first, "/r/pod1")}: it has 1 other child cgroup(s)", StringComparison.Ordinal));
+
+        // While sandbox2 is there, /r/pod1 has a child everywhere; once it is gone, /r/pod1 goes where it has no
+        // process, and /r (not made by a create) stays.
+        Assert.Empty(manager.RemoveEmptyParents(sibling, null, log));
+        foreach (var m in fake.Mounts) Directory.Delete(fake.Dir(m, "/r/pod1/kata_sandbox2"));
+        var second = manager.RemoveEmptyParents(sibling, null, log);
+        var expected = fake.Mounts.Where(m => m != fake.Mounts[1]).Select(m => fake.Dir(m, "/r/pod1")).ToList();
+        Assert.Equal(expected, second);
+        Assert.Contains(log.VerboseMessages, v => v == $"kept parent {fake.Dir(fake.Mounts[1], "/r/pod1")}: it has 1 process(es)");
+        foreach (var m in fake.Mounts) Assert.True(Directory.Exists(fake.Dir(m, "/r")));
+        Assert.Contains(log.VerboseMessages, v => v.StartsWith($"kept parent {fake.Dir(first, "/r")}: no create made it", StringComparison.Ordinal));
+
+        // A "no" keeps that directory and the ones above it.
+        var b = manager.Resolve("/r/pod2/y/sandbox3");
+        manager.Create(b, plan, log, readBack: false);
+        var kept = manager.Remove(b, new RemoveOptions(RemoveEmptyParent: true, ConfirmParent: d => !d.EndsWith("/r/pod2/y", StringComparison.Ordinal)), log).Value!;
+        Assert.Empty(kept.RemovedParents!);
+        foreach (var m in fake.Mounts) Assert.True(Directory.Exists(fake.Dir(m, "/r/pod2")));
+    }
+
+    [Fact]
     public void Create_FailureLeavesNothingBehind()
     {
         var manager = Manager();
@@ -298,17 +341,30 @@ public sealed class CgroupManagerTests : IDisposable
     }
 
     [Fact]
-    public void Find_DefaultsToVcAndCleansRoots()
+    public void Find_SearchesTheWholeHostByDefault_AndOnlyTheCleanedRootsWhenGiven()
     {
         _fake.MakeCgroup("cpuset", "/vc/kata_a");
         _fake.MakeCgroup("cpuset", "/vc/x/kata_b");
-        _fake.MakeCgroup("cpuset", "/kubepods/kata_c");
+        _fake.MakeCgroup("cpuset", "/kubepods/pod1/kata_c");
+        _fake.MakeCgroup("memory", "/deep/er/still/kata_d");   // only in a hierarchy other than the first
         var manager = Manager();
-        Assert.Equal(new[] { "/vc/a", "/vc/x/b" }, manager.Find().Select(t => t.RequestedPath));
-        Assert.Equal(new[] { "/kubepods/c", "/vc/a", "/vc/x/b" },
+        Assert.Equal(new[] { "/deep/er/still/d", "/kubepods/pod1/c", "/vc/a", "/vc/x/b" }, manager.Find().Select(t => t.RequestedPath));
+        Assert.Equal(new[] { "/kubepods/pod1/c", "/vc/a", "/vc/x/b" },
             manager.Find(new[] { "../kubepods", "vc/./", "/vc/kata_a" }).Select(t => t.RequestedPath));
         Assert.Equal(new[] { "/vc/a" }, manager.Find(new[] { "/vc/kata_a" }).Select(t => t.RequestedPath));
-        Assert.Equal("/vc/kata_a", manager.Find().First().CgroupPath);
+        Assert.Equal("/deep/er/still/kata_d", manager.Find().First().CgroupPath);
+    }
+
+    [Fact]
+    public void Find_SaysWhereItLookedInVerbose()
+    {
+        _fake.MakeCgroup("cpuset", "/kubepods/pod1/kata_c");
+        var log = new RecordingLog();
+        Manager().Find(null, DriverSelection.Auto, log);
+        var searched = Assert.Single(log.VerboseMessages, m => m.StartsWith("searched for Kata cgroups", StringComparison.Ordinal));
+        Assert.Contains("at or below / in ", searched);
+        foreach (var m in _fake.Mounts) Assert.Contains(_fake.Dir(m, "/").TrimEnd('/'), searched);
+        Assert.EndsWith(": 1 found", searched);
     }
 
     [Fact]
