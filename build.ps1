@@ -59,7 +59,7 @@ param(
     [string[]] $BenchContender = @('Floor', 'FloorAt', 'Engine', 'EngineAot', 'Cmdlets', 'CgroupTools', 'SystemdEngine', 'SystemdCmdlets', 'SystemdCli'),
     # Bench: N for the systemd contenders.
     [string[]] $BenchSystemdCount = @('300'),
-    # Bench: Get-KataCgroup -Root over this many existing cgroups (0: skip).
+    # Bench: Get-KataCgroup -Root, then the bare whole-host Get-KataCgroup, over this many existing cgroups (0: skip).
     [string[]] $BenchScanCount = @('1000', '10000'),
     # Bench: paired pwsh start-ups for the Import-Module cost (0: skip).
     [int] $BenchImportRuns = 10,

@@ -381,7 +381,6 @@ public sealed partial class CgroupManager
                     log.Verbose($"kept parent {dir}: {kept}");
                     break;
                 }
-                if (!dryRun) log.Verbose($"removed empty parent {dir}");
                 removed.Add(dir);
                 child = dir;
             }

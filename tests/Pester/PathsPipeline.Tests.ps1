@@ -136,10 +136,10 @@ Describe 'A bare Get-KataCgroup finds every Kata cgroup on the host' {
     It '-Root narrows the search to that root' {
         $null = New-Quiet "$Root/pod1/sandbox1"
         Register-KcVcBase
-        $null = New-Quiet "$($Root.TrimStart('/'))-vc/sandbox2"   # relative: under /vc
+        $null = New-Quiet "$($Root.TrimStart('/'))/sandbox2"   # relative: /vc<root>/kata_sandbox2
         @(Get-KataCgroup -Root $Root).CgroupPath | Should -Be @("$Root/pod1/kata_sandbox1")
-        @(Get-KataCgroup -Root "/vc$Root-vc").CgroupPath | Should -Be @("/vc$Root-vc/kata_sandbox2")
-        Remove-KataCgroup -Path "$($Root.TrimStart('/'))-vc/sandbox2" -RemoveEmptyParent | Out-Null
+        @(Get-KataCgroup -Root "/vc$Root").CgroupPath | Should -Be @("/vc$Root/kata_sandbox2")
+        @(Get-KataCgroup).CgroupPath | Should -Contain "/vc$Root/kata_sandbox2"
     }
 
     It 'the Tree view shows each parent with its children' {

@@ -133,12 +133,12 @@ Describe 'Get-KataCgroupStat on cgroup v1 (hybrid)' {
         finally { $ps.Dispose() }
     }
 
-    It 'without -Path, samples the Kata cgroups Get-KataCgroup lists (under /vc)' {
+    It 'without -Path, samples the Kata cgroups Get-KataCgroup lists (the whole host: under /vc and elsewhere)' {
         Register-KcVcBase
         $rel = $Root.TrimStart('/') + '/rel'
         $null = New-KataCgroup -Path $rel -WarningAction SilentlyContinue
         $all = @(Get-KataCgroupStat)
         $all.CgroupPath | Should -Contain "/vc$Root/kata_rel"
-        $all.CgroupPath | Should -Not -Contain $Cg.CgroupPath -Because 'absolute paths outside /vc are listed only with -Path'
+        $all.CgroupPath | Should -Contain $Cg.CgroupPath -Because 'a bare listing finds Kata cgroups outside /vc too'
     }
 }
