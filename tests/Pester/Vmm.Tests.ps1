@@ -78,17 +78,11 @@ Describe 'A QEMU VMM in a sandbox cgroup: CPU quota, freezer and kill enforced (
         $threads = @(Get-KcVmmThread $Vmm)
         $Vcpu.Count | Should -Be 1 -Because "-smp 1 with debug-threads=on names one thread 'CPU 0/TCG' (threads: $($threads.Name -join ', '))"
         $threads.Count | Should -BeGreaterThan 1
-        $expected = @(Get-KcExpectedProcessLine)
-        foreach ($t in $threads) {
-            $lines = @(Get-KcThreadCgroup $Vmm.Id $t.Id)
-            foreach ($hierarchy in $expected) {
-                ($lines | Where-Object Controllers -EQ $hierarchy).Path | Should -BeExactly $Cg.CgroupPath -Because "thread $($t.Id) '$($t.Name)' is in the sandbox in hierarchy '$hierarchy'"
-            }
-        }
+        Assert-KcVmmThread $Vmm $threads -V1Path $Cg.CgroupPath
         (Get-KataCgroup -Path "$Root/pod/sandbox").Pids | Should -Contain $Vmm.Id
 
         # The booted guest's RAM is the VMM's anonymous memory; all of it is charged to the sandbox.
-        $anon = [long] ((Select-String -LiteralPath "/proc/$($Vmm.Id)/status" -Pattern '^RssAnon:\s+(\d+) kB').Matches[0].Groups[1].Value) * 1KB
+        $anon = Get-KcVmmRssAnon $Vmm
         $usage = [long] (Get-KcCgroupFile memory $Cg.CgroupPath memory.usage_in_bytes)
         $limit = [long] (Get-KcCgroupFile memory $Cg.CgroupPath memory.limit_in_bytes)
         $limit | Should -Be 512MB

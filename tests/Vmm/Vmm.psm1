@@ -203,13 +203,38 @@ function Clear-KcVmm {
     foreach ($v in @($script:Started)) { Stop-KcVmm $v }
 }
 
-function Get-KcThreadCgroup {
-    <# /proc/<pid>/task/<tid>/cgroup as @{ Controllers; Path } ('' for the cgroup2 line), like Get-KcProcessCgroup. #>
-    param([Parameter(Mandatory)] [int] $ProcessId, [Parameter(Mandatory)] [int] $ThreadId)
-    foreach ($line in [System.IO.File]::ReadAllLines("/proc/$ProcessId/task/$ThreadId/cgroup")) {
+function Get-KcVmmThreadCgroup {
+    <# /proc/<pid>/task/<tid>/cgroup of one VMM thread as a hashtable: hierarchy field ('' for cgroup2) -> path. #>
+    param([Parameter(Mandatory)] $Vmm, [Parameter(Mandatory)] [int] $ThreadId)
+    $map = @{}
+    foreach ($line in [System.IO.File]::ReadAllLines("/proc/$($Vmm.Id)/task/$ThreadId/cgroup")) {
         $parts = $line.Split(':', 3)
-        [pscustomobject]@{ Controllers = $parts[1]; Path = $parts[2] }
+        $map[$parts[1]] = $parts[2]
+    }
+    $map
+}
+
+function Assert-KcVmmThread {
+    <#
+    Pester assertion of where VMM threads (Get-KcVmmThread objects) are, in every hierarchy this host has
+    (Get-KcExpectedProcessLine): $V1Path in each v1 hierarchy, $UnifiedPath (default the same) in the cgroup2 tree.
+    #>
+    param([Parameter(Mandatory)] $Vmm, [Parameter(Mandatory)] [object[]] $Thread, [Parameter(Mandatory)] [string] $V1Path,
+        [string] $UnifiedPath = $V1Path)
+    $fields = @(Get-KcExpectedProcessLine)
+    foreach ($t in $Thread) {
+        $map = Get-KcVmmThreadCgroup $Vmm $t.Id
+        foreach ($f in $fields) {
+            $map[$f] | Should -BeExactly $(if ($f -eq '') { $UnifiedPath } else { $V1Path }) -Because "thread $($t.Id) '$($t.Name)' is there in hierarchy '$f'"
+        }
     }
 }
 
-Export-ModuleMember -Function *-KcVmm*, Get-KcMissingVmm, Get-KcThreadSchedStat, Measure-KcThreadCpu, Get-KcThreadCgroup
+function Get-KcVmmRssAnon {
+    <# The VMM's anonymous resident memory in bytes (RssAnon of /proc/<pid>/status): for a booted guest, mostly its RAM. #>
+    param([Parameter(Mandatory)] $Vmm)
+    $m = Select-String -LiteralPath "/proc/$($Vmm.Id)/status" -Pattern '^RssAnon:\s+(\d+) kB'
+    [long] $m.Matches[0].Groups[1].Value * 1KB
+}
+
+Export-ModuleMember -Function *-KcVmm*, Get-KcMissingVmm, Get-KcThreadSchedStat, Measure-KcThreadCpu
