@@ -18,6 +18,7 @@ cgroup.subtree_control on a v2 host, which is put back.
 Set-StrictMode -Version Latest
 Import-Module (Join-Path $PSScriptRoot '../Pester/TestHelpers.psm1')   # Get-KcHierarchy, Get-KcBlockDevice, Remove-KcCgroupTree
 Import-Module (Join-Path $PSScriptRoot 'Cases.psm1')
+Import-Module (Join-Path $PSScriptRoot '../Systemd/SystemdSandbox.psm1')   # Start-KcSystemdSandbox, Invoke-KcInSandbox, Invoke-KcSandboxPwsh
 
 $script:Repo = [IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
 $script:Out = Join-Path $script:Repo 'out/differential'
@@ -231,13 +232,18 @@ function Get-KcDiffField {
 }
 
 function Test-KcDiffAllowed {
-    <# The Id of the first divergences.psd1 entry whose When matches the case's result, or $null. #>
-    param($Result, $Facts)
+    <#
+    The Id of the first divergences.psd1 entry whose When matches the case's result, or $null. -Kind is the kind of
+    difference asked about (a case where both succeed can have several; Set-KcDiffVerdict asks for each), -Driver
+    the module's driver in the run (Cgroupfs or Systemd): an entry with a Driver applies to that driver's runs only.
+    #>
+    param($Result, $Facts, [string] $Kind = $Result.Kind, [string] $Driver = 'Cgroupfs')
     foreach ($d in $script:Divergences) {
         if (-not $d.Contains('When')) { continue }
         $w = $d.When
         $ok = $true
-        if ($w.Contains('Outcome') -and $Result.Kind -ne $w.Outcome) { $ok = $false }
+        if ($w.Contains('Outcome') -and $Kind -ne $w.Outcome) { $ok = $false }
+        if ($ok -and $w.Contains('Driver') -and $Driver -ne $w.Driver) { $ok = $false }
         if ($ok -and $w.Contains('Mode') -and $Facts.Mode -ne $w.Mode) { $ok = $false }
         if ($ok -and $w.Contains('ModuleErrorId') -and "$($Result.Module.ErrorId)" -notlike $w.ModuleErrorId) { $ok = $false }
         if ($ok -and $w.Contains('ModuleMessage') -and "$($Result.Module.Message)" -notlike $w.ModuleMessage) { $ok = $false }
@@ -251,9 +257,25 @@ function Test-KcDiffAllowed {
                 if (-not [double]::TryParse("$v", [ref] $n) -or $n -lt $w.Range[0] -or $n -gt $w.Range[1]) { $ok = $false }
             }
         }
-        if ($ok -and $w.Contains('Files')) {
+        if ($ok -and $w.Contains('Files') -and $Kind -eq 'FilesDiffer') {
             foreach ($diff in $Result.FileDiffs) {
                 if (-not ($w.Files | Where-Object { $diff.File -like $_ })) { $ok = $false; break }
+            }
+        }
+        if ($ok -and $w.Contains('Properties') -and $Kind -eq 'PropertiesDiffer') {
+            foreach ($diff in $Result.PropertyDiffs) {
+                if (-not ($w.Properties | Where-Object { $diff.Property -like $_ })) { $ok = $false; break }
+                if ($w.Contains('ModuleExtraLines')) {
+                    # the module's value is runc's plus lines of this shape: runc has none the module lacks
+                    $r = @(([string] $diff.Runc).Split("`n")); $m = @(([string] $diff.Module).Split("`n"))
+                    if ($r | Where-Object { $_ -ne '<not shown>' -and $_ -cnotin $m }) { $ok = $false; break }
+                    if ($m | Where-Object { $_ -cnotin $r -and $_ -notlike $w.ModuleExtraLines }) { $ok = $false; break }
+                }
+            }
+        }
+        if ($ok -and $w.Contains('Nodes') -and $Kind -eq 'DevicesDiffer') {
+            foreach ($diff in $Result.DeviceDiffs) {
+                if (-not ($w.Nodes | Where-Object { $diff.Node -like $_ })) { $ok = $false; break }
             }
         }
         if ($ok) { return $d.Id }
@@ -267,10 +289,15 @@ function Invoke-KcDiffOracle {
     param([string] $Oracle, [string] $Mode, [string] $InputFile)
     $lines = @(Get-Content -LiteralPath $InputFile | & $Oracle $Mode 2>&1)
     $exit = $LASTEXITCODE
-    # hashtables: a missing key reads as $null (strict mode throws on a missing property), and they are fast
-    $results = @($lines | Where-Object { $_ -is [string] -and $_.StartsWith('{') } | ForEach-Object { $_ | ConvertFrom-Json -AsHashtable })
-    $stderr = @($lines | Where-Object { $_ -isnot [string] -or -not $_.StartsWith('{') } | ForEach-Object { "$_" })
-    if ($exit -ne 0) { throw "oracle $Mode failed (exit $exit): $($stderr -join ' | ')" }
+    ConvertFrom-KcDiffOracleOutput $Mode $lines $exit
+}
+
+function ConvertFrom-KcDiffOracleOutput {
+    <# The oracle's JSON lines as hashtables (a missing key reads as $null under strict mode, and they are fast); the rest is its stderr. #>
+    param([string] $Mode, [object[]] $Lines, [int] $Exit)
+    $results = @($Lines | Where-Object { $_ -is [string] -and $_.StartsWith('{') } | ForEach-Object { $_ | ConvertFrom-Json -AsHashtable })
+    $stderr = @($Lines | Where-Object { $_ -isnot [string] -or -not $_.StartsWith('{') } | ForEach-Object { "$_" })
+    if ($Exit -ne 0) { throw "oracle $Mode failed (exit $Exit): $($stderr -join ' | ')" }
     [pscustomobject]@{ Results = $results; Stderr = $stderr }
 }
 
@@ -279,13 +306,148 @@ function Get-KcDiffRootSubtreeControl {
     if (Test-Path $file) { @([IO.File]::ReadAllText($file).Split(' ', [StringSplitOptions]::RemoveEmptyEntries) | ForEach-Object Trim) } else { @() }
 }
 
+function New-KcDiffRun {
+    <#
+    The cases of a run (-Count cases from 0 of -Seed, only the indexes in -Case, or a -Sample of them drawn by the
+    seed) with an empty result each. $Paths maps a case id to where each side puts it: ModulePath (what
+    New-KataCgroup gets), ModuleCgroup, RuncPath (the oracle's cgroupsPath) and RuncCgroup (hierarchy-relative
+    directories, for the read-back and the probe).
+    #>
+    param([int] $Seed, [int] $Count, [int[]] $Case, [int] $Sample, $Facts, [string] $Tag, [string] $Driver, [scriptblock] $Paths)
+    $edges = Get-KcDiffEdgeCase $Facts
+    $indexes = if ($Case) { $Case }
+    elseif ($Sample -gt 0 -and $Sample -lt $Count) {
+        $draw = [Random]::new($Seed)
+        @(0..($Count - 1) | Sort-Object { $draw.Next() } | Select-Object -First $Sample | Sort-Object)
+    }
+    else { 0..($Count - 1) }
+    $cases = @(foreach ($i in $indexes) { New-KcDiffCase -Seed $Seed -Index $i -Facts $Facts -EdgeCases $edges })
+    $results = [ordered]@{}
+    # runc gets the case's rules followed by Kata's hypervisor rules (divergences.md, hypervisor-devices): the same
+    # JSON, key by key, with the rules appended to (or making up) 'devices'
+    $hypervisorJson = @($Facts.Hypervisor | ForEach-Object { ConvertTo-KcDiffJson $_ })
+    foreach ($c in $cases) {
+        $module = [Collections.Generic.List[string]]::new(); $runc = [Collections.Generic.List[string]]::new()
+        foreach ($e in $c.Resources.GetEnumerator()) {
+            $key = (ConvertTo-KcDiffJson ([string] $e.Key)) + ':'
+            if ($e.Key -ceq 'devices') {
+                $rules = @(foreach ($d in @($e.Value)) { ConvertTo-KcDiffJson $d })
+                $module.Add($key + '[' + ($rules -join ',') + ']')
+                $runc.Add($key + '[' + (@($rules) + $hypervisorJson -join ',') + ']')
+            }
+            else { $v = $key + (ConvertTo-KcDiffJson $e.Value); $module.Add($v); $runc.Add($v) }
+        }
+        if (-not $c.Resources.Contains('devices')) { $runc.Add('"devices":[' + ($hypervisorJson -join ',') + ']') }
+        $p = & $Paths $c.Id
+        $results[$c.Id] = [pscustomobject]@{
+            Case = $c; Json = '{' + ($module -join ',') + '}'; RuncJson = '{' + ($runc -join ',') + '}'
+            ModulePath = $p.ModulePath; ModuleCgroup = $p.ModuleCgroup; RuncPath = $p.RuncPath; RuncCgroup = $p.RuncCgroup
+            Runc = $null; Module = $null; FileDiffs = @(); DeviceDiffs = @(); PropertyDiffs = @(); RuncAccess = $null
+            Kind = 'NotRun'; Status = 'NotRun'; AllowedBy = $null
+        }
+    }
+    [pscustomobject]@{
+        Seed = $Seed; Count = $Count; Sample = $(if ($Case) { 0 } else { $Sample }); Tag = $Tag; Driver = $Driver; Facts = $Facts; Roots = [ordered]@{}; Results = $results; Cases = $cases
+        RuncVersion = (Get-KcDiffRuncVersion); BudgetExceeded = $false; ProbeNodes = 0; Leftovers = @(); CleanupProblems = @()
+        Timings = [ordered]@{}; Elapsed = $null
+    }
+}
+
+function Get-KcDiffBothOk { param($Run) @($Run.Results.Values | Where-Object { $_.Runc -and $_.Module -and $_.Runc.Ok -and $_.Module.Ok }) }
+
+function Get-KcDiffTarget {
+    param($Run)
+    @(foreach ($r in Get-KcDiffBothOk $Run) { [ordered]@{ id = "$($r.Case.Id)/runc"; path = $r.RuncCgroup }; [ordered]@{ id = "$($r.Case.Id)/module"; path = $r.ModuleCgroup } })
+}
+
+function Compare-KcDiffReadBack {
+    <#
+    Where both succeeded: every file of both cgroups in every hierarchy, the rules of compare.psd1 applied by the
+    oracle's read mode; equal digests mean equal files, and only the others are compared key by key.
+    #>
+    param($Run, [string] $Oracle, [string] $RunDir)
+    $bothOk = Get-KcDiffBothOk $Run
+    if (-not $bothOk) { return }
+    $readIn = Join-Path $RunDir 'read.json'
+    [IO.File]::WriteAllText($readIn, (ConvertTo-KcDiffJson ([ordered]@{
+                    hierarchies = @($Run.Facts.Hierarchies | ForEach-Object { [ordered]@{ name = $_.Name; mount = $_.MountPoint } })
+                    skip        = @($script:SkipFiles | ForEach-Object Pattern)
+                    asSet       = @($script:AsSetFiles | ForEach-Object Pattern)
+                    targets     = Get-KcDiffTarget $Run
+                })))
+    $read = @{}
+    foreach ($o in (Invoke-KcDiffOracle $Oracle read $readIn).Results) { $read[$o['id']] = $o }
+    foreach ($r in $bothOk) {
+        $a = $read["$($r.Case.Id)/runc"]; $b = $read["$($r.Case.Id)/module"]
+        if (-not $a -or -not $b) { $r.FileDiffs = @([pscustomobject]@{ File = '(read-back)'; Runc = "$([bool] $a)"; Module = "$([bool] $b)" }) }
+        elseif ($a['digest'] -cne $b['digest']) { $r.FileDiffs = Compare-KcDiffFile $a['files'] $b['files'] }
+    }
+}
+
+function Compare-KcDiffDevice {
+    <# Where both succeeded: what the kernel grants inside each of the two cgroups (the oracle's probe mode). #>
+    param($Run, [string] $Oracle, [string] $RunDir)
+    $bothOk = Get-KcDiffBothOk $Run
+    if (-not $bothOk) { return }
+    $nodes = Get-KcDiffProbeNode $Run.Facts $Run.Cases
+    $Run.ProbeNodes = $nodes.Count
+    $probeIn = Join-Path $RunDir 'probe.json'
+    $doc = [ordered]@{ scratch = (Join-Path $RunDir 'probe-scratch'); probeRoot = $Run.Roots['Probe']; nodes = @($nodes); targets = Get-KcDiffTarget $Run }
+    [IO.File]::WriteAllText($probeIn, (ConvertTo-KcDiffJson $doc))
+    $byId = @{}
+    foreach ($p in (Invoke-KcDiffOracle $Oracle probe $probeIn).Results) { $byId[$p['id']] = $p }
+    foreach ($r in $bothOk) {
+        $pr = $byId["$($r.Case.Id)/runc"]; $pm = $byId["$($r.Case.Id)/module"]
+        $diffs = [Collections.Generic.List[object]]::new()
+        foreach ($side in @(@('runc', $pr), @('module', $pm))) {
+            if (-not $side[1]) { $diffs.Add([pscustomobject]@{ Node = '(probe)'; Runc = ''; Module = "no probe result for $($side[0])" }) }
+            elseif ($side[1]['error']) { $diffs.Add([pscustomobject]@{ Node = '(probe)'; Runc = ''; Module = "$($side[0]): $($side[1]['error'])" }) }
+        }
+        if ($diffs.Count -eq 0) {
+            $r.RuncAccess = $pr['access']
+            if ($pr['digest'] -cne $pm['digest']) {
+                foreach ($n in $nodes) {
+                    $key = "$($n.type) $($n.major):$($n.minor)"
+                    $x = $pr['access'][$key]; $y = $pm['access'][$key]
+                    if ($x -cne $y) { $diffs.Add([pscustomobject]@{ Node = $key; Runc = $x; Module = $y }) }
+                }
+            }
+        }
+        $r.DeviceDiffs = $diffs.ToArray()
+    }
+}
+
+function Set-KcDiffVerdict {
+    <#
+    Kind and Status of every case. A case where both succeed can differ in files, device access and (systemd) unit
+    properties at once: it is allowed only when each kind of difference it has is allowed by an entry of
+    divergences.psd1, and AllowedBy names them all.
+    #>
+    param($Run)
+    foreach ($r in $Run.Results.Values) {
+        if (-not $r.Module -or -not $r.Runc) { continue }
+        $kinds = @()
+        if ($r.Runc.Ok -and $r.Module.Ok) {
+            $kinds = @($(if ($r.FileDiffs) { 'FilesDiffer' }), $(if ($r.DeviceDiffs) { 'DevicesDiffer' }), $(if ($r.PropertyDiffs) { 'PropertiesDiffer' }) | Where-Object { $_ })
+            $r.Kind = if ($kinds) { $kinds[0] } else { 'Agree' }
+        }
+        elseif (-not $r.Runc.Ok -and -not $r.Module.Ok) { $r.Kind = 'BothFail' }
+        else { $r.Kind = if ($r.Runc.Ok) { 'ModuleOnlyFails' } else { 'RuncOnlyFails' }; $kinds = @($r.Kind) }
+        if ($r.Kind -in 'Agree', 'BothFail') { $r.Status = 'Agree'; continue }
+        $ids = @(foreach ($k in $kinds) { Test-KcDiffAllowed $r $Run.Facts -Kind $k -Driver $Run.Driver })
+        $r.AllowedBy = if ($ids -notcontains $null -and $ids.Count -eq $kinds.Count) { ($ids | Select-Object -Unique) -join ', ' } else { $null }
+        $r.Status = if ($r.AllowedBy) { 'Allowed' } else { 'Diverge' }
+    }
+}
+
 function Invoke-KcDifferential {
     <#
-    One differential run. -Count cases from 0 (or only the indexes in -Case) of -Seed. Returns the run: its facts,
-    every case's result (Kind: Agree | BothFail | ModuleOnlyFails | RuncOnlyFails | FilesDiffer | DevicesDiffer |
-    NotRun; Status: Agree | Allowed | Diverge | NotRun), the time it took, and what cleanup could not remove.
-    -TimeBudgetSeconds stops applying further cases on the module's side once exceeded (they are NotRun, and the
-    run says so), so a slow host cannot hold CI up.
+    One differential run against runc's cgroupfs managers (fs on v1 and hybrid hosts, fs2 on unified ones). -Count
+    cases from 0 (or only the indexes in -Case) of -Seed. Returns the run: its facts, every case's result (Kind:
+    Agree | BothFail | ModuleOnlyFails | RuncOnlyFails | FilesDiffer | DevicesDiffer | NotRun; Status: Agree |
+    Allowed | Diverge | NotRun), the time it took, and what cleanup could not remove. -TimeBudgetSeconds stops
+    applying further cases on the module's side once exceeded (they are NotRun, and the run says so), so a slow
+    host cannot hold CI up.
     #>
     [CmdletBinding()]
     param(
@@ -304,47 +466,19 @@ function Invoke-KcDifferential {
     $tag = [Guid]::NewGuid().ToString('n').Substring(0, 8)
     $roots = [ordered]@{ Module = "/kcdiff-$tag-module"; Runc = "/kcdiff-$tag-runc"; Probe = "/kcdiff-$tag-probe" }
     $runDir = Join-Path $script:Out "run-$tag"
-    $edges = Get-KcDiffEdgeCase $facts
-    $indexes = if ($Case) { $Case }
-    elseif ($Sample -gt 0 -and $Sample -lt $Count) {
-        $draw = [Random]::new($Seed)
-        @(0..($Count - 1) | Sort-Object { $draw.Next() } | Select-Object -First $Sample | Sort-Object)
-    }
-    else { 0..($Count - 1) }
-    $cases = @(foreach ($i in $indexes) { New-KcDiffCase -Seed $Seed -Index $i -Facts $facts -EdgeCases $edges })
-    $results = [ordered]@{}
-    # runc gets the case's rules followed by Kata's hypervisor rules (divergences.md, hypervisor-devices): the same
-    # JSON, key by key, with the rules appended to (or making up) 'devices'
-    $hypervisorJson = @($facts.Hypervisor | ForEach-Object { ConvertTo-KcDiffJson $_ })
-    foreach ($c in $cases) {
-        $module = [Collections.Generic.List[string]]::new(); $runc = [Collections.Generic.List[string]]::new()
-        foreach ($e in $c.Resources.GetEnumerator()) {
-            $key = (ConvertTo-KcDiffJson ([string] $e.Key)) + ':'
-            if ($e.Key -ceq 'devices') {
-                $rules = @(foreach ($d in @($e.Value)) { ConvertTo-KcDiffJson $d })
-                $module.Add($key + '[' + ($rules -join ',') + ']')
-                $runc.Add($key + '[' + (@($rules) + $hypervisorJson -join ',') + ']')
-            }
-            else { $v = $key + (ConvertTo-KcDiffJson $e.Value); $module.Add($v); $runc.Add($v) }
-        }
-        if (-not $c.Resources.Contains('devices')) { $runc.Add('"devices":[' + ($hypervisorJson -join ',') + ']') }
-        $results[$c.Id] = [pscustomobject]@{
-            Case = $c; Json = '{' + ($module -join ',') + '}'; RuncJson = '{' + ($runc -join ',') + '}'
-            ModulePath = "$($roots.Module)/$($c.Id)"; ModuleCgroup = "$($roots.Module)/kata_$($c.Id)"; RuncCgroup = "$($roots.Runc)/kata_$($c.Id)"
-            Runc = $null; Module = $null; FileDiffs = @(); DeviceDiffs = @(); RuncAccess = $null; Kind = 'NotRun'; Status = 'NotRun'; AllowedBy = $null
-        }
-    }
-    $run = [pscustomobject]@{
-        Seed = $Seed; Tag = $tag; Facts = $facts; Roots = $roots; Results = $results; Oracle = $oracle
-        RuncVersion = (Get-KcDiffRuncVersion); BudgetExceeded = $false; ProbeNodes = 0; Leftovers = @(); CleanupProblems = @(); Timings = [ordered]@{}; Elapsed = $null
-    }
+    $run = New-KcDiffRun -Seed $Seed -Count $Count -Case $Case -Sample $Sample -Facts $facts -Tag $tag -Driver Cgroupfs -Paths {
+        param($id)
+        @{ ModulePath = "$($roots.Module)/$id"; ModuleCgroup = "$($roots.Module)/kata_$id"; RuncPath = "$($roots.Runc)/kata_$id"; RuncCgroup = "$($roots.Runc)/kata_$id" }
+    }.GetNewClosure()
+    $run.Roots = $roots
+    $results = $run.Results
     $subtreeBefore = if ($facts.Mode -eq 'Unified') { Get-KcDiffRootSubtreeControl } else { @() }
     try {
         $null = New-Item -ItemType Directory -Force -Path $runDir
         # 1. runc, all cases in one oracle process
         $t = [Diagnostics.Stopwatch]::StartNew()
         $applyIn = Join-Path $runDir 'apply.jsonl'
-        [IO.File]::WriteAllLines($applyIn, [string[]] @(foreach ($r in $results.Values) { "{`"id`":`"$($r.Case.Id)`",`"path`":`"$($r.RuncCgroup)`",`"resources`":$($r.RuncJson)}" }))
+        [IO.File]::WriteAllLines($applyIn, [string[]] @(foreach ($r in $results.Values) { "{`"id`":`"$($r.Case.Id)`",`"path`":`"$($r.RuncPath)`",`"resources`":$($r.RuncJson)}" }))
         $oracleRun = Invoke-KcDiffOracle $oracle apply $applyIn
         foreach ($o in $oracleRun.Results) {
             $results[$o['id']].Runc = [pscustomobject]@{ Ok = [bool] $o['ok']; Stage = "$($o['stage'])"; Error = "$($o['error'])" }
@@ -366,73 +500,18 @@ function Invoke-KcDifferential {
         }
         $run.Timings.Module = $t.Elapsed
 
-        # 3. read back where both succeeded: every file in every hierarchy, the rules of compare.psd1 applied by the
-        # oracle's read mode; equal digests mean equal files, and only the others are compared key by key
+        # 3. read back where both succeeded: every file in every hierarchy
         $t.Restart()
-        $bothOk = @($results.Values | Where-Object { $_.Runc -and $_.Module -and $_.Runc.Ok -and $_.Module.Ok })
-        $targets = @(foreach ($r in $bothOk) { [ordered]@{ id = "$($r.Case.Id)/runc"; path = $r.RuncCgroup }; [ordered]@{ id = "$($r.Case.Id)/module"; path = $r.ModuleCgroup } })
-        if ($bothOk) {
-            $readIn = Join-Path $runDir 'read.json'
-            [IO.File]::WriteAllText($readIn, (ConvertTo-KcDiffJson ([ordered]@{
-                            hierarchies = @($facts.Hierarchies | ForEach-Object { [ordered]@{ name = $_.Name; mount = $_.MountPoint } })
-                            skip        = @($script:SkipFiles | ForEach-Object Pattern)
-                            asSet       = @($script:AsSetFiles | ForEach-Object Pattern)
-                            targets     = $targets
-                        })))
-            $read = @{}
-            foreach ($o in (Invoke-KcDiffOracle $oracle read $readIn).Results) { $read[$o['id']] = $o }
-            foreach ($r in $bothOk) {
-                $a = $read["$($r.Case.Id)/runc"]; $b = $read["$($r.Case.Id)/module"]
-                if (-not $a -or -not $b) { $r.FileDiffs = @([pscustomobject]@{ File = '(read-back)'; Runc = "$([bool] $a)"; Module = "$([bool] $b)" }) }
-                elseif ($a['digest'] -cne $b['digest']) { $r.FileDiffs = Compare-KcDiffFile $a['files'] $b['files'] }
-            }
-        }
+        Compare-KcDiffReadBack $run $oracle $runDir
         $run.Timings.ReadBack = $t.Elapsed
 
         # 4. what the kernel grants inside each of them
         $t.Restart()
-        if ($bothOk) {
-            $nodes = Get-KcDiffProbeNode $facts $cases
-            $run.ProbeNodes = $nodes.Count
-            $probeIn = Join-Path $runDir 'probe.json'
-            $doc = [ordered]@{ scratch = (Join-Path $runDir 'probe-scratch'); probeRoot = $roots.Probe; nodes = @($nodes); targets = $targets }
-            [IO.File]::WriteAllText($probeIn, (ConvertTo-KcDiffJson $doc))
-            $byId = @{}
-            foreach ($p in (Invoke-KcDiffOracle $oracle probe $probeIn).Results) { $byId[$p['id']] = $p }
-            foreach ($r in $bothOk) {
-                $pr = $byId["$($r.Case.Id)/runc"]; $pm = $byId["$($r.Case.Id)/module"]
-                $diffs = [Collections.Generic.List[object]]::new()
-                foreach ($side in @(@('runc', $pr), @('module', $pm))) {
-                    if (-not $side[1]) { $diffs.Add([pscustomobject]@{ Node = '(probe)'; Runc = ''; Module = "no probe result for $($side[0])" }) }
-                    elseif ($side[1]['error']) { $diffs.Add([pscustomobject]@{ Node = '(probe)'; Runc = ''; Module = "$($side[0]): $($side[1]['error'])" }) }
-                }
-                if ($diffs.Count -eq 0) {
-                    $r.RuncAccess = $pr['access']
-                    if ($pr['digest'] -cne $pm['digest']) {
-                        foreach ($n in $nodes) {
-                            $key = "$($n.type) $($n.major):$($n.minor)"
-                            $x = $pr['access'][$key]; $y = $pm['access'][$key]
-                            if ($x -cne $y) { $diffs.Add([pscustomobject]@{ Node = $key; Runc = $x; Module = $y }) }
-                        }
-                    }
-                }
-                $r.DeviceDiffs = $diffs.ToArray()
-            }
-        }
+        Compare-KcDiffDevice $run $oracle $runDir
         $run.Timings.Probe = $t.Elapsed
 
         # 5. classify
-        foreach ($r in $results.Values) {
-            if (-not $r.Module -or -not $r.Runc) { continue }
-            $r.Kind = if ($r.Runc.Ok -and $r.Module.Ok) {
-                if ($r.FileDiffs) { 'FilesDiffer' } elseif ($r.DeviceDiffs) { 'DevicesDiffer' } else { 'Agree' }
-            }
-            elseif (-not $r.Runc.Ok -and -not $r.Module.Ok) { 'BothFail' }
-            elseif ($r.Runc.Ok) { 'ModuleOnlyFails' } else { 'RuncOnlyFails' }
-            if ($r.Kind -in 'Agree', 'BothFail') { $r.Status = 'Agree'; continue }
-            $r.AllowedBy = Test-KcDiffAllowed $r $facts
-            $r.Status = if ($r.AllowedBy) { 'Allowed' } else { 'Diverge' }
-        }
+        Set-KcDiffVerdict $run
     }
     finally {
         $t = [Diagnostics.Stopwatch]::StartNew()
@@ -487,6 +566,242 @@ function Get-KcDiffLeftover {
     @(Get-ChildItem -Path "/sys/fs/cgroup/kcdiff-$Tag-*", "/sys/fs/cgroup/*/kcdiff-$Tag-*" -Directory -ErrorAction Ignore | ForEach-Object FullName)
 }
 
+# --- the systemd driver -----------------------------------------------------------------------------------------
+
+function Get-KcDiffUnitProperty {
+    <#
+    Every property systemd reports for each unit (systemctl show, run inside the sandbox: what an administrator
+    sees), as unit name -> (property -> value); a property systemd lists more than once (DeviceAllow=) is one value
+    of several lines. Properties with an empty value are not listed, so one set on one side only still shows.
+    #>
+    param($Sandbox, [string[]] $Unit)
+    $units = @{}
+    # a few hundred units per systemctl call keep its command line short
+    for ($i = 0; $i -lt $Unit.Count; $i += 200) {
+        $batch = $Unit[$i..([Math]::Min($i + 199, $Unit.Count - 1))]
+        $props = [ordered]@{}
+        foreach ($line in @(Invoke-KcInSandbox $Sandbox -TimeoutSeconds 120 -- systemctl show --no-pager @batch) + '') {
+            if ($line -eq '') {
+                if ($props.Contains('Id')) { $units[$props['Id']] = $props }
+                $props = [ordered]@{}
+                continue
+            }
+            $k, $v = $line.Split('=', 2)
+            $props[$k] = if ($props.Contains($k)) { $props[$k] + "`n" + $v } else { $v }
+        }
+    }
+    $units
+}
+
+function Compare-KcDiffUnitProperty {
+    <# Where both succeeded: the properties systemd reports for both scopes, with the rules of compare.psd1. #>
+    param($Run, $Sandbox)
+    $bothOk = Get-KcDiffBothOk $Run
+    if (-not $bothOk) { return }
+    $name = { param([string] $path) $s, $p, $n = $path.Split(':'); "$p-$n.scope" }
+    $shown = Get-KcDiffUnitProperty $Sandbox @(foreach ($r in $bothOk) { & $name $r.RuncPath; & $name $r.ModulePath })
+    $skip = @($script:Compare.SkipProperty | ForEach-Object Pattern)
+    $asSet = @($script:Compare.AsSetProperty | ForEach-Object Pattern)
+    foreach ($r in $bothOk) {
+        $a = $shown[(& $name $r.RuncPath)]; $b = $shown[(& $name $r.ModulePath)]
+        if (-not $a -or -not $b) { $r.PropertyDiffs = @([pscustomobject]@{ Property = '(systemctl show)'; Runc = "$([bool] $a)"; Module = "$([bool] $b)" }); continue }
+        $keys = [Collections.Generic.SortedSet[string]]::new([StringComparer]::Ordinal)
+        foreach ($k in @($a.Keys) + @($b.Keys)) { if (-not ($skip | Where-Object { $k -like $_ })) { $null = $keys.Add($k) } }
+        $r.PropertyDiffs = @(foreach ($k in $keys) {
+                $x = if ($a.Contains($k)) { $a[$k] } else { '<not shown>' }
+                $y = if ($b.Contains($k)) { $b[$k] } else { '<not shown>' }
+                if ($asSet | Where-Object { $k -like $_ }) {
+                    $x = ($x.Split("`n") | Sort-Object) -join "`n"; $y = ($y.Split("`n") | Sort-Object) -join "`n"
+                }
+                if ($x -cne $y) { [pscustomobject]@{ Property = $k; Runc = $x; Module = $y } }
+            })
+    }
+}
+
+function Invoke-KcDiffSystemd {
+    <#
+    One differential run of the module's systemd driver against runc's systemd manager (the legacy one on v1 and
+    hybrid hosts), inside the test systemd of tests/Systemd (started here unless -Sandbox gives one, and then
+    stopped here). Each case is two transient scopes in two slices of the run's own: runc's, made by the oracle's
+    sdapply mode, and the module's, made by New-KataCgroup -ProcessId in a pwsh; both run inside the sandbox's PID
+    namespace (sandbox.sh exec), where the scope's PIDs= mean what systemd thinks they mean, and each scope starts
+    with an idle holder process (sleep), as Kata's starts with the VMM. Compared where both succeed:
+    the unit properties systemd reports, every file of both scopes in every hierarchy, and the device access the
+    kernel grants; the verdicts are those of Invoke-KcDifferential, with the kind PropertiesDiffer added.
+    #>
+    [CmdletBinding()]
+    param(
+        [int] $Seed = (Get-Random -Maximum ([int]::MaxValue)),
+        [int] $Count = 500,
+        [int[]] $Case,
+        [int] $Sample = 0,
+        [int] $TimeBudgetSeconds = 0,
+        [string] $ModulePath = (Get-KcModulePath),
+        $Sandbox
+    )
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $facts = Get-KcDiffHost
+    if ($facts.Mode -eq 'Unified') { throw 'the systemd differential run needs a cgroup v1 or hybrid host (the test systemd of tests/Systemd, and runc''s legacy systemd manager)' }
+    $oracle = Build-KcDiffOracle
+    $tag = [Guid]::NewGuid().ToString('n').Substring(0, 8)
+    $own = -not $Sandbox
+    $run = $null
+    $t = [Diagnostics.Stopwatch]::StartNew()
+    if ($own) { $Sandbox = Start-KcSystemdSandbox }
+    $boot = $t.Elapsed
+    try {
+        # Slices and scope prefixes of this run alone, so that its units never meet another run's, and each side's
+        # slice is configured by that side only. kcd<tag>r-c7.scope is runc's scope of case c7, kcd<tag>m-c7.scope the module's.
+        $slices = [ordered]@{ Module = "kcd${tag}m.slice"; Runc = "kcd${tag}r.slice" }
+        $base = "/$($Sandbox.Name)"
+        $run = New-KcDiffRun -Seed $Seed -Count $Count -Case $Case -Sample $Sample -Facts $facts -Tag $tag -Driver Systemd -Paths {
+            param($id)
+            @{
+                ModulePath = "$($slices.Module):kcd${tag}m:$id"; ModuleCgroup = "$base/$($slices.Module)/kcd${tag}m-$id.scope"
+                RuncPath = "$($slices.Runc):kcd${tag}r:$id"; RuncCgroup = "$base/$($slices.Runc)/kcd${tag}r-$id.scope"
+            }
+        }.GetNewClosure()
+        $run.Roots = $slices
+        $run.Timings.Boot = $boot
+    }
+    catch {
+        if ($own) { Stop-KcSystemdSandbox $Sandbox }
+        throw
+    }
+    $results = $run.Results
+    # Files the sandbox reads live in its /run (the state dir's run/): the host's root is read-only in there, and a
+    # checkout under /tmp not visible at all.
+    $runDir = Join-Path $script:Out "run-$tag"
+    $inner = "/run/kcdiff-$tag"
+    $innerDir = Join-Path $Sandbox.StateDir "run/kcdiff-$tag"
+    try {
+        $null = New-Item -ItemType Directory -Force -Path $runDir, $innerDir
+        Copy-Item -LiteralPath $oracle -Destination (Join-Path $innerDir 'oracle')
+        Copy-Item -LiteralPath (Split-Path $ModulePath) -Destination (Join-Path $innerDir 'module') -Recurse
+        $innerModule = "$inner/module/$(Split-Path -Leaf $ModulePath)"
+
+        # 1. runc, all cases in one oracle process inside the sandbox
+        $t.Restart()
+        [IO.File]::WriteAllLines((Join-Path $innerDir 'apply.jsonl'), [string[]] @(foreach ($r in $results.Values) { "{`"id`":`"$($r.Case.Id)`",`"path`":`"$($r.RuncPath)`",`"resources`":$($r.RuncJson)}" }))
+        $lines = Invoke-KcInSandbox $Sandbox -TimeoutSeconds ([Math]::Max(300, $results.Count)) -- "$inner/oracle" sdapply "$inner/apply.jsonl"
+        foreach ($o in (ConvertFrom-KcDiffOracleOutput sdapply $lines 0).Results) {
+            $results[$o['id']].Runc = [pscustomobject]@{ Ok = [bool] $o['ok']; Stage = "$($o['stage'])"; Error = "$($o['error'])" }
+        }
+        $run.Timings.Runc = $t.Elapsed
+
+        # 2. the module, all cases in one pwsh inside the sandbox, over the sandbox's system bus as runc
+        $t.Restart()
+        [IO.File]::WriteAllText((Join-Path $innerDir 'module.json'), (ConvertTo-KcDiffJson @(foreach ($r in $results.Values) { [ordered]@{ id = $r.Case.Id; path = $r.ModulePath; json = $r.Json } })))
+        $left = if ($TimeBudgetSeconds -gt 0) { [Math]::Max(1, $TimeBudgetSeconds - [int] $clock.Elapsed.TotalSeconds) } else { 0 }
+        $moduleRun = Invoke-KcSandboxPwsh $Sandbox $innerModule -TimeoutSeconds ([Math]::Max(300, $left + 120)) -Script @"
+`$clock = [Diagnostics.Stopwatch]::StartNew()
+`$out = foreach (`$c in (Get-Content -Raw '$inner/module.json' | ConvertFrom-Json)) {
+    if ($left -gt 0 -and `$clock.Elapsed.TotalSeconds -gt $left) { break }
+    # the VMM's stand-in, asleep before it joins the scope (see waitSleeping in oracle/systemd.go)
+    `$holder = [int](sh -c 'exec sleep infinity </dev/null >/dev/null 2>&1 & echo `$!')
+    for (`$i = 0; `$i -lt 200 -and ([IO.File]::ReadAllText("/proc/`$holder/stat") -replace '^.*\) ', '')[0] -ne 'S'; `$i++) { Start-Sleep -Milliseconds 10 }
+    `$w = `$null
+    try {
+        `$null = New-KataCgroup -Path `$c.path -Resources `$c.json -ProcessId `$holder -SystemdBusAddress 'unix:path=/run/dbus/system_bus_socket' -Confirm:`$false -ErrorAction Stop -WarningVariable w -WarningAction SilentlyContinue
+        @{ id = `$c.id; ok = `$true; warnings = @(`$w | ForEach-Object { "`$_" }) }
+    }
+    catch {
+        Stop-Process -Id `$holder -ErrorAction Ignore
+        @{ id = `$c.id; ok = `$false; errorId = `$_.FullyQualifiedErrorId.Split(',')[0]; message = `$_.Exception.Message; warnings = @(`$w | ForEach-Object { "`$_" }) }
+    }
+}
+'KCRESULT:' + (ConvertTo-Json @(`$out) -Depth 4 -Compress)
+"@
+        foreach ($o in @($moduleRun)) {
+            $failed = -not $o.ok
+            $results[$o.id].Module = [pscustomobject]@{
+                Ok = [bool] $o.ok; ErrorId = $(if ($failed) { $o.errorId }); Message = $(if ($failed) { $o.message }); Warnings = @($o.warnings)
+            }
+        }
+        if (@($results.Values | Where-Object { -not $_.Module })) { $run.BudgetExceeded = $TimeBudgetSeconds -gt 0 }
+        $run.Timings.Module = $t.Elapsed
+
+        # 3. what systemd reports for both scopes
+        $t.Restart()
+        Compare-KcDiffUnitProperty $run $Sandbox
+        $run.Timings.Properties = $t.Elapsed
+
+        # 4. every file in every hierarchy, read on the host
+        $t.Restart()
+        Compare-KcDiffReadBack $run $oracle $runDir
+        $run.Timings.ReadBack = $t.Elapsed
+
+        # 5. what the kernel grants inside each of them
+        $t.Restart()
+        Compare-KcDiffDevice $run $oracle $runDir
+        $run.Timings.Probe = $t.Elapsed
+
+        Set-KcDiffVerdict $run
+    }
+    finally {
+        $t.Restart()
+        $run.CleanupProblems = @(Remove-KcDiffSystemdRun $run $Sandbox $inner $innerModule)
+        $run.Leftovers = @(Get-KcDiffSystemdLeftover $run $Sandbox)
+        Remove-Item -Recurse -Force -LiteralPath $runDir, $innerDir -ErrorAction Ignore
+        if ($own) {
+            try { Stop-KcSystemdSandbox $Sandbox } catch { $run.CleanupProblems += "stopping the test systemd: $($_.Exception.Message)" }
+        }
+        $run.Timings.Cleanup = $t.Elapsed
+        $run.Elapsed = $clock.Elapsed
+    }
+    $run
+}
+
+function Remove-KcDiffSystemdRun {
+    <#
+    Removes both sides' scopes, whatever state the run is in: the module's through Remove-KataCgroup -Kill (which
+    ends its holder processes), runc's through the oracle's sddestroy (the manager's Destroy, which stops the unit,
+    and with it its holder, and removes the directories runc made itself), then stops the run's two slices (and
+    anything still in them), and removes what is left of them in every hierarchy. Returns what it could not do.
+    #>
+    param($Run, $Sandbox, [string] $Inner, [string] $InnerModule)
+    $made = @($Run.Results.Values | Where-Object { $_.Module -and $_.Module.Ok })
+    if ($made) {
+        try {
+            $paths = ConvertTo-KcDiffJson @($made | ForEach-Object ModulePath)
+            $problems = Invoke-KcSandboxPwsh $Sandbox $InnerModule -TimeoutSeconds 300 -Script @"
+`$out = foreach (`$p in ('$paths' | ConvertFrom-Json)) {
+    try { Remove-KataCgroup -Path `$p -Kill -SystemdBusAddress 'unix:path=/run/dbus/system_bus_socket' -Confirm:`$false -ErrorAction Stop -WarningAction SilentlyContinue }
+    catch { "Remove-KataCgroup `${p}: `$(`$_.Exception.Message)" }
+}
+'KCRESULT:' + (ConvertTo-Json @(`$out) -Compress)
+"@
+            @($problems | Where-Object { $_ })
+        }
+        catch { "removing the module's scopes: $($_.Exception.Message)" }
+    }
+    try {
+        $innerDir = Join-Path $Sandbox.StateDir $Inner.TrimStart('/')
+        [IO.File]::WriteAllLines((Join-Path $innerDir 'destroy.jsonl'), [string[]] @(foreach ($r in $Run.Results.Values) { "{`"id`":`"$($r.Case.Id)`",`"path`":`"$($r.RuncPath)`"}" }))
+        $lines = Invoke-KcInSandbox $Sandbox -TimeoutSeconds 300 -- "$Inner/oracle" sddestroy "$Inner/destroy.jsonl"
+        foreach ($o in (ConvertFrom-KcDiffOracleOutput sddestroy $lines 0).Results) { if (-not $o['ok']) { "oracle sddestroy $($o['id']): $($o['error'])" } }
+    }
+    catch { "oracle sddestroy: $($_.Exception.Message)" }
+    # a slice that was never made is not loaded (exit 5): what is really left shows in Get-KcDiffSystemdLeftover
+    $slices = [string[]] @($Run.Roots.Values | ForEach-Object { "$_" })
+    try { $null = Invoke-KcInSandbox $Sandbox -TimeoutSeconds 120 -IgnoreExitCode -- systemctl stop @slices }
+    catch { "stopping $($slices -join ', '): $($_.Exception.Message)" }
+    foreach ($h in $Run.Facts.Hierarchies) {
+        foreach ($slice in $slices) {
+            $left = Remove-KcCgroupTree "$($h.MountPoint)/$($Sandbox.Name)/$slice"
+            if ($left) { "could not remove $($left -join ', ')" }
+        }
+    }
+}
+
+function Get-KcDiffSystemdLeftover {
+    <# The run's directories still in some hierarchy, and its units systemd still knows. #>
+    param($Run, $Sandbox)
+    @(Get-ChildItem -Path "/sys/fs/cgroup/*/$($Sandbox.Name)/kcd$($Run.Tag)*" -Directory -ErrorAction Ignore | ForEach-Object FullName)
+    try { @(Invoke-KcInSandbox $Sandbox -- systemctl list-units --all --plain --no-legend --no-pager "kcd$($Run.Tag)*" | Where-Object { $_ } | ForEach-Object { "unit: $_" }) }
+    catch { "listing the run's units: $($_.Exception.Message)" }
+}
+
 # --- reporting --------------------------------------------------------------------------------------------------
 
 function Get-KcDiffSignature {
@@ -499,9 +814,14 @@ function Get-KcDiffSignature {
         # a case can differ in both: its device differences are named too, never hidden behind its files
         'FilesDiffer' {
             "both succeed; files differ: $((@($Result.FileDiffs.File) | Sort-Object) -join ', ')" +
-            $(if ($Result.DeviceDiffs) { "; device access differs: $((@($Result.DeviceDiffs.Node) | Sort-Object) -join ', ')" })
+            $(if ($Result.DeviceDiffs) { "; device access differs: $((@($Result.DeviceDiffs.Node) | Sort-Object) -join ', ')" }) +
+            $(if ($Result.PropertyDiffs) { "; unit properties differ: $((@($Result.PropertyDiffs.Property) | Sort-Object) -join ', ')" })
         }
-        'DevicesDiffer' { "both succeed; device access differs: $((@($Result.DeviceDiffs.Node) | Sort-Object) -join ', ')" }
+        'DevicesDiffer' {
+            "both succeed; device access differs: $((@($Result.DeviceDiffs.Node) | Sort-Object) -join ', ')" +
+            $(if ($Result.PropertyDiffs) { "; unit properties differ: $((@($Result.PropertyDiffs.Property) | Sort-Object) -join ', ')" })
+        }
+        'PropertiesDiffer' { "both succeed; unit properties differ: $((@($Result.PropertyDiffs.Property) | Sort-Object) -join ', ')" }
         default { $Result.Kind }
     }
 }
@@ -519,7 +839,8 @@ function Format-KcDiffResult {
     }
     foreach ($d in $Result.FileDiffs) { "    $($d.File): runc '$($d.Runc)', module '$($d.Module)'" }
     foreach ($d in $Result.DeviceDiffs) { "    device $($d.Node): runc '$($d.Runc)', module '$($d.Module)'" }
-    "    re-run: ./tests/Differential/Invoke-Differential.ps1 -Seed $($Run.Seed) -Case $($Result.Case.Index)"
+    foreach ($d in $Result.PropertyDiffs) { "    unit property $($d.Property): runc '$($d.Runc -replace "`n", ' | ')', module '$($d.Module -replace "`n", ' | ')'" }
+    "    re-run: ./tests/Differential/Invoke-Differential.ps1 -Seed $($Run.Seed) -Case $($Result.Case.Index)$(if ($Run.Driver -eq 'Systemd') { ' -Systemd' })"
 }
 
 function Format-KcDiffReport {
@@ -542,21 +863,21 @@ function Format-KcDiffReport {
             Format-KcDiffResult $Run $g.Group[0]
         }
     }
-    "seed $($Run.Seed): re-run all with ./tests/Differential/Invoke-Differential.ps1 -Seed $($Run.Seed) -Count $($Run.Results.Count)"
+    "seed $($Run.Seed): re-run all with ./tests/Differential/Invoke-Differential.ps1 -Seed $($Run.Seed) -Count $($Run.Count)$(if ($Run.Sample -gt 0 -and $Run.Sample -lt $Run.Count) { " -Sample $($Run.Sample)" })$(if ($Run.Driver -eq 'Systemd') { ' -Systemd' })"
 }
 
 function Format-KcDiffSummary {
     param($Run)
     $all = @($Run.Results.Values)
-    $sec = { param($name) if ($Run.Timings.Contains($name)) { [int] $Run.Timings[$name].TotalSeconds } else { '-' } }
     $by = $all | Group-Object Kind | ForEach-Object { "$($_.Name) $($_.Count)" }
     $st = $all | Group-Object Status | ForEach-Object { "$($_.Name) $($_.Count)" }
-    "differential: $($all.Count) cases, seed $($Run.Seed), runc $($Run.RuncVersion), $($Run.Facts.Mode) host, $([int] $Run.Elapsed.TotalSeconds) s " +
-    "(runc $(& $sec Runc) s, module $(& $sec Module) s, read-back $(& $sec ReadBack) s, probe $(& $sec Probe) s, cleanup $(& $sec Cleanup) s)"
+    $steps = @(foreach ($k in $Run.Timings.Keys) { "$($k.ToLowerInvariant()) $([int] $Run.Timings[$k].TotalSeconds) s" })
+    $what = if ($Run.Driver -eq 'Systemd') { 'differential (systemd driver against runc''s systemd manager)' } else { 'differential' }
+    "${what}: $($all.Count) cases, seed $($Run.Seed), runc $($Run.RuncVersion), $($Run.Facts.Mode) host, $([int] $Run.Elapsed.TotalSeconds) s ($($steps -join ', '))"
     "  outcomes: $($by -join ', ')"
     "  verdicts: $($st -join ', ')"
 }
 
 Export-ModuleMember -Function Build-KcDiffOracle, Get-KcDiffOraclePath, Get-KcDiffHost, Get-KcDiffDivergence, Get-KcDiffSkipFile, Get-KcDiffAsSetFile,
-    Invoke-KcDifferential, Format-KcDiffReport, Format-KcDiffResult, Format-KcDiffSummary, Get-KcDiffLeftover, Get-KcDiffSignature,
+    Invoke-KcDifferential, Invoke-KcDiffSystemd, Format-KcDiffReport, Format-KcDiffResult, Format-KcDiffSummary, Get-KcDiffLeftover, Get-KcDiffSignature,
     Get-KcDiffCategory, New-KcDiffCase, ConvertTo-KcDiffJson, Get-KcDiffEdgeCase, Get-KcDiffProbeNode

@@ -11,6 +11,8 @@
     dotnet pwsh tests/Differential/Invoke-Differential.ps1 -Seed 1234 -Case 417 -Detail
 .EXAMPLE
     dotnet pwsh tests/Differential/Invoke-Differential.ps1 -Count 5000
+.EXAMPLE
+    dotnet pwsh tests/Differential/Invoke-Differential.ps1 -Systemd -Sample 100
 #>
 [CmdletBinding()]
 param(
@@ -22,6 +24,8 @@ param(
     [int] $Sample,
     # Print every case in full, agreeing or not.
     [switch] $Detail,
+    # The systemd driver against runc's systemd manager, in the test systemd of tests/Systemd (v1 and hybrid hosts).
+    [switch] $Systemd,
     [string] $ModulePath
 )
 $ErrorActionPreference = 'Stop'
@@ -30,7 +34,8 @@ if (-not $ModulePath) { $ModulePath = Join-Path $PSScriptRoot '../../out/KataCgr
 if (-not [Environment]::IsPrivilegedProcess) { throw 'the differential suite creates cgroups: run it as root' }
 
 $indexes = @($Case | ForEach-Object { $_ -split ',' } | Where-Object { $_ } | ForEach-Object { [int] $_ })
-$run = Invoke-KcDifferential -Seed $Seed -Count $Count -Case $indexes -Sample $Sample -ModulePath (Resolve-Path $ModulePath).ProviderPath
+$invoke = if ($Systemd) { 'Invoke-KcDiffSystemd' } else { 'Invoke-KcDifferential' }
+$run = & $invoke -Seed $Seed -Count $Count -Case $indexes -Sample $Sample -ModulePath (Resolve-Path $ModulePath).ProviderPath
 Format-KcDiffSummary $run | Write-Host
 if ($Detail) { foreach ($r in $run.Results.Values) { Format-KcDiffResult $run $r | Write-Host } }
 foreach ($r in $run.Results.Values | Where-Object Kind -EQ 'BothFail') {

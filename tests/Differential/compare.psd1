@@ -45,4 +45,35 @@
         @{ Pattern = 'blkio.bfq.*_time'; Why = 'BFQ debug statistics (dequeue, empty, group_wait, idle times)' }
         @{ Pattern = 'blkio.bfq.dequeue'; Why = 'BFQ debug statistics' }
     )
+
+    # The systemd run (docs/differential.md, "The systemd driver") also compares the unit properties systemd reports
+    # for both scopes (systemctl show), all of them except these, matched against the property name (-like).
+    AsSetProperty = @(
+        @{ Pattern = 'DeviceAllow'; Why = 'systemd applies the whole list at once, all allows (src/core/cgroup.c cgroup_apply_devices): its order decides nothing' }
+    )
+
+    SkipProperty = @(
+        @{ Pattern = 'Id'; Why = 'the unit''s name: each side has its own' }
+        @{ Pattern = 'Names'; Why = 'the unit''s name' }
+        @{ Pattern = 'Description'; Why = 'each engine describes its units its own way (runc: "libcontainer container <name>")' }
+        @{ Pattern = 'Slice'; Why = 'each side has its own slice' }
+        @{ Pattern = 'ControlGroup'; Why = 'the scope''s path, below its own slice' }
+        @{ Pattern = 'ControlGroupId'; Why = 'the cgroup''s inode number' }
+        @{ Pattern = 'Requires'; Why = 'the dependency on its own slice' }
+        @{ Pattern = 'After'; Why = 'the ordering after its own slice' }
+        @{ Pattern = 'FragmentPath'; Why = 'the transient unit file, named after the unit' }
+        @{ Pattern = 'DropInPaths'; Why = 'the transient drop-ins, named after the unit; the values they hold are compared as properties' }
+        @{ Pattern = 'InvocationID'; Why = 'random per start' }
+        @{ Pattern = 'NeedDaemonReload'; Why = 'unit state, not a setting: whether the unit''s files changed since systemd loaded it. runc starts the scope, then sets its resources with SetUnitProperties (systemd/v1.go Apply, then Set), whose runtime drop-ins make it yes; the module passes them to StartTransientUnit' }
+        @{ Pattern = '*Timestamp'; Why = 'when a state changed' }
+        @{ Pattern = '*TimestampMonotonic'; Why = 'when a state changed' }
+        @{ Pattern = 'MemoryCurrent'; Why = 'usage now' }
+        @{ Pattern = 'MemoryAvailable'; Why = 'the limit minus usage now' }
+        @{ Pattern = 'CPUUsageNSec'; Why = 'usage' }
+        @{ Pattern = 'TasksCurrent'; Why = 'usage now' }
+        @{ Pattern = 'IP*Bytes'; Why = 'IP accounting counters' }
+        @{ Pattern = 'IP*Packets'; Why = 'IP accounting counters' }
+        @{ Pattern = 'IO*Bytes'; Why = 'I/O accounting counters' }
+        @{ Pattern = 'IO*Operations'; Why = 'I/O accounting counters' }
+    )
 }

@@ -5,13 +5,19 @@
 #
 # An entry without When is handled by how the suite is built (it never shows as a divergence). An entry with When
 # allows a case whose result matches every condition given (Test-KcDiffAllowed in Differential.psm1):
-#   Outcome        ModuleOnlyFails | RuncOnlyFails | FilesDiffer | DevicesDiffer
+#   Outcome        ModuleOnlyFails | RuncOnlyFails | FilesDiffer | DevicesDiffer | PropertiesDiffer (a case where both
+#                  succeed is allowed only when each kind of difference it has is allowed by some entry)
+#   Driver         Systemd: an entry of the systemd run alone (its Id starts with systemd-); without it an entry
+#                  applies to both runs, the cgroupfs one and the systemd one
 #   Mode           the host's cgroup mode: Unified | Hybrid | Legacy
 #   ModuleErrorId  -like pattern on the module's error id
 #   ModuleMessage  -like pattern on the module's error message
 #   RuncError      -like pattern on runc's error text
 #   Field, Range   the case's input has this field (dotted path into linux.resources) with a value in [min, max]
 #   Files          FilesDiffer only: every differing file ('<hierarchy>/<file>') matches one of these patterns
+#   Nodes          DevicesDiffer only: every device whose access differs ('c 1:3') matches one of these patterns
+#   Properties     PropertiesDiffer only: every differing unit property matches one of these patterns
+#   ModuleExtraLines  with Properties: the module's value holds every line of runc's, and its other lines match this
 @{
     Divergences = @(
         @{
@@ -87,6 +93,35 @@
         @{
             Id   = 'validation-of-ignored-fields'
             When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'InvalidResourceValue'; ModuleMessage = 'invalid *' }
+        }
+    
+        @{
+            Id   = 'systemd-unmounted-controller'
+            When = @{ Driver = 'Systemd'; Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'ControllerNotMounted' }
+        }
+        @{
+            Id   = 'systemd-unmounted-controller'
+            When = @{ Driver = 'Systemd'; Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidResourceValue'; Field = 'rdma'; ModuleMessage = 'invalid rdma *' }
+        }
+        @{
+            Id   = 'systemd-unmounted-controller'
+            When = @{ Driver = 'Systemd'; Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidResourceValue'; Field = 'network'; ModuleMessage = 'invalid network.*' }
+        }
+        @{
+            Id   = 'systemd-unmounted-controller'
+            When = @{ Driver = 'Systemd'; Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'InvalidResourceValue'; Field = 'hugepageLimits'; ModuleMessage = 'invalid hugepageLimits*' }
+        }
+        @{
+            Id   = 'systemd-tasksmax-below-minus-one'
+            When = @{ Driver = 'Systemd'; Outcome = 'PropertiesDiffer'; Field = 'pids.limit'; Range = @(-9.3e18, -2); Properties = @('TasksMax') }
+        }
+        @{
+            Id   = 'systemd-deviceallow-without-node'
+            When = @{ Driver = 'Systemd'; Outcome = 'PropertiesDiffer'; Properties = @('DeviceAllow'); ModuleExtraLines = '/dev/*/*:* *' }
+        }
+        @{
+            Id   = 'systemd-device-blacklist'
+            When = @{ Driver = 'Systemd'; Outcome = 'PropertiesDiffer'; Properties = @('DevicePolicy') }
         }
     )
 }

@@ -30,8 +30,9 @@ public sealed record UnitProperty(string Name, object Value)
 /// <param name="Residual">Resources systemd has no property for (written through cgroupfs afterwards, as upstream does).</param>
 /// <param name="Warnings">Rules that could not be expressed.</param>
 /// <param name="CgroupfsDevices">
-/// Allow rules DeviceAllow cannot name (a <c>M:*</c> rule whose major is not in /proc/devices): on v1 the driver
-/// writes them to <c>devices.allow</c> after systemd's own list; empty on v2 (systemd owns the device program).
+/// Rules systemd cannot hold: allow rules DeviceAllow cannot name (a <c>M:*</c> rule whose major is not in
+/// /proc/devices), and the deny exceptions of an allow-all rule set. On v1 the driver writes them to
+/// <c>devices.allow</c> / <c>devices.deny</c> after systemd's own list; empty on v2 (systemd owns the device program).
 /// </param>
 public sealed record SystemdResourcePlan(IReadOnlyList<UnitProperty> Properties, LinuxResources Residual, IReadOnlyList<string> Warnings,
     IReadOnlyList<DeviceRule> CgroupfsDevices);
@@ -131,15 +132,7 @@ public static class SystemdProperties
                 if (m.Swappiness is { } sw && sw != ulong.MaxValue) warnings.Add($"memory.swappiness = {sw} ignored: cgroup v2 has no per-cgroup swappiness");
                 if (m.DisableOomKiller == true) warnings.Add("memory.disableOOMKiller ignored: cgroup v2 has no oom_control");
             }
-            else
-            {
-                if (limit != 0) p.Add(new("MemoryLimit", limit < 0 ? Infinity : (ulong)limit));
-                // systemd's v1 set has no swap, soft limit, swappiness or OOM property: cgroupfs it is.
-                residual.Memory = new LinuxMemory
-                {
-                    Swap = m.Swap, Reservation = m.Reservation, Swappiness = m.Swappiness, DisableOomKiller = m.DisableOomKiller,
-                };
-            }
+            else if (limit != 0) p.Add(new("MemoryLimit", limit < 0 ? Infinity : (ulong)limit));
         }
         if (r.Cpu is { } c)
         {
@@ -154,20 +147,17 @@ public static class SystemdProperties
                 p.Add(new("CPUQuotaPerSecUSec", perSec));
                 ulong effectivePeriod = period == 0 ? 100000 : period;
                 if (quota > 0 && perSec * effectivePeriod != (ulong)quota * 1_000_000UL)
-                    warnings.Add($"cpu quota {quota}/{effectivePeriod} µs rounded up to CPUQuotaPerSecUSec={perSec} µs: systemd keeps the quota in whole percent of a CPU");
+                    warnings.Add(unified
+                        ? $"cpu quota {quota}/{effectivePeriod} µs rounded up to CPUQuotaPerSecUSec={perSec} µs: systemd keeps the quota in whole percent of a CPU"
+                        : $"cpu quota {quota}/{effectivePeriod} µs is CPUQuotaPerSecUSec={perSec} µs for systemd, which keeps the quota in whole percent of a CPU; cpu.cfs_quota_us gets the exact quota");
             }
             // Both sets carry AllowedCPUs/AllowedMemoryNodes (systemd/v1.go and v2.go addCpuset), but systemd
             // applies them "only with the unified control group hierarchy" (systemd.resource-control(5)): on v1
-            // cpuset also goes through cgroupfs, as runc's systemd v1 driver does (joinCgroups → fs cpuset).
-            bool cpusetByCgroupfs = !unified && (!string.IsNullOrEmpty(c.Cpus) || !string.IsNullOrEmpty(c.Mems));
+            // cpuset goes through cgroupfs with the rest (below).
             if (Cpusets.CpusetList.Strip(c.Cpus) is { } cpus) p.Add(new("AllowedCPUs", ListToBits(cpus)));
             if (Cpusets.CpusetList.Strip(c.Mems) is { } mems) p.Add(new("AllowedMemoryNodes", ListToBits(mems)));
-            if (cpusetByCgroupfs || c.RealtimePeriod is not null || c.RealtimeRuntime is not null || c.Burst is not null || c.Idle is not null)
-                residual.Cpu = new LinuxCpu
-                {
-                    RealtimePeriod = c.RealtimePeriod, RealtimeRuntime = c.RealtimeRuntime, Burst = c.Burst, Idle = c.Idle,
-                    Cpus = unified ? null : c.Cpus, Mems = unified ? null : c.Mems,
-                };
+            if (unified && (c.RealtimePeriod is not null || c.RealtimeRuntime is not null || c.Burst is not null || c.Idle is not null))
+                residual.Cpu = new LinuxCpu { RealtimePeriod = c.RealtimePeriod, RealtimeRuntime = c.RealtimeRuntime, Burst = c.Burst, Idle = c.Idle };
         }
         if (r.Pids?.Limit is { } pl && pl != 0)
             p.Add(new("TasksMax", pl < 0 ? Infinity : (ulong)pl));
@@ -185,6 +175,19 @@ public static class SystemdProperties
         residual.HugepageLimits = r.HugepageLimits;
         residual.Network = r.Network;
         residual.Rdma = r.Rdma;
+        // v1: every value goes through cgroupfs as well, after systemd, as runc's systemd v1 driver writes every
+        // subsystem's files once systemd has set the unit's properties (systemd/v1.go Set → fs/*.go Set). The kernel
+        // then holds exactly what was asked where systemd writes something else (a quota rounded up to whole percent
+        // of a CPU; its default period when the quota is unlimited: src/core/cgroup.c
+        // cgroup_apply_legacy_cpu_quota), and a value the kernel refuses fails the command as with the cgroupfs
+        // driver, where systemd only logs that it could not write it (pids.max above the kernel's limit, a blkio
+        // weight on a kernel with neither CFQ nor BFQ). v2 keeps what has no property only: systemd owns the files there.
+        if (!unified)
+            residual = new LinuxResources
+            {
+                Memory = r.Memory, Cpu = r.Cpu, Pids = r.Pids, BlockIO = r.BlockIO, HugepageLimits = r.HugepageLimits,
+                Network = r.Network, Rdma = r.Rdma, Unified = r.Unified,
+            };
 
         var cgroupfsDevices = new List<DeviceRule>();
         if (devices is not null)
@@ -197,8 +200,8 @@ public static class SystemdProperties
     /// <c>DevicePolicy=strict</c> and one entry per allowed node — <c>/dev/char/M:m</c>, <c>char-*</c> for any
     /// major, <c>char-&lt;name&gt;</c> for <c>M:*</c> (name from /proc/devices). An allow-by-default state is
     /// <c>DevicePolicy=auto</c>, whose deny exceptions systemd cannot express. A <c>M:*</c> rule whose major has no
-    /// /proc/devices name, or a <c>*:n</c> rule, goes to <paramref name="cgroupfsOnly"/> when given (v1: written through cgroupfs), else it
-    /// is skipped with a warning.
+    /// /proc/devices name, a <c>*:n</c> rule, or a deny exception of the allow-all state goes to
+    /// <paramref name="cgroupfsOnly"/> when given (v1: written through cgroupfs), else it is skipped with a warning.
     /// </summary>
     public static List<UnitProperty> DeviceProperties(DeviceRuleSet state, Func<char, long, string?> deviceGroup, List<string> warnings,
         List<DeviceRule>? cgroupfsOnly = null)
@@ -206,8 +209,12 @@ public static class SystemdProperties
         var entries = new List<(string, string)>();
         if (state.DefaultAllow)
         {
+            // DevicePolicy=auto allows everything and systemd has no deny list. v1: the deny exceptions go to
+            // devices.deny after systemd has written its "a" allow, as runc's systemd v1 driver enforces them
+            // through cgroupfs (systemd/v1.go Set → fs/devices.go); v2 has only systemd's program.
             foreach (var deny in state.Exceptions)
-                warnings.Add($"device rule 'deny {deny.ToKernelString()}' cannot be expressed through systemd (DevicePolicy=auto allows everything)");
+                if (cgroupfsOnly is not null) cgroupfsOnly.Add(deny);
+                else warnings.Add($"device rule 'deny {deny.ToKernelString()}' cannot be expressed through systemd (DevicePolicy=auto allows everything)");
             return new List<UnitProperty> { new("DeviceAllow", Array.Empty<(string, string)>()), new("DevicePolicy", "auto") };
         }
         foreach (var rule in state.Exceptions)
@@ -233,6 +240,19 @@ public static class SystemdProperties
                 else if (cgroupfsOnly is not null) cgroupfsOnly.Add(rule);
                 else warnings.Add($"device rule '{rule.ToKernelString()}' skipped for systemd: major {rule.Major} is not in /proc/devices");
             }
+            else if (!FitsDevT(rule))
+            {
+                // systemd parses /dev/char/M:m into a dev_t and skips what does not fit (12-bit major, 20-bit minor:
+                // src/basic/devnum-util.h DEVICE_MAJOR_VALID), so the rule would be lost; the kernel's list holds it,
+                // except 4294967295, which the v1 devices controller stores as its own '*' (~0: security/device_cgroup.c
+                // parse_exception), so it would allow every major or minor; runc's fs driver fails on it too
+                // (its check of devices.list after writing, fs/devices.go).
+                if (cgroupfsOnly is not null && (rule.Major == uint.MaxValue || rule.Minor == uint.MaxValue))
+                    throw new CgroupException(ErrorIds.InvalidDeviceRule, CgroupErrorKind.InvalidArgument,
+                        $"invalid device rule '{rule.ToKernelString()}': the devices controller reads 4294967295 as '*' (any number)", rule.ToKernelString());
+                if (cgroupfsOnly is not null) cgroupfsOnly.Add(rule);
+                else warnings.Add($"device rule '{rule.ToKernelString()}' skipped for systemd: no device number has a major above 4095 or a minor above 1048575");
+            }
             else
                 entries.Add(($"/dev/{kind}/{rule.Major}:{rule.Minor}", access));
         }
@@ -251,7 +271,9 @@ public static class SystemdProperties
     public static bool CanExpress(DeviceRule rule, Func<char, long, string?> deviceGroup) =>
         !rule.Allow || rule.Type == 'a'
         || (rule.Major == DeviceRule.Wildcard ? rule.Minor == DeviceRule.Wildcard
-            : rule.Minor != DeviceRule.Wildcard || deviceGroup(rule.Type, rule.Major) is not null);
+            : rule.Minor != DeviceRule.Wildcard ? FitsDevT(rule) : deviceGroup(rule.Type, rule.Major) is not null);
+
+    private static bool FitsDevT(DeviceRule rule) => rule.Major <= 4095 && rule.Minor <= 1048575;
 
     /// <summary>Reads /proc/devices: the driver name of a (type, major), e.g. ('b', 253) → "device-mapper".</summary>
     public static Func<char, long, string?> ProcDevices(string procRoot)

@@ -18,6 +18,11 @@
 //	         hierarchy, for the comparison (see read.go); out {"id","digest","files"}
 //	probe    one document {"scratch","probeRoot","nodes","targets"}: the device access the kernel grants inside
 //	         each target cgroup, measured by a child process (see probe.go); out {"id","digest","access","error"}
+//	sdapply  as apply, with "path" in systemd form (slice:prefix:name), through runc's systemd manager, run inside
+//	         the test systemd's namespaces (see systemd.go)
+//	sddestroy  as destroy, for the scopes of sdapply
+//
+// A file named after the mode is read instead of stdin (sandbox.sh exec closes stdin).
 package main
 
 import (
@@ -48,19 +53,27 @@ type result struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: oracle apply|destroy|read|probe < input")
+		fmt.Fprintln(os.Stderr, "usage: oracle apply|destroy|sdapply|sddestroy|read|probe [input-file] (else stdin)")
 		os.Exit(2)
 	}
-	var err error
+	in, err := inputFile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oracle:", err)
+		os.Exit(1)
+	}
 	switch os.Args[1] {
 	case "apply":
-		err = eachLine(os.Stdin, os.Stdout, apply)
+		err = eachLine(in, os.Stdout, apply)
 	case "destroy":
-		err = eachLine(os.Stdin, os.Stdout, destroy)
+		err = eachLine(in, os.Stdout, destroy)
+	case "sdapply":
+		err = eachLine(in, os.Stdout, sdApply)
+	case "sddestroy":
+		err = eachLine(in, os.Stdout, sdDestroy)
 	case "read":
-		err = readBack(os.Stdin, os.Stdout)
+		err = readBack(in, os.Stdout)
 	case "probe":
-		err = probe(os.Stdin, os.Stdout)
+		err = probe(in, os.Stdout)
 	case probeChildMode:
 		err = probeChild(os.Stdin, os.Stdout)
 	default:

@@ -189,6 +189,22 @@ public sealed class CgroupManagerTests : IDisposable
     }
 
     [Fact]
+    public void PlanCreate_Systemd_V1_BlockIoWeightOnAKernelWithoutWeightsFailsAsCgroupfsDoes()
+    {
+        // The fake blkio hierarchy has neither CFQ's nor BFQ's files. systemd would take BlockIOWeight= and only log
+        // that it has nowhere to write it; runc's systemd v1 driver fails on the file, and so does the module.
+        var manager = Manager();
+        var target = manager.Resolve("system.slice:kata:abc");
+        var r = new LinuxResources { BlockIO = new LinuxBlockIO { Weight = 500 }, Pids = new LinuxPids { Limit = 10 } };
+        var e = Assert.Throws<CgroupException>(() => manager.PlanCreate(target, r, new RecordingLog()));
+        Assert.Equal(ErrorIds.BlockIoWeightUnsupported, e.ErrorId);
+        var skipped = manager.PlanCreate(target, r, new RecordingLog(), skipUnsupported: true);
+        Assert.DoesNotContain(skipped.UnitProperties, p => p.Name == "BlockIOWeight");
+        Assert.Contains(skipped.UnitProperties, p => p.Name == "TasksMax");
+        Assert.DoesNotContain(skipped.Writes, w => w.File.Contains("weight", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void DriverFor_V1AndHybridUseTheV1Driver()
     {
         Assert.Equal(DriverKind.CgroupfsV1, Manager(mode: CgroupMode.Hybrid).DriverFor(CgroupTarget.Resolve("x")).Kind);

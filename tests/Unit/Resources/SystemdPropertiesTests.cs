@@ -173,28 +173,24 @@ public class SystemdPropertiesTests
     }
 
     [Fact]
-    public void V1_ResidualHoldsWhatSystemdCannotSet()
+    public void V1_ResidualIsEverythingButTheDevices()
     {
-        var plan = Compile(Full(cpuset: false), unified: false);
-        var mem = Assert.IsType<LinuxMemory>(plan.Residual.Memory);
-        Assert.Equal(512 * MiB, mem.Swap);
-        Assert.Equal(128 * MiB, mem.Reservation);
-        Assert.Equal(30UL, mem.Swappiness);
-        Assert.True(mem.DisableOomKiller);
-        Assert.Null(mem.Limit); // MemoryLimit= already set it
-
-        var bio = Assert.IsType<LinuxBlockIO>(plan.Residual.BlockIO);
-        Assert.Null(bio.Weight); // BlockIOWeight= already set it
-        Assert.Equal((ushort?)300, bio.LeafWeight);
-        Assert.Equal(400, Assert.Single(bio.WeightDevice!).Weight!.Value);
-        Assert.Equal(1048576UL, Assert.Single(bio.ThrottleReadBpsDevice!).Rate);
-        Assert.Equal(500UL, Assert.Single(bio.ThrottleWriteIopsDevice!).Rate);
-
-        Assert.Null(plan.Residual.Cpu); // shares, quota and period all have properties
-        Assert.Null(plan.Residual.Pids);
-        Assert.Equal("2MB", Assert.Single(plan.Residual.HugepageLimits!).PageSize);
-        Assert.Equal(0x100001U, plan.Residual.Network!.ClassId);
-        Assert.Equal((uint?)3, plan.Residual.Rdma!["mlx5_1"].HcaHandles);
+        // runc's systemd v1 driver writes every subsystem through cgroupfs after systemd (systemd/v1.go Set): the
+        // kernel then holds the exact quota (systemd rounds it), and a value the kernel refuses fails the command
+        var r = Full(cpuset: false);
+        r.Devices = new() { new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" } };
+        var plan = Compile(r, unified: false);
+        Assert.Same(r.Memory, plan.Residual.Memory);
+        Assert.Same(r.Cpu, plan.Residual.Cpu);
+        Assert.Same(r.Pids, plan.Residual.Pids);
+        Assert.Same(r.BlockIO, plan.Residual.BlockIO);
+        Assert.Same(r.HugepageLimits, plan.Residual.HugepageLimits);
+        Assert.Same(r.Network, plan.Residual.Network);
+        Assert.Same(r.Rdma, plan.Residual.Rdma);
+        Assert.Null(plan.Residual.Devices); // DeviceAllow, and CgroupfsDevices for what it cannot name
+        // … and systemd still gets its properties
+        Assert.Contains(plan.Properties, p => p.Name == "MemoryLimit");
+        Assert.Contains(plan.Properties, p => p.Name == "TasksMax");
     }
 
     [Fact]
@@ -401,7 +397,10 @@ public class SystemdPropertiesTests
     {
         var rounded = Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = 12345, Period = 100000 } }, unified: false);
         Assert.Equal(130000UL, Value<ulong>(rounded, "CPUQuotaPerSecUSec"));
-        Assert.Contains(rounded.Warnings, w => w.Contains("rounded up to CPUQuotaPerSecUSec=130000", StringComparison.Ordinal));
+        Assert.Contains(rounded.Warnings, w => w.Contains("is CPUQuotaPerSecUSec=130000 µs for systemd", StringComparison.Ordinal));
+        Assert.Equal(12345L, rounded.Residual.Cpu!.Quota); // v1: the exact quota goes to cpu.cfs_quota_us
+        var v2 = Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = 12345, Period = 100000 } }, unified: true);
+        Assert.Contains(v2.Warnings, w => w.Contains("rounded up to CPUQuotaPerSecUSec=130000", StringComparison.Ordinal));
         Assert.Empty(Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = 50000, Period = 100000 } }, unified: true).Warnings);
         Assert.Empty(Compile(new LinuxResources { Cpu = new LinuxCpu { Quota = -1 } }, unified: true).Warnings);
     }
@@ -487,18 +486,29 @@ public class SystemdPropertiesTests
         Assert.Empty(plan.Warnings);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Devices_DenyExceptionsToAllowAllAreWarnedAboutOneEach(bool unified)
+    [Fact]
+    public void Devices_DenyExceptionsToAllowAll_V2_AreWarnedAboutOneEach()
     {
-        var plan = Compile(new LinuxResources(), unified, Rules("allow a", "deny c 1:3 rwm", "deny b 8:* w"));
+        var plan = Compile(new LinuxResources(), unified: true, Rules("allow a", "deny c 1:3 rwm", "deny b 8:* w"));
         Assert.Equal(new[] { "DeviceAllow", "DevicePolicy" }, Names(plan));
         Assert.Equal("auto", plan.Properties[1].Value);
         Assert.Equal(2, plan.Warnings.Count);
         Assert.Contains(plan.Warnings, w => w.Contains("c 1:3 rwm", StringComparison.Ordinal));
         Assert.Contains(plan.Warnings, w => w.Contains("b 8:* w", StringComparison.Ordinal));
         Assert.Empty(plan.CgroupfsDevices);
+    }
+
+    [Fact]
+    public void Devices_DenyExceptionsToAllowAll_V1_GoToCgroupfs()
+    {
+        // systemd has no deny list; runc's systemd v1 driver enforces them through devices.deny, else the scope would
+        // grant what they deny
+        var plan = Compile(new LinuxResources(), unified: false, Rules("allow a", "deny c 1:3 rwm", "deny b 8:* w"));
+        Assert.Equal(new[] { "DeviceAllow", "DevicePolicy" }, Names(plan));
+        Assert.Equal("auto", plan.Properties[1].Value);
+        Assert.Empty(plan.Warnings);
+        Assert.Equal(new[] { "b 8:* w", "c 1:3 rwm" }, plan.CgroupfsDevices.Select(r => r.ToKernelString()).Order());
+        Assert.All(plan.CgroupfsDevices, r => Assert.False(r.Allow));
     }
 
     [Fact]
@@ -509,6 +519,24 @@ public class SystemdPropertiesTests
         Assert.Equal(new[] { ("/dev/char/1:3", "rwm") }, Entries(plan.Properties[2]));
         Assert.Equal(new[] { unnamed }, plan.CgroupfsDevices);
         Assert.Empty(plan.Warnings);
+    }
+
+    [Fact]
+    public void Devices_NumbersBeyondDevT_GoToCgroupfsOnV1AndAreWarnedAboutOnV2()
+    {
+        // systemd parses /dev/char/M:m into a dev_t (12-bit major, 20-bit minor) and skips what does not fit
+        var big = DeviceRule.Parse("c 5000:1 rwm");
+        var v1 = Compile(new LinuxResources(), unified: false, new[] { DeviceRule.Parse("c 1:3 rwm"), big, DeviceRule.Parse("b 8:1048576 r") });
+        Assert.Equal(new[] { ("/dev/char/1:3", "rwm") }, Entries(v1.Properties[2]));
+        Assert.Equal(new[] { "b 8:1048576 r", "c 5000:1 rwm" }, v1.CgroupfsDevices.Select(r => r.ToKernelString()).Order());
+        Assert.False(SystemdProperties.CanExpress(big, Groups));
+        // v1 reads 4294967295 as its wildcard: written through cgroupfs it would allow c *:1
+        var e = Assert.Throws<CgroupException>(() => Compile(new LinuxResources(), unified: false, Rules("c 4294967295:1 rwm")));
+        Assert.Equal(ErrorIds.InvalidDeviceRule, e.ErrorId);
+        Assert.True(SystemdProperties.CanExpress(DeviceRule.Parse("c 4095:1048575 r"), Groups));
+        var v2 = Compile(new LinuxResources(), unified: true, new[] { big });
+        Assert.Contains(v2.Warnings, w => w.Contains("c 5000:1 rwm", StringComparison.Ordinal));
+        Assert.Empty(v2.CgroupfsDevices);
     }
 
     [Fact]

@@ -122,9 +122,14 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         var sd = SystemdProperties.Compile(resources, _unified, devices, _procDevices.Value);
         var fsPlan = _fs.Plan(target, sd.Residual, null, create);
         var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
-        // v1: rules DeviceAllow cannot name go to devices.allow after systemd has written its own list.
-        var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(AllowWrite)).ToList();
-        return new CgroupPlan(writes, warnings, fsPlan.Conversions, null, sd.Properties, fsPlan.Unsupported);
+        // v1: rules systemd cannot hold go to devices.allow / devices.deny after systemd has written its own list.
+        var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(RuleWrite)).ToList();
+        // A block IO weight this kernel cannot take (no CFQ, no BFQ) is refused by the cgroupfs plan, or left out
+        // under -SkipUnsupported: then systemd does not get it either.
+        var properties = fsPlan.Unsupported.Any(u => u.ErrorId == ErrorIds.BlockIoWeightUnsupported && u.Target == "blockIO.weight")
+            ? sd.Properties.Where(p => p.Name != "BlockIOWeight").ToList()
+            : sd.Properties;
+        return new CgroupPlan(writes, warnings, fsPlan.Conversions, null, properties, fsPlan.Unsupported);
     }
 
     /// <summary>The properties every Kata scope gets (systemd/common.go + v1.go/v2.go Apply).</summary>
@@ -256,7 +261,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         }
     }
 
-    private static CgroupWrite AllowWrite(DeviceRule rule) => new("devices", "devices.allow", rule.ToKernelString());
+    private static CgroupWrite RuleWrite(DeviceRule rule) => new("devices", rule.Allow ? "devices.allow" : "devices.deny", rule.ToKernelString());
 
     /// <inheritdoc/>
     public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
@@ -279,7 +284,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
                 log.Verbose($"D-Bus SetUnitProperties {unit.UnitName} runtime: {string.Join(", ", plan.UnitProperties)}");
                 Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties), log);
             }
-            var writes = plan.Writes.Concat(keep.Select(AllowWrite)).ToList();
+            var writes = plan.Writes.Concat(keep.Select(RuleWrite)).ToList();
             if (writes.Count > 0) _fs.Apply(target, new CgroupPlan(writes, Array.Empty<string>()), log);
         }
         finally
