@@ -94,7 +94,6 @@
             Id   = 'validation-of-ignored-fields'
             When = @{ Outcome = 'ModuleOnlyFails'; Mode = 'Unified'; ModuleErrorId = 'InvalidResourceValue'; ModuleMessage = 'invalid *' }
         }
-    
         @{
             Id   = 'systemd-unmounted-controller'
             When = @{ Driver = 'Systemd'; Outcome = 'ModuleOnlyFails'; ModuleErrorId = 'ControllerNotMounted' }
