@@ -33,7 +33,7 @@ public sealed partial class CgroupManager
     public Outcome<DeviceChange> PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind)
     {
         var driver = DriverFor(target);
-        if (!driver.Exists(target)) throw NotFound(target);
+        if (!driver.Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         try { return new(driver.PlanDeviceChange(target, rule, kind).WithoutNoOp(), null); }
         catch (CgroupException) when (Host.RootlessReason is { } why) { return new(null, why); }
     }

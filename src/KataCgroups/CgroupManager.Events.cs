@@ -1,3 +1,4 @@
+using KataCgroups.Errors;
 using KataCgroups.Events;
 using KataCgroups.Paths;
 
@@ -12,7 +13,7 @@ public sealed partial class CgroupManager
     public CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log)
     {
         var driver = DriverFor(target);
-        if (!driver.Exists(target)) throw NotFound(target);
+        if (!driver.Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         return driver.WatchEvents(target, log);
     }
 }

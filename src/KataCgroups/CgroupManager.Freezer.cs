@@ -1,3 +1,4 @@
+using KataCgroups.Errors;
 using KataCgroups.Drivers;
 using KataCgroups.Model;
 using KataCgroups.Paths;
@@ -17,7 +18,7 @@ public sealed partial class CgroupManager
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
-        if (!driver.Exists(target)) throw NotFound(target);
+        if (!driver.Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         WarnIfUnfinished(driver, target, log, state == FreezerState.Frozen ? "freezing" : "thawing");
         driver.SetFreezer(target, state, log);
         return new(driver.Read(target), null);

@@ -161,7 +161,7 @@ public sealed partial class CgroupManager
     public CgroupPlan PlanUpdate(CgroupTarget target, LinuxResources resources, ICgroupLog log, bool skipUnsupported = false)
     {
         var driver = DriverFor(target);
-        if (!driver.Exists(target)) throw NotFound(target);
+        if (!driver.Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var devices = resources.Devices is null ? null : SandboxDevices(resources, log);
         var plan = Enforce(driver.Plan(target, resources, devices), skipUnsupported);
         CheckCpuset(driver, target, resources);   // CgroupManager.Devices.cs
@@ -228,7 +228,7 @@ public sealed partial class CgroupManager
         if (Host.RootlessReason is { } why) return new(null, why);
         // cgroupfs: the create itself is exclusive (a leaf mkdir that finds the directory there fails it, and only
         // this call's directories are rolled back), so no stat of every hierarchy first. systemd: ask first.
-        if (driver.Kind == DriverKind.Systemd && driver.Exists(target)) throw CgroupTree.AlreadyExists(target);
+        if (driver.Kind == DriverKind.Systemd && driver.Exists(target)) throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
         ReportPlan(plan, log);
         IReadOnlyList<ProcessOutcome> outcomes;
         try { outcomes = driver.Create(target, plan.ForCreate(), pids, log); }
@@ -330,7 +330,7 @@ public sealed partial class CgroupManager
     {
         var driver = DriverFor(target);
         if (Host.RootlessReason is { } why) return new(null, why);
-        if (!driver.Exists(target)) throw NotFound(target);
+        if (!driver.Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var outcome = driver.Remove(target, options, log);
         if (!options.RemoveEmptyParent) return new(outcome, null);
         return new(outcome with { RemovedParents = RemoveEmptyParents(target, options.ConfirmParent, log) }, null);
@@ -406,7 +406,7 @@ public sealed partial class CgroupManager
     /// <summary>Throws <see cref="ErrorIds.CgroupNotFound"/> unless the cgroup exists (before describing a change to it).</summary>
     public void EnsureExists(CgroupTarget target)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
     }
 
     /// <summary>The cgroup's directory per controller (whether or not it exists yet).</summary>
@@ -543,8 +543,4 @@ public sealed partial class CgroupManager
                 $"invalid process id {pid}: process ids are positive (writing 0 to cgroup.procs would move the writer itself)",
                 pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
-
-    private static CgroupException NotFound(CgroupTarget target) =>
-        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
 }

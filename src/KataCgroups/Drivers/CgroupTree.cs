@@ -246,7 +246,7 @@ internal static class CgroupTree
                 if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
             }
             if (errno == 0) moved.Add(pid);
-            else if (errno != Errno.ESRCH) throw ProcessMoveFailed(pid, d, parentDir, errno);
+            else if (errno != Errno.ESRCH) throw CgroupErrors.ProcessMoveFailed(pid, d, parentDir, errno);
         }
         return pids.Count;
     }
@@ -309,17 +309,6 @@ internal static class CgroupTree
         }
     }
 
-    /// <summary>
-    /// Create is all or nothing and exclusive (MakeLevels with exclusive): a cgroup that was there before, in any
-    /// hierarchy, or that another creator (another runspace, another host tool) made meanwhile, fails it with
-    /// CgroupAlreadyExists, and only this call's own directories are rolled back. The kernel's mkdir answers the
-    /// existence question, so nothing is stat'ed first.
-    /// </summary>
-    internal static CgroupException AlreadyExists(CgroupTarget target) =>
-        new(ErrorIds.CgroupAlreadyExists, CgroupErrorKind.AlreadyExists,
-            $"cgroup {target.CgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
-            target.RequestedPath);
-
     /// <summary>Why an rmdir failed, in words a user can act on.</summary>
     internal static string RmdirFailure(string dir, int errno)
     {
@@ -330,19 +319,6 @@ internal static class CgroupTree
             : children > 0 ? $"it has {children} child cgroup(s) created meanwhile by someone else)"
             : "the kernel still holds it)");
     }
-
-    internal static CgroupException RemoveFailed(CgroupTarget target, List<string> failures, int errno) =>
-        new(errno == Errno.EBUSY ? ErrorIds.CgroupBusy : ErrorIds.CgroupRemoveFailed,
-            errno == Errno.EBUSY ? CgroupErrorKind.ResourceBusy : CgroupErrorKind.WriteFailed,
-            $"could not remove cgroup {target.CgroupPath}: {string.Join("; ", failures)}", target.CgroupPath, errno);
-
-    internal static CgroupException ProcessMoveFailed(int pid, string from, string to, int errno) =>
-        new(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed,
-            $"could not move process {pid} from {from} to {to}: {Errno.Describe(errno)}", from, errno);
-
-    internal static CgroupException NotFound(CgroupTarget target) =>
-        new(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-            $"cgroup {target.CgroupPath} (from path '{target.RequestedPath}') does not exist", target.RequestedPath);
 
     internal static ProcessOutcome AddOutcome(int pid, int errno, string dir) => errno switch
     {

@@ -1,3 +1,4 @@
+using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Model;
 using KataCgroups.Paths;
@@ -120,7 +121,7 @@ internal sealed class HierarchyLayout
             bool cpuset = h.Controllers.Contains("cpuset");
             if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
                     cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
-                throw CgroupTree.AlreadyExists(target);
+                throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
             if (first && ReferenceEquals(h, _all[0])) afterFirst?.Invoke();
             first = false;
         }

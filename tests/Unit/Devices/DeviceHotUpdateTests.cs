@@ -1,4 +1,6 @@
 using KataCgroups.Devices;
+using KataCgroups.Drivers.Systemd;
+using KataCgroups.Drivers.V2;
 using KataCgroups.Errors;
 
 namespace KataCgroups.Tests.Devices;

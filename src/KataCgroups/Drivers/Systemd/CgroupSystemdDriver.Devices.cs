@@ -56,7 +56,7 @@ public sealed partial class CgroupSystemdDriver
     public DeviceChange PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind)
     {
         var unit = Unit(target);
-        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var (entries, policy) = ReadDeviceAllow(target);
         if (policy == "auto" && entries.Count == 0)
             throw new CgroupException(ErrorIds.DeviceStateUnknown, CgroupErrorKind.NotSupported,

@@ -24,7 +24,7 @@ public sealed partial class CgroupSystemdDriver
     public void SetFreezer(CgroupTarget target, FreezerState state, ICgroupLog log)
     {
         var unit = Unit(target);
-        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var method = state == FreezerState.Frozen ? "FreezeUnit" : "ThawUnit";
         try
         {

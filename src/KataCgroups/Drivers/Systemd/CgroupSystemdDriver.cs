@@ -267,7 +267,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
         var unit = Unit(target);
-        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         bool setsDevices = plan.UnitProperties.Any(p => p.Name == "DeviceAllow");
         // v1: every SetUnitProperties makes systemd rewrite the unit's whole device list (deny all, then its
         // DeviceAllow), which wipes rules we wrote through cgroupfs because DeviceAllow cannot name them. Note them
@@ -311,7 +311,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
     {
         var unit = Unit(target);
-        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         CheckPidNamespace(pids);
         var outcomes = new List<ProcessOutcome>();
         foreach (var pid in pids)

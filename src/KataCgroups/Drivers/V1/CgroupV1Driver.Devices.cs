@@ -17,7 +17,7 @@ public sealed partial class CgroupV1Driver
         if (!_layout.TryGet("devices", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the devices controller is not mounted on this host", "devices");
         var dir = h.DirectoryOf(target.CgroupPath);
-        if (!Directory.Exists(dir)) throw NotFound(target);
+        if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var before = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(dir, "devices.list")));
         return DeviceRuleEdit.ChangeOfListWrite(dir, before, rule, kind);
     }

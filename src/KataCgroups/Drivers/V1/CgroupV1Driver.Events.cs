@@ -16,7 +16,7 @@ public sealed partial class CgroupV1Driver
         if (!_layout.TryGet("memory", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the memory controller is not mounted on this host", "memory");
         var dir = h.DirectoryOf(target.CgroupPath);
-        if (!Directory.Exists(dir)) throw NotFound(target);
+        if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var source = new OomControlSource(target, Kind, dir, log);
         log.Verbose($"watching {target.CgroupPath}: {source.Mechanism}");
         return source;

@@ -1,3 +1,4 @@
+using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Paths;
 using KataCgroups.Stats;
@@ -23,7 +24,7 @@ public sealed partial class CgroupV1Driver
     /// <inheritdoc/>
     public CgroupStats Stats(CgroupTarget target)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         string? Dir(string controller)
         {
             if (!_layout.TryGet(controller, out var h)) return null;

@@ -169,7 +169,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         Execute(target, plan, log);
     }
 
@@ -233,7 +233,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         return _layout.MoveIn(target, pids, log, null);
     }
 
@@ -336,7 +336,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (there[i] == true) paths.Add(new ControllerPath(controller, dirs[i]!));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
-        if (paths.Count == 0) throw NotFound(target);
+        if (paths.Count == 0) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         // The create mark (CreateMark): one size-only getxattr on the first hierarchy's directory.
         bool marked = there[0] == true && CreateMark.IsSet(dirs[0]!);
         return new CgroupSnapshot
@@ -397,7 +397,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             }
             removed += CgroupTree.RemoveSubtree(dir, h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
         }
-        if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
+        if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
 
@@ -459,7 +459,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             var to = h.DirectoryOf(parentPath);
             int errno = CgroupFs.TryAddProcess(to, pid, log);
             if (errno == 0) moved.Add(pid);
-            else if (errno != Errno.ESRCH) throw CgroupTree.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
+            else if (errno != Errno.ESRCH) throw CgroupErrors.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
         }
     }
 
@@ -493,7 +493,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (!_layout.TryGet("freezer", out var h))
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the freezer controller is not mounted on this host", "freezer");
         var file = Path.Combine(h.DirectoryOf(target.CgroupPath), "freezer.state");
-        if (!File.Exists(file)) throw NotFound(target);
+        if (!File.Exists(file)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         if (state == FreezerState.Thawed)
         {
             CgroupFs.Write(file, "THAWED", log);
@@ -577,6 +577,4 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) =>
         CgroupTree.FindKata(_layout.All.Select(h => h.DirectoryOf(root)).ToList(), root);
-
-    private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }

@@ -54,7 +54,7 @@ public sealed partial class CgroupV2Driver
     public DeviceChange PlanDeviceChange(CgroupTarget target, DeviceRule rule, DeviceChangeKind kind)
     {
         var dir = Dir(target);
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var before = ReadDeviceState(dir);
         var after = DeviceRuleEdit.Apply(before, rule, kind);
         var (warnings, notes) = DeviceRuleEdit.Describe(before, after, rule, kind, dir);
@@ -73,7 +73,7 @@ public sealed partial class CgroupV2Driver
     /// <inheritdoc/>
     public void ApplyDeviceChange(CgroupTarget target, DeviceChange change, ICgroupLog log)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         ApplyDevices(Dir(target), change.After, log);
     }
 

@@ -12,7 +12,7 @@ public sealed partial class CgroupV2Driver
     public CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log)
     {
         var dir = Dir(target);
-        if (!Directory.Exists(dir)) throw NotFound(target);
+        if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var source = new MemoryEventsSource(target, Kind, Path.Combine(dir, "memory.events"));
         log.Verbose($"watching {target.CgroupPath}: {source.Mechanism}");
         return source;

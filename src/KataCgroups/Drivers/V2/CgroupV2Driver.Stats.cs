@@ -1,3 +1,4 @@
+using KataCgroups.Errors;
 using KataCgroups.Paths;
 using KataCgroups.Stats;
 
@@ -9,7 +10,7 @@ public sealed partial class CgroupV2Driver
     public CgroupStats Stats(CgroupTarget target)
     {
         var dir = Dir(target);
-        if (!Directory.Exists(dir)) throw NotFound(target);
+        if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var sample = CgroupStats.Begin(target, Kind, Host.Mode);
 
         // cgroup-v2.rst: memory.stat anon/file are what v1 called rss/cache (runc fs2/memory.go); memory.events

@@ -89,7 +89,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         var dir = Dir(target);
         CgroupTree.Transactional(target, log, created =>
         {
-            if (!CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupTree.AlreadyExists(target);
+            if (!CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
             // Marked right after the mkdir that made it ours (CreateMark: on a unified-only host these two calls are
             // the one window, where the new leaf is empty and bounded by its parent).
             CreateMark.SetOrWarn(dir, log);
@@ -142,7 +142,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public void Apply(CgroupTarget target, CgroupPlan plan, ICgroupLog log)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         Execute(target, plan, log);
     }
 
@@ -173,7 +173,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log)
     {
-        if (!Exists(target)) throw NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var outcomes = new List<ProcessOutcome>(pids.Count);
         foreach (var pid in pids)
         {
@@ -194,7 +194,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public CgroupSnapshot Read(CgroupTarget target)
     {
         var dir = Dir(target);
-        if (!CgroupRoots.DirectoryExists(dir)) throw NotFound(target);
+        if (!CgroupRoots.DirectoryExists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         long? Num(string file) => CgroupFs.TryReadNumberIn(dir, file, out _);
         string? Str(string file) => CgroupFs.TryReadIn(dir, file)?.Trim();
         long? quota = null, period = null;
@@ -263,7 +263,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         var failures = new List<string>();
         int failedErrno = 0;
         int removed = CgroupTree.RemoveSubtree(dir, parentDir, moved, log, _h.MountPoint, failures, ref failedErrno);
-        if (failures.Count > 0) throw CgroupTree.RemoveFailed(target, failures, failedErrno);
+        if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
 
@@ -272,7 +272,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         var dir = Dir(target);
         var file = Path.Combine(dir, "cgroup.freeze");
-        if (!File.Exists(file)) throw NotFound(target);
+        if (!File.Exists(file)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         CgroupFs.Write(file, state == FreezerState.Frozen ? "1" : "0", log);
         if (state == FreezerState.Thawed) return;
         // The kernel sets "frozen 1" in cgroup.events once every task stopped (cgroup-v2.rst "cgroup.freeze").
@@ -286,6 +286,4 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
 
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(new[] { _h.DirectoryOf(root) }, root);
-
-    private static CgroupException NotFound(CgroupTarget target) => CgroupTree.NotFound(target);
 }
