@@ -131,6 +131,12 @@ public sealed partial class CgroupManager
             Host.Options.CgroupRoot);
     }
 
+    /// <summary>Which driver manages <paramref name="target"/> on this host.</summary>
+    public DriverKind DriverKindFor(CgroupTarget target) => DriverFor(target).Kind;
+
+    /// <summary>The processes of the cgroup in any hierarchy, sorted (what a removal moves or kills).</summary>
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => DriverFor(target).GetProcesses(target);
+
     /// <summary>
     /// A sandbox's device rules: the caller's (kept, unlike Kata's Go manager), then the hypervisor devices found under the
     /// host's dev root (each missing one a host notice: warned once per session), then runc's default devices.

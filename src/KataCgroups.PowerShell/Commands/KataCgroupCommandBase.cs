@@ -132,14 +132,13 @@ public abstract class KataCgroupCommandBase : PSCmdlet
     private bool ComputeStepsShown()
     {
         if (WhatIfMode) return true;
-        var impact = ImpactOf(GetType());
+        var impact = Impacts.GetOrAdd(GetType(), _ => new CommandMetadata(MyInvocation.MyCommand).ConfirmImpact);
         return Switch("Confirm") ?? (GetVariableValue("ConfirmPreference") is ConfirmImpact pref && pref != ConfirmImpact.None && pref <= impact);
     }
 
+    // This cmdlet's ConfirmImpact as PowerShell itself reads it (CommandMetadata, what proxy commands are built from),
+    // once per cmdlet type.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfirmImpact> Impacts = new();
-
-    private static ConfirmImpact ImpactOf(Type t) => Impacts.GetOrAdd(t, static t =>
-        (t.GetCustomAttributes(typeof(CmdletAttribute), false).FirstOrDefault() as CmdletAttribute)?.ConfirmImpact ?? ConfirmImpact.Medium);
 
     /// <summary>The rootless outcome: say what was skipped and that nothing changed (STYLE rule 7).</summary>
     private protected void WriteSkipped(string action, string? reason) =>

@@ -81,7 +81,7 @@ public sealed class NewKataCgroupCommand : ResourceCommandBase
             var target = Manager.ResolveNew(path, Selection);   // a wildcard is an error: a create names one cgroup
             var plan = Manager.PlanCreate(target, ResourcesForRecord(), Log, SkipUnsupported);
             var what = target.Systemd is { } unit ? $"systemd scope {unit.UnitName} ({target.CgroupPath})" : $"cgroup {target.CgroupPath}";
-            var description = StepsShown ? $"Create {what} ({Manager.DriverFor(target).Kind}) and write:{Environment.NewLine}{PlanText(target, plan)}" : $"Create {what} ({Manager.DriverFor(target).Kind})";
+            var description = StepsShown ? $"Create {what} ({Manager.DriverKindFor(target)}) and write:{Environment.NewLine}{PlanText(target, plan)}" : $"Create {what} ({Manager.DriverKindFor(target)})";
             if (!ShouldProcess(description, $"Create cgroup {target.CgroupPath} with {plan.Writes.Count} writes?", "New-KataCgroup"))
                 return;
             var outcome = Manager.Create(target, plan, Log, ProcessId, completeUnfinished: Force.IsPresent);

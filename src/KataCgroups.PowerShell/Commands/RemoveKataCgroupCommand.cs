@@ -71,7 +71,7 @@ public sealed class RemoveKataCgroupCommand : KataCgroupCommandBase
             // -WhatIf/-Confirm/-Verbose: say exactly what would happen (a missing cgroup fails here, before the
             // question; otherwise Manager.Remove says so).
             Manager.EnsureExists(target);
-            var pids = Manager.DriverFor(target).GetProcesses(target);
+            var pids = Manager.GetProcesses(target);
             var what = Kill ? $"kill {pids.Count} process(es)" : $"move {pids.Count} process(es) to the parent cgroup";
             var dirs = Manager.ExistingPaths(target).Select(p => p.Directory).Distinct();
             description += $": {what}, then remove{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", dirs)}";

@@ -147,16 +147,7 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
         if (ResourcesInput(Resources) is { } input)
         {
             // -Resources overrides the config file section by section (memory, cpu, devices…), not wholesale.
-            var given = OciConfig.ParseResources(JsonInput.ToJson(input), "-Resources");
-            r.Devices = given.Devices ?? r.Devices;
-            r.Memory = given.Memory ?? r.Memory;
-            r.Cpu = given.Cpu ?? r.Cpu;
-            r.Pids = given.Pids ?? r.Pids;
-            r.BlockIO = given.BlockIO ?? r.BlockIO;
-            r.HugepageLimits = given.HugepageLimits ?? r.HugepageLimits;
-            r.Network = given.Network ?? r.Network;
-            r.Rdma = given.Rdma ?? r.Rdma;
-            r.Unified = given.Unified ?? r.Unified;
+            r.OverrideSections(OciConfig.ParseResources(JsonInput.ToJson(input), "-Resources"));
         }
 
         if (Bound(nameof(MemoryLimit))) (r.Memory ??= new()).Limit = MemoryLimit;
@@ -164,19 +155,13 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
         if (Bound(nameof(MemorySwap))) (r.Memory ??= new()).Swap = MemorySwap;
         if (Bound(nameof(MemorySwappiness))) (r.Memory ??= new()).Swappiness = (ulong)MemorySwappiness;
         if (Bound(nameof(DisableOomKiller))) (r.Memory ??= new()).DisableOomKiller = DisableOomKiller.IsPresent;
-        if (Bound(nameof(CpuShares))) (r.Cpu ??= new()).Shares = Unsigned("cpu.shares", CpuShares);
+        if (Bound(nameof(CpuShares))) (r.Cpu ??= new()).Shares = ResourceValidator.NonNegative("cpu.shares", CpuShares);
         if (Bound(nameof(CpuQuota))) (r.Cpu ??= new()).Quota = CpuQuota;
-        if (Bound(nameof(CpuPeriod))) (r.Cpu ??= new()).Period = Unsigned("cpu.period", CpuPeriod);
+        if (Bound(nameof(CpuPeriod))) (r.Cpu ??= new()).Period = ResourceValidator.NonNegative("cpu.period", CpuPeriod);
         if (Bound(nameof(Cpus))) (r.Cpu ??= new()).Cpus = Cpus;
         if (Bound(nameof(Mems))) (r.Cpu ??= new()).Mems = Mems;
         if (Bound(nameof(PidsLimit))) (r.Pids ??= new()).Limit = PidsLimit;
-        if (Bound(nameof(BlkioWeight)))
-        {
-            if (BlkioWeight is < 0 or > ushort.MaxValue)
-                throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
-                    $"invalid blockIO.weight value {BlkioWeight}: valid block IO weight range is {ResourceValidator.MinBlkioWeight}-{ResourceValidator.MaxBlkioWeight}", "blockIO.weight");
-            (r.BlockIO ??= new()).Weight = (ushort)BlkioWeight;
-        }
+        if (Bound(nameof(BlkioWeight))) (r.BlockIO ??= new()).Weight = ResourceValidator.BlkioWeight(BlkioWeight);
         if (Device is not null)
         {
             r.Devices ??= new();
@@ -185,14 +170,6 @@ public abstract class ResourceCommandBase : KataCgroupCommandBase
         // Invocation-wide input: a bad value ends the command before any pipeline item is touched.
         ResourceValidator.Validate(r);
         return r;
-    }
-
-    private static ulong Unsigned(string name, long value)
-    {
-        if (value < 0)
-            throw new CgroupException(ErrorIds.InvalidResourceValue, CgroupErrorKind.InvalidArgument,
-                $"invalid {name} value {value}: must not be negative", name);
-        return (ulong)value;
     }
 
     /// <summary>The engine's description of the plan (<see cref="CgroupManager.DescribePlan"/>), indented under the action.</summary>

@@ -17,9 +17,6 @@ namespace KataCgroups.PowerShell.Commands;
 [OutputType(typeof(KataCgroupEvent))]
 public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposable
 {
-    /// <summary>Never wait less than this between looks at the counters: v1's memory.failcnt has no notification.</summary>
-    private static readonly TimeSpan Rescan = TimeSpan.FromSeconds(1);
-
     /// <summary>
     /// The cgroup(s), as given to New-KataCgroup (binds from a cgroup object's Path, and piped strings); wildcards
     /// match existing Kata cgroups.
@@ -54,7 +51,6 @@ public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposa
     private readonly List<CgroupEventSource> _sources = new();
     private readonly Dictionary<CgroupEventSource, string> _given = new();
     private readonly CancellationTokenSource _stop = new();
-    private CgroupEventWaiter? _waiter;
 
     private HashSet<CgroupEventKind> Wanted => Event.Select(e => (CgroupEventKind)(int)e).ToHashSet();
 
@@ -105,50 +101,25 @@ public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposa
     {
         if (_sources.Count == 0) return;
         var wanted = Wanted;
-        var active = new List<CgroupEventSource>(_sources);
-        var deadline = Timeout is { } t ? DateTime.UtcNow.AddSeconds(t) : (DateTime?)null;
-        long seen = 0;
-        _waiter = new CgroupEventWaiter();
-        WriteVerbose($"waiting for {Count} event(s) of kind {string.Join(", ", wanted)} in {active.Count} cgroup(s){(deadline is null ? "" : $" for at most {Timeout} s")}");
-        // The first pass looks right away: something may have happened since registration.
-        bool[] ready = active.Select(_ => false).ToArray();
-        while (true)
+        WriteVerbose($"waiting for {Count} event(s) of kind {string.Join(", ", wanted)} in {_sources.Count} cgroup(s){(Timeout is null ? "" : $" for at most {Timeout} s")}");
+        // The engine decides when to look and when the wait is over; this thread writes what it reports.
+        foreach (var step in new CgroupEventWatch(_sources, wanted, Count, Timeout).Run(_stop.Token))
         {
-            for (int i = active.Count - 1; i >= 0; i--)
+            switch (step.Kind)
             {
-                var source = active[i];
-                foreach (var e in source.Collect(ready[i]))
-                {
-                    if (!wanted.Contains(e.Kind)) { WriteDebug($"{source.Target.CgroupPath}: {e.Kind} x{e.Count} (not waited for)"); continue; }
-                    WriteObject(ToOutput(source, e));
-                    seen += e.Count;
-                }
-
-                if (!source.Exists)
-                {
-                    WriteError(ErrorRecords.From(new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
-                        $"cgroup {source.Target.CgroupPath} was removed while waiting for its events", _given[source]), _given[source]));
-                    active.RemoveAt(i);
-                }
-            }
-            if (seen >= Count || active.Count == 0) return;
-            var left = deadline is { } d ? d - DateTime.UtcNow : System.Threading.Timeout.InfiniteTimeSpan;
-            if (deadline is not null && left <= TimeSpan.Zero)
-            {
-                WriteError(new ErrorRecord(new TimeoutException(
-                        $"{seen} of {Count} event(s) seen in {Timeout} s (waited for {string.Join(", ", wanted)} in {string.Join(", ", active.Select(s => s.Target.CgroupPath))})"),
-                    ErrorIds.CgroupEventTimeout, ErrorCategory.OperationTimeout, string.Join(",", active.Select(s => _given[s]))));
-                return;
-            }
-            var slice = left == System.Threading.Timeout.InfiniteTimeSpan || left > Rescan ? Rescan : left < TimeSpan.Zero ? TimeSpan.Zero : left;
-            try
-            {
-                // The pipeline thread blocks here once per wake-up; Ctrl+C (StopProcessing) cancels the poll at once.
-                ready = _waiter.WaitAsync(active, slice, _stop.Token).GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                case CgroupEventWatchKind.Event:
+                    WriteObject(ToOutput(step.Source!, step.Event!));
+                    break;
+                case CgroupEventWatchKind.Ignored:
+                    WriteDebug($"{step.Source!.Target.CgroupPath}: {step.Event!.Kind} x{step.Event.Count} (not waited for)");
+                    break;
+                case CgroupEventWatchKind.Removed:
+                    WriteError(ErrorRecords.From(step.Error!, _given[step.Source!]));
+                    break;
+                case CgroupEventWatchKind.TimedOut:
+                    WriteError(new ErrorRecord(new TimeoutException(step.Message), ErrorIds.CgroupEventTimeout, ErrorCategory.OperationTimeout,
+                        string.Join(",", step.Waiting!.Select(s => _given[s]))));
+                    break;
             }
         }
     }
@@ -172,8 +143,6 @@ public sealed class WaitKataCgroupEventCommand : KataCgroupCommandBase, IDisposa
     {
         foreach (var s in _sources) s.Dispose();
         _sources.Clear();
-        _waiter?.Dispose();
-        _waiter = null;
     }
 
     /// <summary>Releases the watches when the pipeline ends early (an error upstream, or Ctrl+C before EndProcessing).</summary>

@@ -33,6 +33,23 @@ public sealed class LinuxResources
     public bool IsEmpty => Devices is null && Memory is null && Cpu is null && Pids is null && BlockIO is null
         && HugepageLimits is null && Network is null && Rdma is null && Unified is null;
 
+    /// <summary>
+    /// Replaces each section <paramref name="given"/> sets (memory, cpu, devices…) and keeps the others: how one source
+    /// of resources overrides another (<c>-Resources</c> over <c>-OciConfig</c>), section by section, not wholesale.
+    /// </summary>
+    public void OverrideSections(LinuxResources given)
+    {
+        Devices = given.Devices ?? Devices;
+        Memory = given.Memory ?? Memory;
+        Cpu = given.Cpu ?? Cpu;
+        Pids = given.Pids ?? Pids;
+        BlockIO = given.BlockIO ?? BlockIO;
+        HugepageLimits = given.HugepageLimits ?? HugepageLimits;
+        Network = given.Network ?? Network;
+        Rdma = given.Rdma ?? Rdma;
+        Unified = given.Unified ?? Unified;
+    }
+
     /// <summary>A deep copy (so the engine never modifies the caller's object: Kata's Go manager's own comment says so).</summary>
     public LinuxResources Clone() =>
         System.Text.Json.JsonSerializer.Deserialize(

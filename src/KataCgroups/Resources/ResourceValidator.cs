@@ -127,6 +127,19 @@ public static partial class ResourceValidator
             throw Invalid(name, v, $"a limit below {MinMemoryLimit} bytes cannot hold a process; did you mean {v}MB?");
     }
 
+    /// <summary>
+    /// A block IO weight given as a wider number (a cmdlet parameter), narrowed to the OCI field; what does not fit
+    /// the field is refused with the field's own range message (the range itself is checked by <see cref="Validate"/>).
+    /// </summary>
+    public static ushort BlkioWeight(long weight) =>
+        weight is < 0 or > ushort.MaxValue
+            ? throw Invalid("blockIO.weight", weight, $"valid block IO weight range is {MinBlkioWeight}-{MaxBlkioWeight}")
+            : (ushort)weight;
+
+    /// <summary>A value given as a signed number (a cmdlet parameter) for an unsigned OCI field; negative is refused.</summary>
+    public static ulong NonNegative(string name, long value) =>
+        value < 0 ? throw Invalid(name, value, "must not be negative") : (ulong)value;
+
     private static void CheckWeight(string name, ushort? w)
     {
         if (w is { } v && v != 0 && (v < MinBlkioWeight || v > MaxBlkioWeight))

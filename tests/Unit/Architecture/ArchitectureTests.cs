@@ -111,6 +111,16 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Planted_ACmdletReachingPastTheFacade_Fails()
+    {
+        var v = CheckWith("KataCgroups.PowerShell/Commands/Planted.cs", """
+            namespace KataCgroups.PowerShell.Commands;
+            internal static class Planted { internal static object Kind(CgroupManager m, KataCgroups.Paths.CgroupTarget t) => m.DriverFor(t).Kind; }
+            """);
+        Assert.Contains(v, x => x.Name == "DriverFor" && x.Rule == "Cmdlets may not call DriverFor: it reaches past the facade");
+    }
+
+    [Fact]
     public void CommentsAndStrings_AreNotReferences()
     {
         var v = CheckWith("KataCgroups/Drivers/V2/Planted.cs", """

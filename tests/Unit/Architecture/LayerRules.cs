@@ -49,6 +49,15 @@ internal static class LayerRules
         ["Cmdlets"] = BelowDrivers.Append("Facade").ToArray(),
     };
 
+    /// <summary>
+    /// Facade members a layer may not call although it may name the facade: <c>DriverFor</c> hands out a driver, and
+    /// the cmdlets reach the drivers only through the facade's own members.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, string[]> MayNotCall = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["Cmdlets"] = new[] { "DriverFor" },
+    };
+
     /// <summary>The layer of a file, from its path below <c>src/</c>.</summary>
     internal static string LayerOf(string path)
     {
@@ -115,6 +124,7 @@ internal static class LayerRules
             }
             foreach (var id in tokens)
             {
+                if (MayNotCall.TryGetValue(layer, out var members) && members.Contains(id)) Report(id, $"{layer} may not call {id}: it reaches past the facade");
                 if (!declaredIn.TryGetValue(id, out var layers) || layers.Count != 1) continue;
                 var target = layers.First();
                 if (!allowed.Contains(target)) Report(id, $"{layer} may not use {target}");
