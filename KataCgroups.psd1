@@ -28,6 +28,8 @@
         # [devices]
         'Add-KataCgroupDevice'
         'Remove-KataCgroupDevice'
+        # [export]
+        'Export-KataCgroup'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

@@ -878,6 +878,6 @@ function Format-KcDiffSummary {
     "  verdicts: $($st -join ', ')"
 }
 
-Export-ModuleMember -Function Build-KcDiffOracle, Get-KcDiffOraclePath, Get-KcDiffHost, Get-KcDiffDivergence, Get-KcDiffSkipFile, Get-KcDiffAsSetFile,
+Export-ModuleMember -Function Build-KcDiffOracle, Get-KcDiffOraclePath, Get-KcDiffHost, Get-KcDiffDivergence, Get-KcDiffSkipFile, Get-KcDiffAsSetFile, Compare-KcDiffFile,
     Invoke-KcDifferential, Invoke-KcDiffSystemd, Format-KcDiffReport, Format-KcDiffResult, Format-KcDiffSummary, Get-KcDiffLeftover, Get-KcDiffSignature,
     Get-KcDiffCategory, New-KcDiffCase, ConvertTo-KcDiffJson, Get-KcDiffEdgeCase, Get-KcDiffProbeNode

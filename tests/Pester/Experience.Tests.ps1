@@ -27,7 +27,7 @@ AfterAll { Clear-KcTestState }
 
 Describe 'Conventions' {
     It 'exports exactly the documented cmdlets, every one with an approved verb and a singular KataCgroup noun' {
-        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Resume-KataCgroup', 'Set-KataCgroupResource', 'Suspend-KataCgroup', 'Test-KataCgroupHost', 'Wait-KataCgroupEvent')
+        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Export-KataCgroup', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Resume-KataCgroup', 'Set-KataCgroupResource', 'Suspend-KataCgroup', 'Test-KataCgroupHost', 'Wait-KataCgroupEvent')
         $approved = (Get-Verb).Verb
         foreach ($c in $Commands) {
             $c.CommandType | Should -Be 'Cmdlet'

@@ -218,6 +218,19 @@ internal static class CgroupFs
         finally { Libc.Close(fd); }
     }
 
+    /// <summary>
+    /// The huge page sizes a hugetlb cgroup directory has files for, by their <paramref name="suffix"/>
+    /// (v1 <c>hugetlb.2MB.limit_in_bytes</c>, v2 <c>hugetlb.2MB.max</c> → <c>2MB</c>); empty when there is no directory.
+    /// </summary>
+    internal static IReadOnlyList<string> HugePageSizes(string? dir, string suffix)
+    {
+        if (dir is null || !Directory.Exists(dir)) return Array.Empty<string>();
+        return Directory.EnumerateFiles(dir, "hugetlb.*" + suffix)
+            .Select(f => Path.GetFileName(f)["hugetlb.".Length..^suffix.Length])
+            .Where(s => s.Length > 0 && !s.Contains('.'))
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>First line of a file, trimmed; null when missing.</summary>
     internal static string? TryReadValue(string path) => TryRead(path)?.Trim();
 

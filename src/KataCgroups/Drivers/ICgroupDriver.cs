@@ -1,4 +1,5 @@
 using KataCgroups.Devices;
+using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Model;
 using KataCgroups.Paths;
@@ -100,4 +101,13 @@ public interface ICgroupDriver
     /// them and throws <c>CpusetNotSubset</c> or <c>CpusetBusy</c> naming the cgroup in the way. Reads only.
     /// </summary>
     void CheckCpuset(CgroupTarget target, string? cpus, string? mems);
+    // [export]
+    /// <summary>
+    /// The cgroup's configuration read back from its files as OCI resources (Export-KataCgroup), chosen so that
+    /// creating a cgroup from them writes the same values. Read-only; throws <c>CgroupNotFound</c> when it does not exist.
+    /// A driver that cannot read its configuration back says so with <c>UnsupportedOnHost</c>.
+    /// </summary>
+    ResourceExport Export(CgroupTarget target) =>
+        throw new CgroupException(ErrorIds.UnsupportedOnHost, CgroupErrorKind.NotSupported,
+            $"the {Kind} driver cannot export a cgroup's resources: use the cgroupfs path of {target.CgroupPath}", target.RequestedPath);
 }

@@ -56,8 +56,8 @@ public sealed class CmdletTests : IDisposable
             Assert.True(type.IsSealed, $"{type.Name} is not sealed");
             var cmdlet = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute))!;
             Assert.NotEmpty(Attribute.GetCustomAttributes(type, typeof(OutputTypeAttribute)));
-            // Get, Test and Wait only read; everything else changes the host.
-            if (cmdlet.VerbName is not (VerbsCommon.Get or VerbsDiagnostic.Test or VerbsLifecycle.Wait))
+            // Get, Test, Wait and Export only read (Export writes JSON to the pipeline, not to the host); everything else changes the host.
+            if (cmdlet.VerbName is not (VerbsCommon.Get or VerbsDiagnostic.Test or VerbsLifecycle.Wait or VerbsData.Export))
                 Assert.True(cmdlet.SupportsShouldProcess, $"{type.Name} does not support -WhatIf/-Confirm");
         }
     }
