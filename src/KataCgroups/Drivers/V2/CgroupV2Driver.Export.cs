@@ -11,7 +11,7 @@ public sealed partial class CgroupV2Driver
     /// <inheritdoc/>
     public ResourceExport Export(CgroupTarget target)
     {
-        if (!Exists(target)) throw CgroupTree.NotFound(target);
+        if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         var dir = Dir(target);
         // The eBPF program cannot be read back as rules; the list it was built from is in the cgroup's xattr.
         DeviceRuleSet? devices = null;
