@@ -1,6 +1,7 @@
 # The path conventions on a pure cgroup v2 host (the qemu guest; skipped elsewhere, naming the host's mode): a bare
 # Get-KataCgroup walks the one unified tree from its root, wildcards match there, and Remove-KataCgroup
-# -RemoveEmptyParent removes the parents a create made (with the controllers it enabled for their children) up to the first one with a sibling, never the root no create made.
+# -RemoveEmptyParent removes the parents a create made (with the controllers it enabled for their children) up to
+# the first one with a sibling, never the root no create made.
 
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot '../TestHelpers.psm1') -Force
