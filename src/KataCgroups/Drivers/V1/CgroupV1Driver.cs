@@ -20,7 +20,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     public static IReadOnlyList<string> SubsystemOrder => HierarchyLayout.SubsystemOrder;
 
     private readonly HierarchyLayout _layout;
-    private volatile bool _bfqWeightSeen;   // Read: which blkio weight file this host has (a hint, never trusted alone)
+    private readonly BlkioWeightFile _blkioWeightFile = new();
 
     /// <summary>Creates the driver for a probed host.</summary>
     public CgroupV1Driver(HostInfo host)
@@ -253,50 +253,16 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// </summary>
     internal CgroupSnapshot Read(CgroupTarget target, ProcessIndex? index)
     {
-        // The files first: a file read from a hierarchy proves its directory is there, so only the hierarchies
-        // nothing is read from (cpuacct, name=systemd, the hybrid cgroup2 tree…) cost a stat — a listing of
-        // thousands of cgroups reads each one this way. Each hierarchy's directory is named once, and the number
-        // files are parsed from the bytes read.
-        var all = _layout.All;
-        var dirs = new string[all.Length];
-        var there = new bool?[all.Length];   // true once a file was read there; the rest are stat'ed below
-        string? DirOf(string controller, out int index)
-        {
-            if (!_layout.TryGetIndex(controller, out index)) return null;
-            return dirs[index] ??= all[index].DirectoryOf(target.CgroupPath);
-        }
-        string? Str(string controller, string file)
-        {
-            if (DirOf(controller, out int i) is not { } dir) return null;
-            var text = CgroupFs.TryReadIn(dir, file);
-            if (text is not null) there[i] = true;
-            return text;
-        }
-        long? Num(string controller, string file)
-        {
-            if (DirOf(controller, out int i) is not { } dir) return null;
-            var n = CgroupFs.TryReadNumberIn(dir, file, out bool exists);
-            if (exists) there[i] = true;
-            // v1 shows "unlimited" as PAGE_COUNTER_MAX pages; report it the OCI way.
-            return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
-        }
-        // CFQ's blkio.weight or BFQ's blkio.bfq.weight (fs/blkio.go): the one found last time is tried first, so a
-        // listing does not pay a failed open per cgroup; the other is still tried when it is not there.
-        long? BlkioWeight()
-        {
-            bool bfqFirst = _bfqWeightSeen;
-            var v = Num("blkio", bfqFirst ? "blkio.bfq.weight" : "blkio.weight");
-            if (v is not null) return v;
-            v = Num("blkio", bfqFirst ? "blkio.weight" : "blkio.bfq.weight");
-            if (v is not null) _bfqWeightSeen = !bfqFirst;
-            return v;
-        }
+        // The files first, then the processes; a stat only where nothing was read (HierarchyReads).
+        var reads = new HierarchyReads(_layout, target.CgroupPath);
+        long? Num(string controller, string file) => reads.Number(controller, file);
+        string? Str(string controller, string file) => reads.Text(controller, file);
 
         long? memoryLimit = Num("memory", "memory.limit_in_bytes"), memorySwap = Num("memory", "memory.memsw.limit_in_bytes"),
             memoryReservation = Num("memory", "memory.soft_limit_in_bytes"), memoryUsage = Num("memory", "memory.usage_in_bytes"),
             cpuShares = Num("cpu", "cpu.shares"), cpuQuota = Num("cpu", "cpu.cfs_quota_us"), cpuPeriod = Num("cpu", "cpu.cfs_period_us"),
             pidsLimit = Num("pids", "pids.max"), pidsCurrent = Num("pids", "pids.current"),
-            blkioWeight = BlkioWeight();
+            blkioWeight = _blkioWeightFile.Read(reads);
         string? cpus = Str("cpuset", "cpuset.cpus")?.Trim(), mems = Str("cpuset", "cpuset.mems")?.Trim(), freezer = Str("freezer", "freezer.state")?.Trim();
         var devices = Str("devices", "devices.list") is { } text
             ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()
@@ -308,22 +274,21 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // holds no process and its cgroup.procs is not read.
         int pidsIndex = pidsCurrent == 0 && _layout.TryGetIndex("pids", out int pi) ? pi : -1;
         var pidSet = new HashSet<int>();
-        for (int i = 0; i < all.Length; i++)
+        for (int i = 0; i < _layout.All.Length; i++)
         {
-            var dir = dirs[i] ??= all[i].DirectoryOf(target.CgroupPath);
             if (index is not null)
             {
                 if (index.Of(i, target.CgroupPath) is { } indexed) pidSet.UnionWith(indexed);
-                there[i] ??= CgroupRoots.DirectoryExists(dir);
+                reads.Confirm(i);
                 continue;
             }
             if (i == pidsIndex) continue;
-            if (CgroupFs.TryReadProcs(dir) is { } procs)
+            if (CgroupFs.TryReadProcs(reads.Directory(i)) is { } procs)
             {
-                there[i] = true;
+                reads.Found(i);
                 pidSet.UnionWith(procs);
             }
-            else there[i] ??= CgroupRoots.DirectoryExists(dir);
+            else reads.Confirm(i);
         }
         var allPids = pidSet.ToList();
         allPids.Sort();
@@ -333,12 +298,12 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         for (int r = 0; r < _layout.RowCount; r++)
         {
             var (controller, h, i) = _layout.Row(r);
-            if (there[i] == true) paths.Add(new ControllerPath(controller, dirs[i]!));
+            if (reads.IsThere(i)) paths.Add(new ControllerPath(controller, reads.Directory(i)));
             else if (!missing.Contains(h.Name)) missing.Add(h.Name);
         }
         if (paths.Count == 0) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         // The create mark (CreateMark): one size-only getxattr on the first hierarchy's directory.
-        bool marked = there[0] == true && CreateMark.IsSet(dirs[0]!);
+        bool marked = reads.IsThere(0) && CreateMark.IsSet(reads.Directory(0));
         return new CgroupSnapshot
         {
             Target = target,
