@@ -18,6 +18,12 @@
         'Get-KataCgroupPath'
         'Remove-KataCgroup'
         'Test-KataCgroupHost'
+        # [threads and sandboxes]
+        'Move-KataCgroupProcess'
+        'New-KataSandbox'
+        'Get-KataSandbox'
+        'Add-KataSandboxVmm'
+        'Remove-KataSandbox'
         # [stats]
         'Get-KataCgroupStat'
         # [events]

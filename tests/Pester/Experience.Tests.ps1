@@ -6,7 +6,8 @@ BeforeAll {
     $script:ModulePath = Get-KcModulePath
     Import-Module $ModulePath -Force
     $script:Commands = Get-Command -Module KataCgroups
-    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup', 'Add-KataCgroupDevice', 'Remove-KataCgroupDevice', 'Suspend-KataCgroup', 'Resume-KataCgroup'
+    $script:Mutating = 'New-KataCgroup', 'Set-KataCgroupResource', 'Add-KataCgroupProcess', 'Remove-KataCgroup', 'Add-KataCgroupDevice', 'Remove-KataCgroupDevice', 'Suspend-KataCgroup', 'Resume-KataCgroup',
+        'Move-KataCgroupProcess', 'New-KataSandbox', 'Add-KataSandboxVmm', 'Remove-KataSandbox'
 
     # Runs a script in a fresh runspace with the module and returns the PowerShell object (streams included).
     function Invoke-Isolated([string] $Script) {
@@ -27,12 +28,12 @@ AfterAll { Clear-KcTestState }
 
 Describe 'Conventions' {
     It 'exports exactly the documented cmdlets, every one with an approved verb and a singular KataCgroup noun' {
-        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Export-KataCgroup', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'New-KataCgroup', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Resume-KataCgroup', 'Set-KataCgroupResource', 'Suspend-KataCgroup', 'Test-KataCgroupHost', 'Wait-KataCgroupEvent')
+        $Commands.Name | Sort-Object | Should -Be @('Add-KataCgroupDevice', 'Add-KataCgroupProcess', 'Add-KataSandboxVmm', 'Export-KataCgroup', 'Get-KataCgroup', 'Get-KataCgroupPath', 'Get-KataCgroupStat', 'Get-KataSandbox', 'Move-KataCgroupProcess', 'New-KataCgroup', 'New-KataSandbox', 'Remove-KataCgroup', 'Remove-KataCgroupDevice', 'Remove-KataSandbox', 'Resume-KataCgroup', 'Set-KataCgroupResource', 'Suspend-KataCgroup', 'Test-KataCgroupHost', 'Wait-KataCgroupEvent')
         $approved = (Get-Verb).Verb
         foreach ($c in $Commands) {
             $c.CommandType | Should -Be 'Cmdlet'
             $approved | Should -Contain $c.Verb
-            $c.Noun | Should -Match '^KataCgroup(Process|Resource|Path|Device|Stat|Event|Host)?$' -Because "$($c.Name) uses a singular KataCgroup noun"
+            $c.Noun | Should -Match '^Kata(Cgroup(Process|Resource|Path|Device|Stat|Event|Host)?|Sandbox(Vmm)?)$' -Because "$($c.Name) uses a singular KataCgroup or KataSandbox noun"
         }
     }
 
@@ -72,8 +73,12 @@ Describe 'Conventions' {
 
     It 'identity parameters bind from the pipeline by property name' {
         # Get-KataCgroup also lists without one; Test-KataCgroupHost checks the host, not a cgroup.
+        # A sandbox is named by its pod cgroup and id (and overhead root), bound from a KataSandbox.
         foreach ($c in $Commands | Where-Object Name -NotIn 'Get-KataCgroup', 'Test-KataCgroupHost') {
-            $c.Parameters['Path'].Attributes.Where({ $_ -is [Parameter] }).ValueFromPipelineByPropertyName | Should -Contain $true -Because $c.Name
+            $names = if ($c.Noun -like 'KataSandbox*') { 'PodPath', 'SandboxId', 'OverheadRoot' } else { 'Path' }
+            foreach ($n in $names) {
+                $c.Parameters[$n].Attributes.Where({ $_ -is [Parameter] }).ValueFromPipelineByPropertyName | Should -Contain $true -Because "$($c.Name) -$n"
+            }
         }
     }
 }
@@ -88,7 +93,7 @@ Describe 'Views' {
     It 'prints a table with the cgroup, its processes and limits in readable units' {
         $text = $Cg | Format-Table | Out-String -Width 200
         $header = ($text -split "`n" | Where-Object { $_ -match '\S' })[0]
-        $header | Should -Match '^CgroupPath\s+State\s+Pids\s+MemoryLimit\s+CpuShares\s+CpuQuota\s+PidsLimit'
+        $header | Should -Match '^CgroupPath\s+State\s+Pids\s+Threads\s+MemoryLimit\s+CpuShares\s+CpuQuota\s+PidsLimit'
         $text | Should -Match ([regex]::Escape($Cg.CgroupPath) + '\s+Complete\s+256 MiB\s+512\s+max\s+64')
     }
 

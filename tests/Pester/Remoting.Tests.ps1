@@ -86,7 +86,7 @@ Describe 'Invoke-Command -HostName over SSH against two hosts' -Skip:$SkipSsh {
         It 'they format with the module''s table view, as a local Get-KataCgroup object does, plus PSComputerName' {
             foreach ($r in $Results) {
                 $localHeader = Get-TableHeader (Get-KataCgroup -Path $r.Path)
-                $localHeader | Should -Match '^CgroupPath\s+State\s+Pids\s+MemoryLimit\s+CpuShares\s+CpuQuota\s+PidsLimit$'
+                $localHeader | Should -Match '^CgroupPath\s+State\s+Pids\s+Threads\s+MemoryLimit\s+CpuShares\s+CpuQuota\s+PidsLimit$'
                 # PowerShell appends the PSComputerName column to any view for remoting output
                 # (PSShowComputerName; Invoke-Command -HideComputerName turns it off)
                 Get-TableHeader $r | Should -Match ('^' + [regex]::Escape($localHeader) + '\s+PSComputerName$')

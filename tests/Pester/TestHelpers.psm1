@@ -660,4 +660,63 @@ function Complete-KcWait {
     finally { $Wait.PowerShell.Dispose() }
 }
 
+
+function Start-KcThreadedProcess {
+    <#
+    Starts a tracked multi-threaded process (python3) that stands in for a VMM: $Vcpu threads named as QEMU names its
+    vCPU threads with debug-threads=on ('CPU <n>/TCG', written to /proc/self/task/<tid>/comm) and $Other threads named
+    'worker <n>', all sleeping. -Churn makes its main thread start threads that exit at once, without end (threads that
+    vanish between a listing and a write). Returns once every named thread is there: @{ Process; Id; Vcpus; Others }
+    with the thread ids.
+    #>
+    param([int] $Vcpu = 2, [int] $Other = 1, [switch] $Churn)
+    $script = @'
+import sys, threading, time
+vcpus, others, churn = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+def named(name):
+    def run():
+        with open("/proc/self/task/%d/comm" % threading.get_native_id(), "w") as f:
+            f.write(name)
+        time.sleep(600)
+    return run
+for i in range(vcpus):
+    threading.Thread(target=named("CPU %d/TCG" % i), daemon=True).start()
+for i in range(others):
+    threading.Thread(target=named("worker %d" % i), daemon=True).start()
+while churn:
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+time.sleep(600)
+'@
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('python3')
+    foreach ($a in '-c', $script, "$Vcpu", "$Other", $(if ($Churn) { '1' } else { '0' })) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $p = [System.Diagnostics.Process]::Start($psi)
+    Register-KcProcess $p
+    $deadline = [DateTime]::UtcNow.AddSeconds(20)
+    do {
+        Start-Sleep -Milliseconds 50
+        $names = @{}
+        foreach ($t in [System.IO.Directory]::GetDirectories("/proc/$($p.Id)/task")) {
+            try { $names[[int] [System.IO.Path]::GetFileName($t)] = [System.IO.File]::ReadAllText("$t/comm").Trim() } catch { }
+        }
+        $vcpus = @($names.Keys | Where-Object { $names[$_] -like 'CPU */TCG' } | Sort-Object)
+        $others = @($names.Keys | Where-Object { $names[$_] -like 'worker *' } | Sort-Object)
+    } while (($vcpus.Count -lt $Vcpu -or $others.Count -lt $Other) -and [DateTime]::UtcNow -lt $deadline)
+    if ($vcpus.Count -lt $Vcpu -or $others.Count -lt $Other) { throw "python3 $($p.Id) did not name its threads within 20 s" }
+    [pscustomobject]@{ Process = $p; Id = $p.Id; Vcpus = $vcpus; Others = $others }
+}
+
+function Get-KcThreadCgroup {
+    <# /proc/<pid>/task/<tid>/cgroup of one thread as a hashtable: hierarchy field ('' for cgroup2) -> path. #>
+    param([Parameter(Mandatory)] [int] $ProcessId, [Parameter(Mandatory)] [int] $ThreadId)
+    $map = @{}
+    foreach ($line in [System.IO.File]::ReadAllLines("/proc/$ProcessId/task/$ThreadId/cgroup")) {
+        $parts = $line.Split(':', 3)
+        $map[$parts[1]] = $parts[2]
+    }
+    $map
+}
+
 Export-ModuleMember -Function *-Kc*

@@ -16,6 +16,7 @@ namespace KataCgroups.PowerShell.Commands;
 public sealed class GetKataCgroupCommand : KataCgroupCommandBase
 {
     private const string ListSet = "List";
+    private const string CgroupPathSet = "CgroupPath";
 
     /// <summary>
     /// The cgroups, as given to New-KataCgroup; wildcards (<c>*</c>, <c>?</c>, <c>[a-z]</c>) match existing Kata
@@ -34,6 +35,15 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>
+    /// Hierarchy-relative cgroup directories taken as they are, without the Kata rules (no <c>kata_</c> prefix, no
+    /// <c>/vc</c>), as the <c>CgroupPath</c> property shows them: a cgroup Kata names otherwise, such as a sandbox's
+    /// overhead cgroup <c>/kata_overhead/&lt;id&gt;</c>. Not bound from the pipeline (a cgroup object binds -Path).
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = CgroupPathSet)]
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
+    public string[] CgroupPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>
     /// Only the Kata cgroups at or below these hierarchy-relative directories, e.g. <c>/kubepods</c> (default: the
     /// whole host); systemd units are listed when their directory is at or below one of them.
     /// </summary>
@@ -45,6 +55,15 @@ public sealed class GetKataCgroupCommand : KataCgroupCommandBase
     protected override void ProcessRecord()
     {
         var manager = Manager;
+        if (ParameterSetName == CgroupPathSet)
+        {
+            foreach (var p in CgroupPath)
+            {
+                try { WriteObject(Snapshots.ToOutput(manager.Read(KataCgroups.Paths.CgroupTarget.FromLiteral(p)))); }
+                catch (CgroupException e) { WriteEngineError(e, p); }
+            }
+            return;
+        }
         if (ParameterSetName != ListSet)
         {
             foreach (var (target, wildcard) in Targets(ParameterSetName == PathSet ? Path : LiteralPath, ParameterSetName == LiteralPathSet))

@@ -31,6 +31,11 @@ public sealed class KataCgroup
     public string State { get; set; } = "Complete";
     /// <summary>Processes in the cgroup, in any hierarchy.</summary>
     public int[] Pids { get; set; } = Array.Empty<int>();
+    /// <summary>
+    /// Threads in the cgroup whose process is not (placed alone: the vCPU threads of a VMM in Kata's overhead layout);
+    /// their processes are not in <see cref="Pids"/> unless in the cgroup in another hierarchy.
+    /// </summary>
+    public int[] Threads { get; set; } = Array.Empty<int>();
     /// <summary>Memory limit in bytes.</summary>
     public long? MemoryLimit { get; set; }
     /// <summary>Memory+swap limit in bytes.</summary>

@@ -313,9 +313,15 @@ internal static class CgroupFs
     internal static List<int> ReadProcs(string dir) => TryReadProcs(dir) ?? new List<int>();
 
     /// <summary>The pids in <c>cgroup.procs</c>; null when it cannot be read (no such cgroup), unlike an empty one.</summary>
-    internal static List<int>? TryReadProcs(string dir)
+    internal static List<int>? TryReadProcs(string dir) => TryReadIds(dir, "cgroup.procs");
+
+    /// <summary>
+    /// The ids in a list file of a cgroup directory (<c>cgroup.procs</c>, v1 <c>tasks</c>, v2 <c>cgroup.threads</c>), one
+    /// per line; null when it cannot be read (no such cgroup).
+    /// </summary>
+    internal static List<int>? TryReadIds(string dir, string file)
     {
-        var text = TryReadIn(dir, "cgroup.procs");
+        var text = TryReadIn(dir, file);
         if (text is null) return null;
         var pids = new List<int>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -330,17 +336,23 @@ internal static class CgroupFs
     /// gone. EINVAL is retried 5 × 30 ms: a task that is exiting or being forked briefly refuses to move
     /// (opencontainers/cgroups utils.go WriteCgroupProc).
     /// </summary>
-    internal static int TryAddProcess(string dir, int pid, ICgroupLog log)
+    internal static int TryAddProcess(string dir, int pid, ICgroupLog log) => TryAddId(dir, "cgroup.procs", pid, log);
+
+    /// <summary>
+    /// <see cref="TryAddProcess"/> for any list file: <c>cgroup.procs</c> (a whole process), v1 <c>tasks</c> or v2
+    /// <c>cgroup.threads</c> (one thread). The same EINVAL retry: the kernel refuses a task that is exiting or forking.
+    /// </summary>
+    internal static int TryAddId(string dir, string file, int id, ICgroupLog log)
     {
-        var value = pid.ToString(CultureInfo.InvariantCulture);
-        if (log.VerboseEnabled) log.Verbose($"write {dir}/cgroup.procs = {value}");
+        var value = id.ToString(CultureInfo.InvariantCulture);
+        if (log.VerboseEnabled) log.Verbose($"write {dir}/{file} = {value}");
         int errno = 0;
         for (int i = 0; i < 5; i++)
         {
-            errno = WriteIn(dir, "cgroup.procs", value);
-            if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{dir}/cgroup.procs = {value}: {Errno.Describe(errno)}");
+            errno = WriteIn(dir, file, value);
+            if (errno != 0 && errno != Errno.EINVAL) log.Debug($"{dir}/{file} = {value}: {Errno.Describe(errno)}");
             if (errno != Errno.EINVAL) return errno;
-            log.Debug($"{dir}/cgroup.procs = {value}: EINVAL, retry in 30 ms");
+            log.Debug($"{dir}/{file} = {value}: EINVAL, retry in 30 ms");
             Thread.Sleep(30);
         }
         return errno;

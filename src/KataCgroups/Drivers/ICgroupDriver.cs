@@ -47,6 +47,25 @@ public interface ICgroupDriver
     /// <summary>Moves processes into the cgroup; a vanished pid is reported in its outcome, not thrown.</summary>
     IReadOnlyList<ProcessOutcome> AddProcesses(CgroupTarget target, IReadOnlyList<int> pids, ICgroupLog log);
 
+    /// <summary>
+    /// Moves single threads into the cgroup (Kata's AddThread): v1 writes each thread id to <c>tasks</c> in every v1
+    /// hierarchy; v2 writes <c>cgroup.threads</c> of a threaded cgroup, and in a domain cgroup moves the thread's whole
+    /// process (<see cref="ThreadPlacement.WholeProcess"/>), as Kata does on v2; systemd refuses
+    /// (<c>ThreadPlacementUnsupported</c>). A vanished thread is reported in its outcome, not thrown.
+    /// </summary>
+    IReadOnlyList<ThreadOutcome> AddThreads(CgroupTarget target, IReadOnlyList<int> tids, ICgroupLog log);
+
+    /// <summary>
+    /// One pass of a move (Kata's MoveTo): every process and thread in <paramref name="from"/> (and its descendants),
+    /// in every hierarchy, into <paramref name="to"/> — a process whose threads are all there moves whole, a thread
+    /// whose process is not wholly there moves alone. A task that exits meanwhile is listed as vanished. The caller
+    /// repeats passes until one finds nothing (a fork during the pass is caught by the next one).
+    /// </summary>
+    MovePass MoveOnce(CgroupTarget from, CgroupTarget to, ICgroupLog log);
+
+    /// <summary>The tasks (thread ids) still in <paramref name="target"/> and its descendants in any hierarchy, sorted.</summary>
+    IReadOnlyList<int> GetTasks(CgroupTarget target);
+
     /// <summary>Processes in the cgroup, in any hierarchy (the union), sorted.</summary>
     IReadOnlyList<int> GetProcesses(CgroupTarget target);
 

@@ -93,6 +93,11 @@ public static class ErrorIds
     public const string DeviceStateUnknown = "DeviceStateUnknown";
     public const string CpusetNotSubset = "CpusetNotSubset";
     public const string CpusetBusy = "CpusetBusy";
+    // [threads and sandboxes]
+    public const string ThreadPlacementUnsupported = "ThreadPlacementUnsupported";
+    public const string CgroupMoveIncomplete = "CgroupMoveIncomplete";
+    public const string VcpuThreadsNotFound = "VcpuThreadsNotFound";
+    public const string ThreadNotInProcess = "ThreadNotInProcess";
     // [events]
     public const string CgroupEventsUnavailable = "CgroupEventsUnavailable";
     public const string CgroupEventTimeout = "CgroupEventTimeout";

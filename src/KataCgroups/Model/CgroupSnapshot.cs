@@ -36,6 +36,12 @@ public sealed record CgroupSnapshot
     public bool Unfinished => Marked || (MissingIn.Count > 0 && Driver != DriverKind.Systemd);
     /// <summary>Processes in the cgroup in any hierarchy (the union: a process left in one hierarchy only is one), sorted.</summary>
     public required IReadOnlyList<int> Pids { get; init; }
+    /// <summary>
+    /// Threads in the cgroup (in some hierarchy) whose process is not: the thread-group leader is elsewhere in that
+    /// hierarchy, as for vCPU threads placed alone (v1 <c>tasks</c>, v2 threaded cgroups). Their processes are not in
+    /// <see cref="Pids"/> unless the process is in the cgroup in another hierarchy. Sorted.
+    /// </summary>
+    public IReadOnlyList<int> Threads { get; init; } = Array.Empty<int>();
     /// <summary>Memory limit in bytes.</summary>
     public long? MemoryLimit { get; init; }
     /// <summary>Memory+swap limit in bytes (v1), swap limit (v2).</summary>

@@ -100,7 +100,7 @@ public static class KataPath
         return false;
     }
 
-    private static CgroupException Invalid(string path, string why) =>
+    internal static CgroupException Invalid(string path, string why) =>
         new(ErrorIds.InvalidCgroupPath, CgroupErrorKind.InvalidArgument, $"invalid cgroup path '{Show(path)}': {why}", path);
 
     internal static string Show(string s)

@@ -24,7 +24,7 @@ internal static class LayerRules
     private static readonly string[] Model = { "Interop", "Errors", "Log", "Host", "Paths", "Cpusets", "Resources", "Devices", "Model" };
     private static readonly string[] Observers = Model.Append("Stats").Append("Events").ToArray();
     private static readonly string[] BelowDrivers = Observers.Append("Preflight").ToArray();
-    private static readonly string[] Engine = BelowDrivers.Append("Drivers").Append("Driver.V1").Append("Driver.V2").Append("Driver.Systemd").Append("Facade").ToArray();
+    private static readonly string[] Engine = BelowDrivers.Append("Drivers").Append("Driver.V1").Append("Driver.V2").Append("Driver.Systemd").Append("Sandboxes").Append("Facade").ToArray();
 
     /// <summary>What each layer may name besides itself.</summary>
     internal static readonly IReadOnlyDictionary<string, string[]> MayUse = new Dictionary<string, string[]>(StringComparer.Ordinal)
@@ -45,8 +45,9 @@ internal static class LayerRules
         ["Driver.V1"] = BelowDrivers.Append("Drivers").ToArray(),
         ["Driver.V2"] = BelowDrivers.Append("Drivers").ToArray(),
         ["Driver.Systemd"] = BelowDrivers.Append("Drivers").ToArray(),
+        ["Sandboxes"] = BelowDrivers.Append("Drivers").ToArray(),
         ["Facade"] = Engine,
-        ["Cmdlets"] = BelowDrivers.Append("Facade").ToArray(),
+        ["Cmdlets"] = BelowDrivers.Append("Sandboxes").Append("Facade").ToArray(),
     };
 
     /// <summary>

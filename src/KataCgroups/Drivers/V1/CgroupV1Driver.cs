@@ -274,11 +274,16 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // holds no process and its cgroup.procs is not read.
         int pidsIndex = pidsCurrent == 0 && _layout.TryGetIndex("pids", out int pi) ? pi : -1;
         var pidSet = new HashSet<int>();
+        HashSet<int>? threadSet = null;   // threads here whose process is not (CgroupV1Driver.Threads.cs)
         for (int i = 0; i < _layout.All.Length; i++)
         {
             if (index is not null)
             {
-                if (index.Of(i, target.CgroupPath) is { } indexed) pidSet.UnionWith(indexed);
+                if (index.Placement(i, target.CgroupPath) is { } indexed)
+                {
+                    pidSet.UnionWith(indexed.Pids);
+                    if (indexed.Threads.Count > 0) (threadSet ??= new()).UnionWith(indexed.Threads);
+                }
                 reads.Confirm(i);
                 continue;
             }
@@ -286,12 +291,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (CgroupFs.TryReadProcs(reads.Directory(i)) is { } procs)
             {
                 reads.Found(i);
-                pidSet.UnionWith(procs);
+                PlaceThreads(_layout.All[i], reads.Directory(i), target.CgroupPath, procs, pidSet, ref threadSet);
             }
             else reads.Confirm(i);
         }
         var allPids = pidSet.ToList();
         allPids.Sort();
+        var threads = threadSet is null ? (IReadOnlyList<int>)Array.Empty<int>() : TaskMoves.Sorted(threadSet);
 
         var paths = new List<ControllerPath>(_layout.RowCount);
         var missing = new List<string>();
@@ -313,6 +319,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             MissingIn = missing,
             Marked = marked,
             Pids = allPids,
+            Threads = threads,
             MemoryLimit = memoryLimit,
             MemorySwap = memorySwap,
             MemoryReservation = memoryReservation,
@@ -508,10 +515,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             foreach (var task in tasks)
             {
                 if (CgroupFs.TryReadSystemFile(Path.Combine(task, "cgroup")) is not { } text) continue;
+                int tid = int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out int t) ? t : tgid;
                 foreach (var line in text.AsSpan().EnumerateLines())
                 {
                     if (HierarchyOfLine(line, out var path) is not { } h) continue;
-                    index.Add(_layout.IndexOf(h), path.ToString(), tgid);
+                    index.Add(_layout.IndexOf(h), path.ToString(), tgid, tid);
                 }
             }
         }
@@ -521,22 +529,46 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>The processes of every cgroup per hierarchy, from /proc (<see cref="IndexProcesses"/>).</summary>
     internal sealed class ProcessIndex
     {
-        private readonly Dictionary<string, List<int>>[] _byPath;
+        private readonly Dictionary<string, Entry>[] _byPath;
+
+        /// <summary>One cgroup of one hierarchy: its processes (any thread there), and which of them have their leader there.</summary>
+        private sealed class Entry
+        {
+            internal readonly List<int> Procs = new();
+            internal readonly List<int> Leaders = new();
+            internal List<(int Tgid, int Tid)>? Others;   // threads other than a leader
+        }
 
         internal ProcessIndex(int hierarchies)
         {
-            _byPath = new Dictionary<string, List<int>>[hierarchies];
-            for (int i = 0; i < hierarchies; i++) _byPath[i] = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            _byPath = new Dictionary<string, Entry>[hierarchies];
+            for (int i = 0; i < hierarchies; i++) _byPath[i] = new Dictionary<string, Entry>(StringComparer.Ordinal);
         }
 
-        internal void Add(int hierarchy, string cgroupPath, int tgid)
+        internal void Add(int hierarchy, string cgroupPath, int tgid, int tid)
         {
-            if (!_byPath[hierarchy].TryGetValue(cgroupPath, out var list)) _byPath[hierarchy][cgroupPath] = list = new List<int>();
-            if (list.Count == 0 || list[^1] != tgid) list.Add(tgid);   // a process's tasks come one after another
+            if (!_byPath[hierarchy].TryGetValue(cgroupPath, out var e)) _byPath[hierarchy][cgroupPath] = e = new Entry();
+            if (e.Procs.Count == 0 || e.Procs[^1] != tgid) e.Procs.Add(tgid);   // a process's tasks come one after another
+            if (tid == tgid) e.Leaders.Add(tgid);
+            else (e.Others ??= new()).Add((tgid, tid));
         }
 
         /// <summary>The processes in <paramref name="cgroupPath"/> of hierarchy <paramref name="hierarchy"/>, or null.</summary>
-        internal List<int>? Of(int hierarchy, string cgroupPath) => _byPath[hierarchy].TryGetValue(cgroupPath, out var l) ? l : null;
+        internal List<int>? Of(int hierarchy, string cgroupPath) => _byPath[hierarchy].TryGetValue(cgroupPath, out var e) ? e.Procs : null;
+
+        /// <summary>
+        /// The processes whose leader is in the cgroup, and the threads there whose process's leader is not (placed
+        /// alone: Snapshot.Threads); null when nothing of the cgroup is in the index.
+        /// </summary>
+        internal (IReadOnlyList<int> Pids, IReadOnlyList<int> Threads)? Placement(int hierarchy, string cgroupPath)
+        {
+            if (!_byPath[hierarchy].TryGetValue(cgroupPath, out var e)) return null;
+            if (e.Leaders.Count == e.Procs.Count) return (e.Procs, Array.Empty<int>());
+            var leaders = new HashSet<int>(e.Leaders);
+            var pids = e.Procs.Where(leaders.Contains).ToList();
+            var threads = (e.Others ?? new()).Where(o => !leaders.Contains(o.Tgid)).Select(o => o.Tid).ToList();
+            return (pids, threads);
+        }
     }
 
     /// <inheritdoc/>

@@ -205,6 +205,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             if (f.Length > 1 && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var p)) period = p;
         }
         string? freezer = Str("cgroup.freeze") switch { "1" => Frozen(dir) ? "FROZEN" : "FREEZING", "0" => "THAWED", _ => null };
+        var membership = Membership(dir);
         IReadOnlyList<string> devices;
         try { devices = DevicePrograms.Attached(dir).Select(id => $"eBPF program {id}").ToList(); }
         catch (CgroupException) { devices = Array.Empty<string>(); }
@@ -215,7 +216,8 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             Mode = Host.Mode,
             Paths = GetPaths(target),
             Marked = CreateMark.IsSet(dir),
-            Pids = GetProcesses(target),
+            Pids = membership.Pids,
+            Threads = membership.Threads,
             MemoryLimit = Num("memory.max"),
             MemorySwap = Num("memory.swap.max"),
             MemoryReservation = Num("memory.low"),

@@ -1,0 +1,140 @@
+using KataCgroups.Model;
+using System.Globalization;
+using KataCgroups.Errors;
+using KataCgroups.Interop;
+
+namespace KataCgroups.Drivers;
+
+/// <summary>
+/// Threads and the moves of tasks every cgroupfs driver shares: which threads a process has (/proc/&lt;pid&gt;/task),
+/// which process a thread belongs to, and how one cgroup directory's tasks are split into whole processes and single
+/// threads for a move.
+/// </summary>
+internal static class TaskMoves
+{
+    /// <summary>
+    /// The threads of a process: the entries of <c>/proc/&lt;pid&gt;/task</c> (proc(5)), sorted; null when the process is
+    /// gone. A zombie leader of a process whose other threads still run is listed too.
+    /// </summary>
+    internal static List<int>? ThreadsOf(string procRoot, int pid)
+    {
+        List<int> tids = new();
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "task")))
+                if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int tid)) tids.Add(tid);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }   // exited
+        tids.Sort();
+        return tids;
+    }
+
+    /// <summary>
+    /// The process (thread group) a thread id belongs to: the <c>Tgid:</c> line of <c>/proc/&lt;tid&gt;/status</c> — a
+    /// thread's /proc entry is reachable by its id although /proc does not list it (proc(5)). 0 when it is gone.
+    /// </summary>
+    internal static int ProcessOf(string procRoot, int tid)
+    {
+        var status = CgroupFs.TryReadSystemFile(Path.Combine(procRoot, tid.ToString(CultureInfo.InvariantCulture), "status"));
+        if (status is null) return 0;
+        foreach (var line in status.AsSpan().EnumerateLines())
+        {
+            if (!line.StartsWith("Tgid:")) continue;
+            return int.TryParse(line["Tgid:".Length..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int tgid) ? tgid : 0;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Splits one directory's tasks for a move. <paramref name="procs"/> are the processes its <c>cgroup.procs</c> lists
+    /// (v1 lists a process when any of its threads is there), <paramref name="tasks"/> the threads its <c>tasks</c> lists.
+    /// A process every thread of which is there moves whole (a <c>cgroup.procs</c> write takes the thread group at once,
+    /// threads being created included: cgroup_procs_write holds the threadgroup lock); the threads of any other process
+    /// move one by one (<c>tasks</c>), so a process split between cgroups — vCPU threads placed alone — stays split.
+    /// <paramref name="threadsOf"/> answers a process's threads (null: it is gone). A task in neither answer (a thread
+    /// created after the listing) is a single thread.
+    /// </summary>
+    internal static (List<int> Whole, List<int> Alone) Split(IReadOnlyList<int> procs, IReadOnlyCollection<int> tasks,
+        Func<int, IReadOnlyList<int>?> threadsOf)
+    {
+        var here = tasks as IReadOnlySet<int> ?? new HashSet<int>(tasks);
+        var whole = new List<int>();
+        var covered = new HashSet<int>();
+        foreach (var pid in procs)
+        {
+            if (!here.Contains(pid)) continue;   // its leader is elsewhere (or a zombie): its threads go alone
+            var threads = threadsOf(pid);
+            if (threads is null) continue;       // gone: its tasks, if still listed, go alone and vanish
+            bool all = true;
+            foreach (var t in threads)
+                if (!here.Contains(t)) { all = false; break; }
+            if (!all) continue;
+            whole.Add(pid);
+            covered.UnionWith(threads);
+        }
+        var alone = tasks.Where(t => !covered.Contains(t)).OrderBy(t => t).ToList();
+        return (whole, alone);
+    }
+
+    /// <summary>
+    /// Where a task of a move failed: ESRCH is a task that exited between the listing and the write (not an error);
+    /// anything else fails the move naming the task and both directories.
+    /// </summary>
+    internal static bool Vanished(int errno, int id, string from, string to, string file)
+    {
+        if (errno == 0) return false;
+        if (errno == Errno.ESRCH) return true;
+        throw new CgroupException(ErrorIds.ProcessMoveFailed, CgroupErrorKind.WriteFailed,
+            $"could not move {(file == "cgroup.procs" ? "process" : "thread")} {id} from {from} to {to} ({file}): {Errno.Describe(errno)}" +
+            (errno == Errno.EBUSY && file == "cgroup.procs"
+                ? "; the destination has controllers enabled for its children, and cgroup v2 lets only a cgroup without them hold processes"
+                : errno == Errno.EOPNOTSUPP ? "; cgroup v2 moves a single thread only within the threaded subtree of its process" : ""),
+            from, errno);
+    }
+
+    /// <summary>A thread that is not there to move (an outcome, not an error).</summary>
+    internal static ThreadOutcome Gone(int tid, int tgid = 0) => tgid == 0
+        ? new ThreadOutcome(tid, 0, ThreadPlacement.None, $"thread {tid} does not exist (or exited during the move)", Vanished: true)
+        : new ThreadOutcome(tid, tgid, ThreadPlacement.None, $"thread {tid} of process {tgid} exited during the move", Vanished: true);
+
+    /// <summary>The outcome of one thread write: placed as <paramref name="placed"/>, gone, or failed naming the file.</summary>
+    internal static ThreadOutcome ThreadWritten(int tid, int tgid, string dir, string file, int errno, ThreadPlacement placed) => errno switch
+    {
+        0 => new ThreadOutcome(tid, tgid, placed),
+        Errno.ESRCH => Gone(tid, tgid),
+        _ => new ThreadOutcome(tid, tgid, ThreadPlacement.None, $"failed to move thread {tid} of process {tgid} into {dir} ({file}): {Errno.Describe(errno)}" +
+            (errno == Errno.EOPNOTSUPP ? "; cgroup v2 moves a single thread only within the threaded subtree its process is in" : "")),
+    };
+
+    /// <summary>
+    /// Collects one pass of a move: each write (<see cref="Write"/>) is recorded as a whole process, a single thread or
+    /// a task that vanished; any other failure throws (<see cref="Vanished"/>).
+    /// </summary>
+    internal sealed class PassBuilder
+    {
+        private readonly List<int> _whole = new(), _alone = new(), _vanished = new();
+        private readonly ICgroupLog _log;
+
+        internal PassBuilder(ICgroupLog log) => _log = log;
+
+        /// <summary>Tasks listed in the source so far.</summary>
+        internal int Found { get; set; }
+
+        /// <summary>Writes <paramref name="id"/> to <paramref name="file"/> of <paramref name="toDir"/>; <paramref name="reported"/> is the id to report.</summary>
+        internal void Write(string fromDir, string toDir, string file, int id, bool alone, int? reported = null)
+        {
+            int errno = CgroupFs.TryAddId(toDir, file, id, _log);
+            (TaskMoves.Vanished(errno, id, fromDir, toDir, file) ? _vanished : alone ? _alone : _whole).Add(reported ?? id);
+        }
+
+        internal MovePass ToPass() => new(Found, Sorted(_whole), Sorted(_alone), Sorted(_vanished));
+    }
+
+    /// <summary>Sorted, without duplicates.</summary>
+    internal static List<int> Sorted(IEnumerable<int> ids)
+    {
+        var list = ids.Distinct().ToList();
+        list.Sort();
+        return list;
+    }
+}
