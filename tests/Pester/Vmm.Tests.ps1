@@ -3,7 +3,11 @@
 # asked whether the limits hold, not only whether the files say so: the vCPU's CPU time over a few seconds against
 # a 20 % CFS quota and the throttling cpu.stat counts, the VMM's memory charged to the sandbox and an OOM kill at its
 # limit reported by Wait-KataCgroupEvent, the guest's console counter stopped by Suspend-KataCgroup and moving again
-# after Resume-KataCgroup, and Remove-KataCgroup -Kill ending the VMM. Two VMM boots; ~35 s on a loaded 2-core host.
+# after Resume-KataCgroup, and Remove-KataCgroup -Kill ending the VMM. Then Kata's two layouts with one more VMM
+# (New-KataSandbox, Add-KataSandboxVmm): SandboxCgroupOnly=false puts the vCPU thread, found by its QEMU name, in the
+# sandbox cgroup, where the quota throttles it, and the rest of the VMM in the overhead cgroup, which is never
+# throttled; SandboxCgroupOnly=true puts all of it in the sandbox cgroup; Remove-KataSandbox undoes both. Three VMM
+# boots; 45-70 s on a loaded 2-core host.
 #
 # CPU figures come from /proc/<pid>/task/<tid>/schedstat (time on a CPU, time runnable but waiting) and the
 # cgroup's cpuacct.usage. They hold on a busy machine: the test's cgroups carry the highest CPU weight, so the vCPU
@@ -185,5 +189,79 @@ Describe 'A QEMU VMM at its memory limit: the OOM kill is reported (cgroup v1)' 
         $filled = [regex]::Matches($console, 'kc-filled (\d+)') | Select-Object -Last 1
         Write-Host "    VMM OOM-killed at a 192 MiB limit (peak usage $($peak / 1MB) MiB); the guest had filled $(if ($filled) { $filled.Groups[1].Value } else { 0 }) of 160 MiB"
         Remove-KataCgroup -Path "$Root/pod/sandbox" -ErrorAction Stop
+    }
+}
+
+Describe "Kata's two layouts with a QEMU VMM: vCPU threads held, the overhead not (cgroup v1)" {
+    BeforeAll {
+        $Root = New-KcTestRoot
+        $Pod = "$Root/pod"
+        $Overhead = "$Root/kata_overhead"
+        if (-not $Missing) {
+            # Started unplaced, as Kata starts its VMM: the vCPU threads exist (and are found by name) once QEMU runs.
+            $Vmm = Start-KcVmm -Guest Linux -MemoryMB 128
+            $null = Wait-KcVmmProgress $Vmm
+            $Vcpu = @(Get-KcVmmThread $Vmm | Where-Object IsVcpu)
+            $Rest = @(Get-KcVmmThread $Vmm | Where-Object { -not $_.IsVcpu })
+        }
+
+    }
+    AfterAll {
+        Clear-KcVmm
+        Clear-KcTestState
+    }
+
+    It 'SandboxCgroupOnly=false: the vCPU thread (found by its name) in the sandbox cgroup under a 20 % quota and throttled there, the rest of the VMM in the overhead cgroup, never throttled; removal undoes both' {
+        Skip-KcBecause $Missing
+        $sb = New-KataSandbox -PodPath $Pod -SandboxId vm1 -OverheadRoot $Overhead -CpuQuota 20000 -CpuPeriod 100000 -CpuShares 262144 -WarningAction SilentlyContinue -ErrorAction Stop
+        Set-KcTestCpuWeight $Pod
+        $placed = $sb | Add-KataSandboxVmm -Id $Vmm.Id -PassThru -ErrorAction Stop
+        $placed.VcpuPlacement | Should -Be 'Thread'
+        $placed.VcpuThreadIds | Should -Be $Vcpu.Id -Because "QEMU names its vCPU thread '$($Vcpu.Name)'"
+        # v1 moves the single thread in every v1 hierarchy (tasks); the cgroup2 tree of a hybrid host keeps it with its
+        # process, in the overhead cgroup.
+        Assert-KcVmmThread $Vmm $Vcpu -V1Path $sb.SandboxCgroupPath -UnifiedPath $sb.OverheadCgroupPath
+        Assert-KcVmmThread $Vmm $Rest -V1Path $sb.OverheadCgroupPath -UnifiedPath $sb.OverheadCgroupPath
+        Get-KcCgroupFile cpu $sb.OverheadCgroupPath cpu.cfs_quota_us | Should -Be '-1' -Because 'the overhead cgroup has no limits'
+
+        $read = { [pscustomobject]@{ Sandbox = Read-KcCpuCounter $sb.SandboxCgroupPath; Overhead = Read-KcCpuCounter $sb.OverheadCgroupPath } }
+        $held = Measure-KcThreadCpu $Vmm.Id $Vcpu.Id -Seconds 3 -Before $read -After $read
+        $throttled = $held.After.Sandbox.NrThrottled - $held.Before.Sandbox.NrThrottled
+        $overheadNs = $held.After.Overhead.UsageNs - $held.Before.Overhead.UsageNs
+        $layout = Get-KataSandbox -PodPath $Pod -SandboxId vm1 -OverheadRoot $Overhead
+        Write-Host ("    layout: sandbox {0} threads {1}; overhead {2} pids {3} ({4}); vCPU ran {5:P1} of a CPU at the 20 % quota, nr_throttled +{6} of {7} periods; overhead used {8:N3} s CPU, nr_throttled {9}" -f
+            $sb.SandboxCgroupPath, ($layout.SandboxThreads -join ','), $sb.OverheadCgroupPath, ($layout.OverheadPids -join ','), ($Rest.Name -join ', '),
+            $held.Run, $throttled, ($held.After.Sandbox.NrPeriods - $held.Before.Sandbox.NrPeriods), ($overheadNs / 1e9), $held.After.Overhead.NrThrottled)
+        $layout.SandboxThreads | Should -Be $Vcpu.Id
+        $layout.OverheadPids | Should -Be @($Vmm.Id)
+        $held.Run | Should -BeLessOrEqual 0.30 -Because 'the vCPU thread runs at most about 20 ms of every 100 ms period'
+        $held.Run | Should -BeGreaterOrEqual 0.10 -Because 'with the highest weight it still gets about its 20 ms'
+        $throttled | Should -BeGreaterOrEqual 5 -Because 'the vCPU exhausts its 20 ms in most periods'
+        $held.After.Overhead.NrThrottled | Should -Be 0 -Because 'the overhead cgroup (QEMU''s main loop and helpers) is never throttled'
+
+        Remove-KataSandbox -PodPath $Pod -SandboxId vm1 -OverheadRoot $Overhead -ErrorAction Stop
+        Get-KcExistingDirectory $sb.SandboxCgroupPath | Should -BeNullOrEmpty
+        Get-KcExistingDirectory $sb.OverheadCgroupPath | Should -BeNullOrEmpty
+        $Vmm.Process.HasExited | Should -BeFalse -Because 'a removal without -Kill moves the VMM out and leaves it running'
+        foreach ($t in Get-KcVmmThread $Vmm) {
+            (Get-KcThreadCgroup $Vmm.Id $t.Id).Values | Should -BeIn @($Pod, $Overhead) -Because "thread $($t.Id) went back to a parent cgroup"
+        }
+    }
+
+    It 'SandboxCgroupOnly=true: every thread of the same VMM in the sandbox cgroup under the quota; Remove-KataSandbox -Kill ends it and leaves nothing' {
+        Skip-KcBecause $Missing
+        $sb = New-KataSandbox -PodPath $Pod -SandboxId vm2 -OverheadRoot $Overhead -SandboxCgroupOnly -CpuQuota 20000 -CpuPeriod 100000 -CpuShares 262144 -WarningAction SilentlyContinue -ErrorAction Stop
+        $sb | Add-KataSandboxVmm -Id $Vmm.Id -ErrorAction Stop
+        Assert-KcVmmThread $Vmm @(Get-KcVmmThread $Vmm) -V1Path $sb.SandboxCgroupPath -UnifiedPath $sb.SandboxCgroupPath
+        Get-KcExistingDirectory "$Overhead/vm2" | Should -BeNullOrEmpty -Because 'this layout has no overhead cgroup'
+        $held = Measure-KcThreadCpu $Vmm.Id $Vcpu.Id -Seconds 2 -Before { Read-KcCpuCounter $sb.SandboxCgroupPath } -After { Read-KcCpuCounter $sb.SandboxCgroupPath }
+        $vmmShare = ($held.After.UsageNs - $held.Before.UsageNs) / ($held.Seconds * 1e9)
+        Write-Host ("    SandboxCgroupOnly: the whole VMM ran {0:P1} of a CPU at the 20 % quota (vCPU {1:P1}), nr_throttled +{2}" -f $vmmShare, $held.Run, ($held.After.NrThrottled - $held.Before.NrThrottled))
+        $vmmShare | Should -BeLessOrEqual 0.30 -Because 'the quota holds every thread of the VMM together'
+        ($held.After.NrThrottled - $held.Before.NrThrottled) | Should -BeGreaterOrEqual 3
+
+        Remove-KataSandbox -PodPath $Pod -SandboxId vm2 -OverheadRoot $Overhead -Kill -ErrorAction Stop
+        $Vmm.Process.WaitForExit(10000) | Should -BeTrue -Because 'the VMM was killed'
+        Get-KcExistingDirectory $sb.SandboxCgroupPath | Should -BeNullOrEmpty
     }
 }

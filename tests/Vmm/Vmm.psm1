@@ -203,17 +203,6 @@ function Clear-KcVmm {
     foreach ($v in @($script:Started)) { Stop-KcVmm $v }
 }
 
-function Get-KcVmmThreadCgroup {
-    <# /proc/<pid>/task/<tid>/cgroup of one VMM thread as a hashtable: hierarchy field ('' for cgroup2) -> path. #>
-    param([Parameter(Mandatory)] $Vmm, [Parameter(Mandatory)] [int] $ThreadId)
-    $map = @{}
-    foreach ($line in [System.IO.File]::ReadAllLines("/proc/$($Vmm.Id)/task/$ThreadId/cgroup")) {
-        $parts = $line.Split(':', 3)
-        $map[$parts[1]] = $parts[2]
-    }
-    $map
-}
-
 function Assert-KcVmmThread {
     <#
     Pester assertion of where VMM threads (Get-KcVmmThread objects) are, in every hierarchy this host has
@@ -223,7 +212,7 @@ function Assert-KcVmmThread {
         [string] $UnifiedPath = $V1Path)
     $fields = @(Get-KcExpectedProcessLine)
     foreach ($t in $Thread) {
-        $map = Get-KcVmmThreadCgroup $Vmm $t.Id
+        $map = Get-KcThreadCgroup $Vmm.Id $t.Id
         foreach ($f in $fields) {
             $map[$f] | Should -BeExactly $(if ($f -eq '') { $UnifiedPath } else { $V1Path }) -Because "thread $($t.Id) '$($t.Name)' is there in hierarchy '$f'"
         }
