@@ -8,8 +8,10 @@
     As root: creates /kata-demo-<random>/pod1/sandbox1 (cgroup /kata-demo-<random>/pod1/kata_sandbox1) with
     the hypervisor devices and limits, starts `sleep 600` as a stand-in VMM and adds it, updates the limits,
     shows the cgroup object, its directories and the live cgroupfs values, previews a change with -WhatIf,
-    removes the cgroup (the sleep goes back to the parent cgroup), kills the sleep by its pid and removes the
-    demo parent directories in every hierarchy. Everything is undone in `finally`, also on failure or Ctrl+C.
+    removes the cgroup (the sleep goes back to the parent cgroup), then, when qemu-system-x86_64 is installed,
+    places a short-lived QEMU (TCG) in a sandbox the way Kata does (its vCPU threads in the sandbox cgroup, the rest
+    in the overhead cgroup) and removes it with its VMM, kills the sleep by its pid and removes the demo parent
+    directories in every hierarchy. Everything is undone in `finally`, also on failure or Ctrl+C.
 
     Rootless (effective uid not 0, or uid 0 inside a user namespace): changes nothing; shows the read-only
     cmdlets working, the -WhatIf plan, and the warning each mutating cmdlet gives instead of acting.
@@ -147,6 +149,7 @@ function Read-CgroupFile([string] $Controller, [string] $File) {
 }
 
 $script:sleep = $null
+$script:qemu = $null
 
 # Idempotent: kill the stand-in VMM, remove the cgroup if it is still there, rmdir the demo tree (children
 # first) in every hierarchy. Only ever touches $demoRoot, which this run created.
@@ -156,6 +159,10 @@ function Invoke-Cleanup([switch] $Quiet) {
         if (-not $Quiet) { Write-Host "PS> Stop-Process -Id $($script:sleep.Id)" }
         Stop-Process -Id $script:sleep.Id -Force -ErrorAction SilentlyContinue
         $null = $script:sleep.WaitForExit(5000)
+    }
+    if ($script:qemu -and -not $script:qemu.HasExited) {
+        Stop-Process -Id $script:qemu.Id -Force -ErrorAction SilentlyContinue
+        $null = $script:qemu.WaitForExit(5000)
     }
     if (@(Get-KataCgroupPath -Path $path | Where-Object Exists).Count -gt 0) {
         Remove-KataCgroup -Path $path -Kill -Confirm:$false -ErrorAction Continue
@@ -282,7 +289,32 @@ try {
     Write-Note "sleep (pid $($script:sleep.Id)) is now in $parentPath in $inParent of $($mounts.Count) hierarchies"
     if ($inParent -ne $mounts.Count) { throw "sleep is in the parent cgroup in only $inParent of $($mounts.Count) hierarchies" }
 
-    Write-Section '10. Clean up: kill the sleep, remove the demo parents in every hierarchy'
+    Write-Section '10. Optional: a real VMM placed the way Kata does (New-KataSandbox, Add-KataSandboxVmm)'
+    if (-not (Get-Command qemu-system-x86_64 -CommandType Application -ErrorAction Ignore)) {
+        Write-Note 'skipped: qemu-system-x86_64 is not installed'
+    }
+    else {
+        # Kata's default layout: the vCPU threads in the sandbox cgroup with the limits, the rest of the VMM in the
+        # overhead cgroup (kept under the demo root here, instead of Kata's /kata_overhead). QEMU under TCG names its
+        # vCPU threads 'CPU <n>/TCG' with debug-threads=on; it runs only the firmware and is killed in this step.
+        $sbArgs = @{ PodPath = "$demoRoot/pod2"; SandboxId = 'sb1'; OverheadRoot = "$demoRoot/kata_overhead" }
+        Write-Host "PS> `$sb = New-KataSandbox -PodPath $demoRoot/pod2 -SandboxId sb1 -OverheadRoot $demoRoot/kata_overhead -CpuQuota 20000 -CpuPeriod 100000"
+        $sb = New-KataSandbox @sbArgs -CpuQuota 20000 -CpuPeriod 100000 -WarningAction SilentlyContinue
+        $script:qemu = Start-Process qemu-system-x86_64 -PassThru -ArgumentList '-name', 'kata-demo,debug-threads=on', '-accel', 'tcg',
+            '-smp', '2', '-m', '64', '-display', 'none', '-nodefaults', '-monitor', 'none', '-serial', 'none'
+        for ($i = 0; $i -lt 100 -and @(Get-ChildItem "/proc/$($script:qemu.Id)/task" -ErrorAction Ignore).Count -lt 3; $i++) { Start-Sleep -Milliseconds 50 }
+        Write-Host "PS> `$sb | Add-KataSandboxVmm -Id $($script:qemu.Id) -PassThru"
+        $sb | Add-KataSandboxVmm -Id $script:qemu.Id -PassThru -WarningAction SilentlyContinue |
+            Format-List Layout, VmmPid, VcpuThreadIds, VcpuPlacement, SandboxCgroupPath, OverheadCgroupPath | Show-Object
+        Write-Host 'PS> Get-KataCgroup -Path $sb.Path; Get-KataCgroup -CgroupPath $sb.OverheadCgroupPath'
+        @(Get-KataCgroup -Path $sb.Path) + @(Get-KataCgroup -CgroupPath $sb.OverheadCgroupPath) | Format-Table | Show-Object
+        Write-Host 'PS> $sb | Remove-KataSandbox -Kill'
+        $sb | Remove-KataSandbox -Kill
+        if (-not $script:qemu.WaitForExit(10000)) { throw "QEMU $($script:qemu.Id) did not end" }
+        Write-Note 'both cgroups removed, QEMU ended'
+    }
+
+    Write-Section '11. Clean up: kill the sleep, remove the demo parents in every hierarchy'
     $problems = @(Invoke-Cleanup)
     if ($problems.Count -gt 0) { throw "could not remove: $($problems -join ', ')" }
     Write-Host ''

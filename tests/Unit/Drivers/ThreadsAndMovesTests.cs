@@ -1,0 +1,177 @@
+using KataCgroups.Drivers;
+using KataCgroups.Drivers.V1;
+using KataCgroups.Errors;
+using KataCgroups.Host;
+using KataCgroups.Model;
+using KataCgroups.Paths;
+using KataCgroups.Sandboxes;
+using KataCgroups.Tests.Support;
+
+namespace KataCgroups.Tests.Drivers;
+
+/// <summary>
+/// Threads and moves as engine logic, on a fake root (ordinary directories) and a fake /proc: how a directory's tasks
+/// split into whole processes and threads placed alone, which file a v1 thread placement writes (tasks, never in the
+/// cgroup2 tree), the bound of a move whose source never empties, vCPU threads by QEMU's names, Kata's sandbox and
+/// overhead cgroup names, and systemd's refusal. The kernel's side is proven by tests/Pester/Threads.Tests.ps1.
+/// </summary>
+public sealed class ThreadsAndMovesTests : IDisposable
+{
+    private readonly FakeCgroupRoot _fake = FakeCgroupRoot.Create();
+
+    public void Dispose() => _fake.Dispose();
+
+    private string ProcRoot => _fake.Options().ProcRoot;
+
+    /// <summary>A fake /proc/&lt;pid&gt; with its threads (each with its comm) and their status files naming the thread group.</summary>
+    private void FakeProcess(int pid, params (int Tid, string Comm)[] threads)
+    {
+        foreach (var (tid, comm) in threads)
+        {
+            var task = Path.Combine(ProcRoot, pid.ToString(), "task", tid.ToString());
+            Directory.CreateDirectory(task);
+            File.WriteAllText(Path.Combine(task, "comm"), comm + "\n");
+            Directory.CreateDirectory(Path.Combine(ProcRoot, tid.ToString()));
+            File.WriteAllText(Path.Combine(ProcRoot, tid.ToString(), "status"), $"Name:\t{comm}\nTgid:\t{pid}\nPid:\t{tid}\n");
+            File.WriteAllText(Path.Combine(ProcRoot, tid.ToString(), "comm"), comm + "\n");
+        }
+    }
+
+    [Fact]
+    public void Split_AProcessWhollyThereMovesWhole_ASplitOneAndStrayThreadsMoveAlone()
+    {
+        var threads = new Dictionary<int, IReadOnlyList<int>>
+        {
+            [10] = new[] { 10, 11 },        // every thread here: whole
+            [20] = new[] { 20, 21 },        // 21 elsewhere: its threads here go alone
+            [30] = new[] { 30, 31 },        // leader elsewhere (v1 lists it for 31): 31 alone
+        };
+        var (whole, alone) = TaskMoves.Split(new[] { 10, 20, 30 }, new HashSet<int> { 10, 11, 20, 31, 40 },
+            pid => threads.TryGetValue(pid, out var t) ? t : null);
+        Assert.Equal(new[] { 10 }, whole);
+        Assert.Equal(new[] { 20, 31, 40 }, alone);   // 40: a thread created after the listing of processes
+    }
+
+    [Fact]
+    public void Split_AProcessGoneMeanwhile_HasItsListedTasksMovedAlone()
+    {
+        var (whole, alone) = TaskMoves.Split(new[] { 50 }, new HashSet<int> { 50, 51 }, _ => null);
+        Assert.Empty(whole);
+        Assert.Equal(new[] { 50, 51 }, alone);
+    }
+
+    [Fact]
+    public void V1AddThreads_WritesTasksInEveryV1Hierarchy_NeverTheCgroup2Tree()
+    {
+        var target = CgroupTarget.Resolve("/pod/a");
+        _fake.MakeCgroupEverywhere(target.CgroupPath);
+        foreach (var m in _fake.Mounts.Where(m => m != "unified")) _fake.Touch(m, target.CgroupPath, "tasks");
+        FakeProcess(100, (100, "qemu-system-x86"), (101, "CPU 0/TCG"));
+        var driver = new CgroupV1Driver(_fake.Probe());
+
+        var outcome = Assert.Single(driver.AddThreads(target, new[] { 101 }, new RecordingLog()));
+
+        Assert.Equal(ThreadPlacement.Thread, outcome.Placement);
+        Assert.Equal(100, outcome.ProcessId);
+        foreach (var m in _fake.Mounts.Where(m => m != "unified"))
+            Assert.Equal("101", File.ReadAllText(Path.Combine(_fake.Dir(m, target.CgroupPath), "tasks")));
+        Assert.False(File.Exists(Path.Combine(_fake.Dir("unified", target.CgroupPath), "tasks")));
+        Assert.False(File.Exists(Path.Combine(_fake.Dir("unified", target.CgroupPath), "cgroup.procs")));
+    }
+
+    [Fact]
+    public void V1AddThreads_AThreadWithoutAProcEntry_IsVanished_AndNothingIsWritten()
+    {
+        var target = CgroupTarget.Resolve("/pod/a");
+        _fake.MakeCgroupEverywhere(target.CgroupPath);
+        var outcome = Assert.Single(new CgroupV1Driver(_fake.Probe()).AddThreads(target, new[] { 4242 }, new RecordingLog()));
+        Assert.False(outcome.Added);
+        Assert.True(outcome.Vanished);
+    }
+
+    [Fact]
+    public void Move_ASourceThatNeverEmpties_FailsAfterTheBound_NamingWhatStayed()
+    {
+        // Ordinary files do not change when written to, so the source lists its task again on every pass: a fork
+        // loop faster than the move, as far as the loop can tell.
+        var from = CgroupTarget.Resolve("/pod/a");
+        var to = CgroupTarget.Resolve("/pod/b");
+        _fake.MakeCgroupEverywhere(from.CgroupPath);
+        _fake.MakeCgroupEverywhere(to.CgroupPath);
+        foreach (var m in _fake.Mounts)
+        {
+            _fake.Touch(m, from.CgroupPath, "cgroup.procs", "555\n");
+            _fake.Touch(m, to.CgroupPath, "cgroup.procs");
+            if (m == "unified") continue;
+            _fake.Touch(m, from.CgroupPath, "tasks", "555\n");
+            _fake.Touch(m, to.CgroupPath, "tasks");
+        }
+        FakeProcess(555, (555, "forker"));
+        var manager = new CgroupManager(_fake.Probe());
+
+        var e = Assert.Throws<CgroupException>(() => manager.Move(from, to, new RecordingLog(), maxPasses: 3));
+
+        Assert.Equal(ErrorIds.CgroupMoveIncomplete, e.ErrorId);
+        Assert.Contains("after 3 passes", e.Message);
+        Assert.Contains("555 (forker)", e.Message);
+        Assert.Equal("555", File.ReadAllText(Path.Combine(_fake.Dir("memory", to.CgroupPath), "cgroup.procs")));
+    }
+
+    [Fact]
+    public void Move_IntoItselfOrADescendant_IsInvalidCgroupPath()
+    {
+        var manager = new CgroupManager(_fake.Probe());
+        var a = CgroupTarget.Resolve("/pod/a");
+        Assert.Equal(ErrorIds.InvalidCgroupPath, Assert.Throws<CgroupException>(() => manager.Move(a, a, new RecordingLog())).ErrorId);
+        var inner = CgroupTarget.Resolve("/pod/kata_a/inner");
+        Assert.Equal(ErrorIds.InvalidCgroupPath, Assert.Throws<CgroupException>(() => manager.Move(a, inner, new RecordingLog())).ErrorId);
+    }
+
+    [Fact]
+    public void VcpuThreads_AreTheThreadsNamedCpuNSlashAccelerator_InVcpuOrder()
+    {
+        FakeProcess(700, (700, "qemu-system-x86"), (701, "IO mon_iothread"), (705, "CPU 1/TCG"), (706, "CPU 0/KVM"), (707, "CPU x/TCG"));
+        var found = VcpuThreads.Find(ProcRoot, 700);
+        Assert.Equal(new[] { (706, 0), (705, 1) }, found.Select(v => (v.ThreadId, v.Index)));
+        Assert.Equal("CPU 0/KVM", found[0].Name);
+        Assert.Empty(VcpuThreads.Find(ProcRoot, 999));   // no such process
+    }
+
+    [Fact]
+    public void SandboxAddress_FollowsKatasNames()
+    {
+        var a = new SandboxAddress("/kubepods/pod1", "abc");
+        Assert.Equal("/kubepods/pod1/abc", a.SandboxPath);
+        Assert.Equal("/kubepods/pod1/kata_abc", a.Sandbox.CgroupPath);
+        Assert.Equal("/kata_overhead/abc", a.Overhead.CgroupPath);   // sandbox.go resCtrlKataOverheadID, no kata_ prefix
+        Assert.True(a.Overhead.Literal);
+        Assert.Equal("/vc/pod1/kata_abc", new SandboxAddress("pod1", "abc").Sandbox.CgroupPath);
+        Assert.Equal("/t/ovh/abc", new SandboxAddress("/pod", "abc", "/t/ovh/").Overhead.CgroupPath);
+    }
+
+    [Theory]
+    [InlineData("/pod", "a/b")]
+    [InlineData("/pod", "..")]
+    [InlineData("/pod", "")]
+    [InlineData("", "abc")]
+    [InlineData("system.slice:kata:x", "abc")]
+    public void SandboxAddress_RefusesWhatNamesNoSandbox(string pod, string id) =>
+        Assert.Equal(ErrorIds.InvalidCgroupPath, Assert.Throws<CgroupException>(() => new SandboxAddress(pod, id).Sandbox).ErrorId);
+
+    [Fact]
+    public void FromLiteral_KeepsThePathAsItIs_ButInsideTheHierarchy()
+    {
+        Assert.Equal("/kata_overhead/x", CgroupTarget.FromLiteral("kata_overhead//x/").CgroupPath);
+        Assert.Equal("/x", CgroupTarget.FromLiteral("/../../x").CgroupPath);
+        Assert.Equal(ErrorIds.InvalidCgroupPath, Assert.Throws<CgroupException>(() => CgroupTarget.FromLiteral("/")).ErrorId);
+    }
+
+    [Fact]
+    public void AddThreads_OnASystemdScope_IsThreadPlacementUnsupported()
+    {
+        var manager = new CgroupManager(_fake.Probe());
+        var scope = CgroupTarget.Resolve("system.slice:kata:x");
+        var e = Assert.Throws<CgroupException>(() => manager.AddThreads(scope, new[] { 1 }, new RecordingLog()));
+        Assert.Equal(ErrorIds.ThreadPlacementUnsupported, e.ErrorId);
+    }
+}
