@@ -173,7 +173,7 @@ internal static class CgroupTree
     {
         var result = new List<string>();
         if (!Directory.Exists(startDir)) return result;
-        if (CgroupPathText.Base(root).StartsWith(KataPath.Prefix, StringComparison.Ordinal)) result.Add(root);
+        if (CgroupPathText.Base(root).StartsWith(KataPath.Prefix, StringComparison.Ordinal) && !IsOverheadParent(root)) result.Add(root);
         var stack = new Stack<(string Dir, string Path)>();
         stack.Push((startDir, root));
         while (stack.Count > 0)
@@ -183,7 +183,7 @@ internal static class CgroupTree
             {
                 var name = Path.GetFileName(sub);
                 var subPath = path == "/" ? "/" + name : path + "/" + name;
-                bool kata = name.StartsWith(KataPath.Prefix, StringComparison.Ordinal);
+                bool kata = name.StartsWith(KataPath.Prefix, StringComparison.Ordinal) && !IsOverheadParent(subPath);
                 if (kata) result.Add(subPath);
                 if (kata && knownLeaves is not null && knownLeaves.Contains(subPath)) continue;
                 if (MayHaveSubdirectories(sub)) stack.Push((sub, subPath));
@@ -212,6 +212,16 @@ internal static class CgroupTree
         if (procs.Count > 0) return $"it has {procs.Count} process(es)";
         return null;
     }
+
+    /// <summary>
+    /// Kata's overhead parent <c>/kata_overhead</c> (virtcontainers sandbox.go resCtrlKataOverheadID) holds the overhead
+    /// cgroups of every sandbox; its kata_ name makes no sandbox cgroup of it, so a listing does not offer it (a removal
+    /// of it would take every sandbox's overhead cgroup along).
+    /// </summary>
+    private static bool IsOverheadParent(string cgroupPath) => cgroupPath == OverheadParent;
+
+    /// <summary>Kata's overhead parent (sandbox.go resCtrlKataOverheadID); the sandboxes' default overhead root.</summary>
+    internal const string OverheadParent = "/kata_overhead";
 
     /// <summary>
     /// Moves every process of <paramref name="dir"/> and its descendants into <paramref name="parentDir"/>

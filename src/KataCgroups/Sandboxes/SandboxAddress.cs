@@ -18,7 +18,7 @@ namespace KataCgroups.Sandboxes;
 public sealed record SandboxAddress(string PodPath, string SandboxId, string OverheadRoot = SandboxAddress.DefaultOverheadRoot)
 {
     /// <summary>Kata's overhead parent (sandbox.go resCtrlKataOverheadID).</summary>
-    public const string DefaultOverheadRoot = "/kata_overhead";
+    public const string DefaultOverheadRoot = Drivers.CgroupTree.OverheadParent;
 
     /// <summary>
     /// The sandbox cgroup's path as a user passes it to the other cmdlets (<c>&lt;pod&gt;/&lt;id&gt;</c>; the Kata rules

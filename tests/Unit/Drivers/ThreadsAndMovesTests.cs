@@ -167,6 +167,15 @@ public sealed class ThreadsAndMovesTests : IDisposable
     }
 
     [Fact]
+    public void Listing_DoesNotOfferKatasOverheadParentAsACgroup()
+    {
+        _fake.MakeCgroupEverywhere("/kata_overhead/sb1");
+        _fake.MakeCgroupEverywhere("/pod/kata_sb1");
+        var found = new CgroupV1Driver(_fake.Probe()).Find("/").Select(t => t.CgroupPath).ToList();
+        Assert.Equal(new[] { "/pod/kata_sb1" }, found);
+    }
+
+    [Fact]
     public void AddThreads_OnASystemdScope_IsThreadPlacementUnsupported()
     {
         var manager = new CgroupManager(_fake.Probe());
