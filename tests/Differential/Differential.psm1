@@ -417,6 +417,19 @@ function Compare-KcDiffDevice {
     }
 }
 
+function Complete-KcDiffRun {
+    <# The steps every run ends with once both sides applied: read back every file in every hierarchy where both
+    succeeded, probe what the kernel grants inside each cgroup, then classify. Times each step on $Timer. #>
+    param($run, $oracle, [string] $runDir, [Diagnostics.Stopwatch] $Timer)
+    $Timer.Restart()
+    Compare-KcDiffReadBack $run $oracle $runDir
+    $run.Timings.ReadBack = $Timer.Elapsed
+    $Timer.Restart()
+    Compare-KcDiffDevice $run $oracle $runDir
+    $run.Timings.Probe = $Timer.Elapsed
+    Set-KcDiffVerdict $run
+}
+
 function Set-KcDiffVerdict {
     <#
     Kind and Status of every case. A case where both succeed can differ in files, device access and (systemd) unit
@@ -500,18 +513,8 @@ function Invoke-KcDifferential {
         }
         $run.Timings.Module = $t.Elapsed
 
-        # 3. read back where both succeeded: every file in every hierarchy
-        $t.Restart()
-        Compare-KcDiffReadBack $run $oracle $runDir
-        $run.Timings.ReadBack = $t.Elapsed
-
-        # 4. what the kernel grants inside each of them
-        $t.Restart()
-        Compare-KcDiffDevice $run $oracle $runDir
-        $run.Timings.Probe = $t.Elapsed
-
-        # 5. classify
-        Set-KcDiffVerdict $run
+        # 3.-5. every file in every hierarchy, what the kernel grants inside each, the verdict
+        Complete-KcDiffRun $run $oracle $runDir $t
     }
     finally {
         $t = [Diagnostics.Stopwatch]::StartNew()
@@ -726,17 +729,8 @@ function Invoke-KcDiffSystemd {
         Compare-KcDiffUnitProperty $run $Sandbox
         $run.Timings.Properties = $t.Elapsed
 
-        # 4. every file in every hierarchy, read on the host
-        $t.Restart()
-        Compare-KcDiffReadBack $run $oracle $runDir
-        $run.Timings.ReadBack = $t.Elapsed
-
-        # 5. what the kernel grants inside each of them
-        $t.Restart()
-        Compare-KcDiffDevice $run $oracle $runDir
-        $run.Timings.Probe = $t.Elapsed
-
-        Set-KcDiffVerdict $run
+        # 4.-6. every file in every hierarchy (read on the host), what the kernel grants inside each, the verdict
+        Complete-KcDiffRun $run $oracle $runDir $t
     }
     finally {
         $t.Restart()

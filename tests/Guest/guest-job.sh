@@ -12,15 +12,15 @@ tee_pid=$!
 set -u
 . "$R/job.env"
 
-# Watchdog: a run that is still going after 700 s (a whole v2 suite takes ~450 s) prints what every task is
+# Watchdog: a run that is still going after 1200 s (a whole v2 suite takes ~450 s) prints what every task is
 # waiting on, once, so a hang can be diagnosed from the console instead of guessed at; the host's timeout
-# (900 s) still ends the guest.
+# (1500 s) still ends the guest.
 (
     trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-    sleep "${KC_GUEST_WATCHDOG:-700}" & nap=$!
+    sleep "${KC_GUEST_WATCHDOG:-1200}" & nap=$!
     wait "$nap"
     {
-        echo "=== guest watchdog: still running after ${KC_GUEST_WATCHDOG:-700} s; tasks and where they wait"
+        echo "=== guest watchdog: still running after ${KC_GUEST_WATCHDOG:-1200} s; tasks and where they wait"
         # user processes, and kernel threads only when they are blocked (D)
         ps -eo pid,ppid,stat,wchan:32,etime,args --sort=pid 2>&1 | awk '$2 != 2 || $3 ~ /D/' | cut -c1-200
         for s in /proc/[0-9]*/stack; do

@@ -75,7 +75,10 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
-        var available = Words(CgroupFs.TryRead(Path.Combine(ExistingAncestor(target.CgroupPath), "cgroup.controllers")));
+        // What may be enabled is what the root offers (runc's libcontainer/cgroups/fs2/create.go reads the root's
+        // cgroup.controllers too): a parent's own file lists only what was enabled above it so far, and Execute
+        // enables the rest top-down (EnableControllers), for a later Set as for a create.
+        var available = Words(CgroupFs.TryRead(Path.Combine(_h.MountPoint, "cgroup.controllers")));
         var reference = ReferenceDir(target);
         var weights = reference is null ? null : BlockIoWeights.DetectV2(reference);
         bool swap = reference is not null && File.Exists(Path.Combine(reference, "memory.swap.max"));
