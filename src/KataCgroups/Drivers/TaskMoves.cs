@@ -1,5 +1,6 @@
 using KataCgroups.Model;
 using System.Globalization;
+using System.Text;
 using KataCgroups.Errors;
 using KataCgroups.Interop;
 
@@ -27,6 +28,41 @@ internal static class TaskMoves
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }   // exited
         tids.Sort();
         return tids;
+    }
+
+    /// <summary>
+    /// Whether a process has exactly one thread, from one statx of <c>/proc/&lt;pid&gt;/task</c> rather than a listing:
+    /// procfs gives that directory a link count of two plus the process's threads (fs/proc/base.c, proc_task_getattr),
+    /// as any directory counts its subdirectories. False when the process is gone or has more threads.
+    /// </summary>
+    internal static bool IsSingleThreaded(string procRoot, int pid)
+    {
+        var path = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{procRoot}/{pid}/task\0"));
+        return Libc.TryStatxAt(Libc.AT_FDCWD, path, Libc.STATX_NLINK, out var st) && (st.Mask & Libc.STATX_NLINK) != 0 && st.NLink == 3;
+    }
+
+    /// <summary>
+    /// Which processes of one read have a single thread (<see cref="IsSingleThreaded"/>), each asked once however many
+    /// hierarchies list it. Such a process is whole wherever v1's <c>cgroup.procs</c> lists it — its one thread is its
+    /// leader — so a hierarchy that lists only such processes needs no <c>tasks</c> read to tell processes from threads.
+    /// </summary>
+    internal sealed class SingleThreaded
+    {
+        private readonly string _procRoot;
+        private readonly Dictionary<int, bool> _known = new();
+
+        internal SingleThreaded(string procRoot) => _procRoot = procRoot;
+
+        /// <summary>True when every process of <paramref name="pids"/> has one thread.</summary>
+        internal bool All(List<int> pids)
+        {
+            foreach (var pid in pids)
+            {
+                if (!_known.TryGetValue(pid, out bool one)) _known[pid] = one = IsSingleThreaded(_procRoot, pid);
+                if (!one) return false;
+            }
+            return true;
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KataCgroups.Drivers;
 using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
@@ -77,6 +78,72 @@ public sealed class ThreadsAndMovesTests : IDisposable
             Assert.Equal("101", File.ReadAllText(Path.Combine(_fake.Dir(m, target.CgroupPath), "tasks")));
         Assert.False(File.Exists(Path.Combine(_fake.Dir("unified", target.CgroupPath), "tasks")));
         Assert.False(File.Exists(Path.Combine(_fake.Dir("unified", target.CgroupPath), "cgroup.procs")));
+    }
+
+    [Fact]
+    public void IsSingleThreaded_ReadsThisKernelsThreadCountOfProcTask()
+    {
+        using var sleep = Process.Start(new ProcessStartInfo("sleep", "30") { RedirectStandardInput = true })!;
+        try
+        {
+            Assert.True(TaskMoves.IsSingleThreaded("/proc", sleep.Id));
+            Assert.True(Process.GetCurrentProcess().Threads.Count > 1);
+            Assert.False(TaskMoves.IsSingleThreaded("/proc", Environment.ProcessId));   // the test host runs many threads
+        }
+        finally
+        {
+            sleep.Kill();
+            sleep.WaitForExit();
+        }
+        Assert.False(TaskMoves.IsSingleThreaded("/proc", sleep.Id));   // gone
+    }
+
+    /// <summary>Skips unless this file system counts a directory's subdirectories in its link count, as procfs counts threads.</summary>
+    private void RequireSubdirectoryLinkCount()
+    {
+        FakeProcess(1, (1, "probe"));
+        Skip.IfNot(TaskMoves.IsSingleThreaded(ProcRoot, 1),
+            $"the file system of {ProcRoot} does not count subdirectories in a directory's link count, which the fake /proc/<pid>/task needs");
+    }
+
+    [SkippableFact]
+    public void V1Read_AProcessWithOneThread_IsWhole_WithoutATasksRead()
+    {
+        RequireSubdirectoryLinkCount();
+        var target = CgroupTarget.Resolve("/pod/a");
+        _fake.MakeCgroupEverywhere(target.CgroupPath);
+        FakeProcess(600, (600, "sleep"));
+        foreach (var m in _fake.Mounts.Where(m => m != "unified"))   // the cgroup2 tree has no tasks file to consult
+        {
+            _fake.Touch(m, target.CgroupPath, "cgroup.procs", "600\n");
+            // A tasks file no kernel would show beside that cgroup.procs: read, it would make 600 a process whose
+            // leader is elsewhere, and drop it.
+            _fake.Touch(m, target.CgroupPath, "tasks", "601\n");
+        }
+
+        var s = new CgroupV1Driver(_fake.Probe()).Read(target);
+
+        Assert.Equal(new[] { 600 }, s.Pids);
+        Assert.Empty(s.Threads);
+    }
+
+    [SkippableFact]
+    public void V1Read_AProcessWithThreads_WhoseLeaderIsElsewhere_ShowsItsThreadsHere()
+    {
+        RequireSubdirectoryLinkCount();
+        var target = CgroupTarget.Resolve("/pod/a");
+        _fake.MakeCgroupEverywhere(target.CgroupPath);
+        FakeProcess(700, (700, "qemu-system-x86"), (701, "CPU 0/TCG"), (702, "CPU 1/TCG"));
+        foreach (var m in _fake.Mounts.Where(m => m != "unified"))
+        {
+            _fake.Touch(m, target.CgroupPath, "cgroup.procs", "700\n");   // v1 lists the process of every task here
+            _fake.Touch(m, target.CgroupPath, "tasks", "701\n702\n");
+        }
+
+        var s = new CgroupV1Driver(_fake.Probe()).Read(target);
+
+        Assert.Empty(s.Pids);
+        Assert.Equal(new[] { 701, 702 }, s.Threads);
     }
 
     [Fact]

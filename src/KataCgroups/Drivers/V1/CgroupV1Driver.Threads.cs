@@ -90,12 +90,15 @@ public sealed partial class CgroupV1Driver
     /// One hierarchy's share of a read: the processes <c>cgroup.procs</c> lists go to <paramref name="pids"/>, except a
     /// process that is listed only because some of its threads are here (v1 lists the process of every task) while
     /// its leader is elsewhere: its threads that are here go to <paramref name="threads"/> instead. Only a hierarchy
-    /// with processes costs the extra <c>tasks</c> read, and only a process whose leader is missing from it a look
-    /// at /proc (its leader may be a zombie, which <c>tasks</c> no longer lists: then it counts as here).
+    /// listing a process with more than one thread (<paramref name="single"/>, a stat per process and read) costs the
+    /// extra <c>tasks</c> read, and only a process whose leader is missing from it a look at /proc (its leader may be
+    /// a zombie, which <c>tasks</c> no longer lists: then it counts as here).
     /// </summary>
-    private void PlaceThreads(Hierarchy h, string dir, string cgroupPath, List<int> procs, HashSet<int> pids, ref HashSet<int>? threads)
+    private void PlaceThreads(Hierarchy h, string dir, string cgroupPath, List<int> procs, HashSet<int> pids, ref HashSet<int>? threads,
+        ref TaskMoves.SingleThreaded? single)
     {
-        if (procs.Count == 0 || h.IsUnified || CgroupFs.TryReadIds(dir, "tasks") is not { } tasks)
+        if (procs.Count == 0 || h.IsUnified || (single ??= new(Host.Options.ProcRoot)).All(procs)
+            || CgroupFs.TryReadIds(dir, "tasks") is not { } tasks)
         {
             pids.UnionWith(procs);
             return;

@@ -275,6 +275,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         int pidsIndex = pidsCurrent == 0 && _layout.TryGetIndex("pids", out int pi) ? pi : -1;
         var pidSet = new HashSet<int>();
         HashSet<int>? threadSet = null;   // threads here whose process is not (CgroupV1Driver.Threads.cs)
+        TaskMoves.SingleThreaded? single = null;
         for (int i = 0; i < _layout.All.Length; i++)
         {
             if (index is not null)
@@ -291,7 +292,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (CgroupFs.TryReadProcs(reads.Directory(i)) is { } procs)
             {
                 reads.Found(i);
-                PlaceThreads(_layout.All[i], reads.Directory(i), target.CgroupPath, procs, pidSet, ref threadSet);
+                PlaceThreads(_layout.All[i], reads.Directory(i), target.CgroupPath, procs, pidSet, ref threadSet, ref single);
             }
             else reads.Confirm(i);
         }
