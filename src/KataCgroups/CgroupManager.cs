@@ -24,43 +24,61 @@ public readonly record struct Outcome<T>(T? Value, string? SkippedReason)
 /// <summary>
 /// The engine's front door: resolves Kata paths, adds the hypervisor devices, picks the driver for the host
 /// (probed once), guards rootless, and delegates to the driver. Everything a cmdlet does goes through here.
+/// A manager owns the host's opened hierarchy roots (<see cref="CgroupFs"/>), which its drivers work beneath, and
+/// closes them when disposed; the managers <see cref="ForSystemdBus"/> returns share them and are disposed with it.
 /// </summary>
-public sealed partial class CgroupManager
+public sealed partial class CgroupManager : IDisposable
 {
     private static readonly object CacheLock = new();
     private static (string MountInfo, CgroupManager Manager, MountWatch Watch)? _cache;
 
+    private readonly CgroupFs _fs;
+    private readonly bool _ownsFs;
     private readonly ICgroupDriver? _fsDriver;
     private readonly string? _busAddress;
     private readonly Lazy<CgroupSystemdDriver> _systemd;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CgroupManager> _byBus = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a manager for a probed host.</summary>
-    public CgroupManager(HostInfo host) : this(host, null, null) { }
+    /// <summary>Creates a manager for a probed host, opening its hierarchies (closed by <see cref="Dispose"/>).</summary>
+    public CgroupManager(HostInfo host) : this(host, CgroupFs.For(host), ownsFs: true, null, null) { }
 
-    private CgroupManager(HostInfo host, ICgroupDriver? fsDriver, string? busAddress)
+    private CgroupManager(HostInfo host, CgroupFs fs, bool ownsFs, ICgroupDriver? fsDriver, string? busAddress)
     {
         Host = host;
+        _fs = fs;
+        _ownsFs = ownsFs;
         _fsDriver = fsDriver ?? host.Mode switch
         {
-            CgroupMode.Legacy or CgroupMode.Hybrid => new CgroupV1Driver(host),
-            _ when host.Unified is { } unified => new CgroupV2Driver(host, unified),
+            CgroupMode.Legacy or CgroupMode.Hybrid => new CgroupV1Driver(host, fs),
+            _ when host.Unified is { } unified => new CgroupV2Driver(host, unified, fs),
             _ => null,
         };
         _busAddress = busAddress;
-        _systemd = new Lazy<CgroupSystemdDriver>(() => new CgroupSystemdDriver(Host, SystemdCgroupfs(), _busAddress));
+        _systemd = new Lazy<CgroupSystemdDriver>(() => new CgroupSystemdDriver(Host, SystemdCgroupfs(), _fs, _busAddress));
+    }
+
+    /// <summary>
+    /// Closes the systemd connections and, for the manager that opened them, the hierarchy roots. Calls still under way
+    /// finish; later ones fail with <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var m in _byBus.Values) m.Dispose();
+        if (_systemd.IsValueCreated) _systemd.Value.Dispose();
+        if (_ownsFs) _fs.Dispose();
     }
 
     /// <summary>The cgroupfs driver the systemd driver reads and writes through: this host's (v1 where it has none).</summary>
-    private ICgroupDriver SystemdCgroupfs() => _fsDriver ?? new CgroupV1Driver(Host);
+    private ICgroupDriver SystemdCgroupfs() => _fsDriver ?? new CgroupV1Driver(Host, _fs);
 
     /// <summary>
     /// The same host with the systemd driver talking to <paramref name="address"/> (a D-Bus address such as
     /// <c>unix:path=/run/dbus/system_bus_socket</c>); null for the default choice (private socket, then the system bus).
+    /// It shares this manager's hierarchy roots and is disposed with it.
     /// </summary>
     public CgroupManager ForSystemdBus(string? address) =>
         string.IsNullOrEmpty(address) || address == _busAddress ? this
-            : _byBus.GetOrAdd(address, a => new CgroupManager(Host, _fsDriver, a));
+            : _byBus.GetOrAdd(address, a => new CgroupManager(Host, _fs, ownsFs: false, _fsDriver, a));
 
     /// <summary>The systemd driver of this manager (connects on first use).</summary>
     public CgroupSystemdDriver Systemd => _systemd.Value;
@@ -68,15 +86,17 @@ public sealed partial class CgroupManager
     /// <summary>The host.</summary>
     public HostInfo Host { get; }
 
-    /// <summary>Probes with the given options (no caching).</summary>
+    /// <summary>Probes with the given options (no caching); the caller disposes the manager.</summary>
     public static CgroupManager ForHost(HostOptions? options = null) => new(HostProbe.Probe(options));
 
     /// <summary>
     /// The manager for this host, probed once per process and probed again only when the mount table changes
     /// (a hierarchy mounted or unmounted since the last call). It lives as long as the process: the cmdlets of every
-    /// runspace share it (its state is the host's, read-only once probed, plus the systemd connection, which
-    /// reconnects on its own); it is never disposed, and after a mount change a new one replaces it for later
-    /// callers while earlier callers keep theirs. Tests and tools that want their own host use <see cref="ForHost"/>.
+    /// runspace share it (its state is the host's, read-only once probed, its hierarchy roots, plus the systemd
+    /// connection, which reconnects on its own). It is never disposed: after a mount change a new one replaces it for
+    /// later callers while earlier callers keep theirs (a command under way finishes on the hierarchies it started
+    /// on), and the replaced one's handles are closed by their finalizers once no caller holds it. Tests and tools
+    /// that want their own host use <see cref="ForHost"/> and dispose it.
     /// </summary>
     public static CgroupManager Default
     {
@@ -375,11 +395,11 @@ public sealed partial class CgroupManager
             for (var level = CgroupPathText.Dir(target.CgroupPath); level != "/"; level = CgroupPathText.Dir(level))
             {
                 var dir = mount + level;
-                var kept = CgroupTree.WhyKeepParent(dir, dryRun ? child : null);
+                var kept = CgroupTree.WhyKeepParent(_fs, dir, dryRun ? child : null);
                 if (kept is null && !dryRun && confirm is not null && !confirm(dir)) kept = "not confirmed";
                 if (kept is null && !dryRun)
                 {
-                    int errno = CgroupFs.TryRmdirOnce(dir, log);
+                    int errno = _fs.TryRmdirOnce(dir, log);
                     if (errno != 0) kept = $"rmdir: {Interop.Errno.Describe(errno)}";
                 }
                 if (kept is not null)

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using KataCgroups.Errors;
+using KataCgroups.Host;
 using KataCgroups.Interop;
 
 namespace KataCgroups.Drivers;
@@ -10,14 +11,36 @@ namespace KataCgroups.Drivers;
 /// <summary>
 /// cgroupfs primitives shared by the cgroupfs drivers: one value per write(2) (the kernel parses each write as
 /// one value), mkdir/rmdir with exact errnos, pid moves with upstream's retry rules (opencontainers/cgroups
-/// file.go, fs/paths.go, utils.go RemovePath).
+/// file.go, fs/paths.go, utils.go RemovePath). An instance works beneath one host's hierarchy roots
+/// (<see cref="CgroupRoots"/>), which it owns: <see cref="CgroupManager"/> makes one per probed host, passes it to its
+/// drivers and disposes it. What needs no root (parsing, errors, files outside cgroupfs) is static.
 /// </summary>
-internal static class CgroupFs
+internal sealed class CgroupFs : IDisposable
 {
+    internal CgroupFs(CgroupRoots roots) => Roots = roots;
+
+    /// <summary>The primitives beneath the hierarchies of <paramref name="host"/>; the caller disposes them.</summary>
+    internal static CgroupFs For(HostInfo host) => new(CgroupRoots.For(host));
+
+    /// <summary>The hierarchy roots every open, mkdir and rmdir resolves beneath.</summary>
+    internal CgroupRoots Roots { get; }
+
+    /// <summary>Closes the hierarchy roots.</summary>
+    public void Dispose() => Roots.Dispose();
+
+    /// <inheritdoc cref="CgroupRoots.Open"/>
+    internal int Open(string path, int flags, out int errno) => Roots.Open(path, flags, out errno);
+
+    /// <inheritdoc cref="CgroupRoots.DirectoryExists"/>
+    internal bool DirectoryExists(string path) => Roots.DirectoryExists(path);
+
+    /// <inheritdoc cref="CgroupRoots.TryGetLinkCount"/>
+    internal bool TryGetLinkCount(string path, out uint nlink) => Roots.TryGetLinkCount(path, out nlink);
+
     /// <summary>Writes one value with a single write(2), the file opened beneath its hierarchy; returns 0 or the errno.</summary>
-    internal static int TryWrite(string path, string value)
+    internal int TryWrite(string path, string value)
     {
-        int fd = CgroupRoots.Open(path, Libc.O_WRONLY, out int openErrno);
+        int fd = Roots.Open(path, Libc.O_WRONLY, out int openErrno);
         return fd < 0 ? openErrno : WriteAndClose(fd, value);
     }
 
@@ -25,7 +48,7 @@ internal static class CgroupFs
     /// <see cref="TryWrite(string, string, ICgroupLog)"/> of <paramref name="file"/> in the cgroup directory
     /// <paramref name="dir"/>, without building the path (every write of a create or update goes here).
     /// </summary>
-    internal static int TryWriteIn(string dir, string file, string value, ICgroupLog log)
+    internal int TryWriteIn(string dir, string file, string value, ICgroupLog log)
     {
         if (log.VerboseEnabled) log.Verbose($"write {dir}/{file} = {value}");
         int errno = WriteIn(dir, file, value);
@@ -34,9 +57,9 @@ internal static class CgroupFs
     }
 
     /// <summary>One value into <paramref name="file"/> of <paramref name="dir"/>: 0 or the errno.</summary>
-    private static int WriteIn(string dir, string file, string value)
+    private int WriteIn(string dir, string file, string value)
     {
-        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_WRONLY, out int errno);
+        int fd = Roots.OpenIn(dir, file, Libc.O_WRONLY, out int errno);
         return fd < 0 ? errno : WriteAndClose(fd, value);
     }
 
@@ -67,14 +90,14 @@ internal static class CgroupFs
     }
 
     /// <summary>Writes or throws <see cref="ErrorIds.CgroupWriteFailed"/> naming file, value and errno.</summary>
-    internal static void Write(string path, string value, ICgroupLog log)
+    internal void Write(string path, string value, ICgroupLog log)
     {
         int errno = TryWrite(path, value, log);
         if (errno != 0) throw WriteFailed(path, value, errno);
     }
 
     /// <summary>One write, reported as it happens (-Verbose) and, when it fails, with its errno (-Debug).</summary>
-    internal static int TryWrite(string path, string value, ICgroupLog log)
+    internal int TryWrite(string path, string value, ICgroupLog log)
     {
         if (log.VerboseEnabled) log.Verbose($"write {path} = {value}");
         int errno = TryWrite(path, value);
@@ -94,7 +117,7 @@ internal static class CgroupFs
         : null;
 
     /// <summary>Reads a whole file; null when it does not exist.</summary>
-    internal static string? TryRead(string path) => TryReadIn(path, null);
+    internal string? TryRead(string path) => TryReadIn(path, null);
 
     /// <summary>
     /// The errnos that mean "not there (any more)": ENOENT/ENOTDIR from the open, and ENODEV from a read of a file
@@ -118,9 +141,9 @@ internal static class CgroupFs
     /// Reads <paramref name="file"/> of the cgroup directory <paramref name="dir"/> (<see cref="TryRead"/> of
     /// <c>dir/file</c> without building that path); null when it does not exist.
     /// </summary>
-    internal static string? TryReadIn(string dir, string? file)
+    internal string? TryReadIn(string dir, string? file)
     {
-        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
+        int fd = Roots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
         return fd < 0 ? (Gone(errno) ? null : throw ReadFailed(PathOf(dir, file), errno)) : TryReadOpened(fd, dir, file);
     }
 
@@ -142,9 +165,9 @@ internal static class CgroupFs
     /// number. <paramref name="exists"/> says whether it was read at all.
     /// </summary>
     [SkipLocalsInit]
-    internal static unsafe long? TryReadNumberIn(string dir, string file, out bool exists)
+    internal unsafe long? TryReadNumberIn(string dir, string file, out bool exists)
     {
-        int fd = CgroupRoots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
+        int fd = Roots.OpenIn(dir, file, Libc.O_RDONLY, out int errno);
         exists = false;
         if (fd < 0) return Gone(errno) ? null : throw ReadFailed(PathOf(dir, file), errno);
         try
@@ -165,16 +188,16 @@ internal static class CgroupFs
     }
 
     /// <summary>Reads a file or throws <see cref="ErrorIds.CgroupReadFailed"/>.</summary>
-    internal static string Read(string path) => TryReadFile(path, out int errno) ?? throw ReadFailed(path, errno);
+    internal string Read(string path) => TryReadFile(path, out int errno) ?? throw ReadFailed(path, errno);
 
     private static CgroupException ReadFailed(string path, int errno) =>
         new(ErrorIds.CgroupReadFailed, CgroupErrorKind.ReadFailed,
             $"failed to read {path}: {Errno.Describe(errno)}{(Escape(errno) is { } d ? "; " + d : "")}", path, errno);
 
     /// <summary>The whole file, opened beneath its hierarchy; null and the errno on failure.</summary>
-    private static string? TryReadFile(string path, out int errno)
+    private string? TryReadFile(string path, out int errno)
     {
-        int fd = CgroupRoots.Open(path, Libc.O_RDONLY, out errno);
+        int fd = Roots.Open(path, Libc.O_RDONLY, out errno);
         return fd < 0 ? null : ReadAndClose(fd, out errno);
     }
 
@@ -232,10 +255,10 @@ internal static class CgroupFs
     }
 
     /// <summary>First line of a file, trimmed; null when missing.</summary>
-    internal static string? TryReadValue(string path) => TryRead(path)?.Trim();
+    internal string? TryReadValue(string path) => TryRead(path)?.Trim();
 
     /// <summary>Parses a cgroup number: "max" → -1; null when missing or not a number.</summary>
-    internal static long? TryReadNumber(string path) => ParseNumber(TryReadValue(path));
+    internal long? TryReadNumber(string path) => ParseNumber(TryReadValue(path));
 
     /// <summary>A cgroup number from a file's trimmed text: "max" → -1; null when null or not a number.</summary>
     internal static long? ParseNumber(string? s)
@@ -246,9 +269,9 @@ internal static class CgroupFs
     }
 
     /// <summary>mkdir 0755; returns true when this call created it, false when it existed.</summary>
-    internal static bool Mkdir(string path, ICgroupLog log)
+    internal bool Mkdir(string path, ICgroupLog log)
     {
-        int errno = CgroupRoots.Mkdir(path);
+        int errno = Roots.Mkdir(path);
         if (errno == 0)
         {
             if (log.VerboseEnabled) log.Verbose($"mkdir {path}");
@@ -269,12 +292,12 @@ internal static class CgroupFs
     /// times from 1 ms doubling — the kernel frees a cgroup asynchronously after its last task exits;
     /// ENOENT counts as removed. Returns 0, or the last errno.
     /// </summary>
-    internal static int Rmdir(string path, ICgroupLog log)
+    internal int Rmdir(string path, ICgroupLog log)
     {
         int delayMs = 1;
         for (int attempt = 0; ; attempt++)
         {
-            int errno = CgroupRoots.Rmdir(path);
+            int errno = Roots.Rmdir(path);
             if (errno == 0)
             {
                 if (log.VerboseEnabled) log.Verbose($"rmdir {path}");
@@ -293,33 +316,33 @@ internal static class CgroupFs
     }
 
     /// <summary>mkdir 0755 once: 0 when made (reported), else the errno (EEXIST, ENOENT for a missing parent…).</summary>
-    internal static int TryMkdir(string path, ICgroupLog log)
+    internal int TryMkdir(string path, ICgroupLog log)
     {
-        int errno = CgroupRoots.Mkdir(path);
+        int errno = Roots.Mkdir(path);
         if (errno == 0 && log.VerboseEnabled) log.Verbose($"mkdir {path}");
         else if (errno != Errno.EEXIST && errno != Errno.ENOENT) log.Debug($"mkdir {path}: {Errno.Describe(errno)}");
         return errno;
     }
 
     /// <summary>rmdir once, reported when it removed: 0, or the errno (ENOENT: it was already gone).</summary>
-    internal static int TryRmdirOnce(string path, ICgroupLog log)
+    internal int TryRmdirOnce(string path, ICgroupLog log)
     {
-        int errno = CgroupRoots.Rmdir(path);
+        int errno = Roots.Rmdir(path);
         if (errno == 0 && log.VerboseEnabled) log.Verbose($"rmdir {path}");
         return errno;
     }
 
     /// <summary>Pids in <c>cgroup.procs</c> (empty when the directory is gone).</summary>
-    internal static List<int> ReadProcs(string dir) => TryReadProcs(dir) ?? new List<int>();
+    internal List<int> ReadProcs(string dir) => TryReadProcs(dir) ?? new List<int>();
 
     /// <summary>The pids in <c>cgroup.procs</c>; null when it cannot be read (no such cgroup), unlike an empty one.</summary>
-    internal static List<int>? TryReadProcs(string dir) => TryReadIds(dir, "cgroup.procs");
+    internal List<int>? TryReadProcs(string dir) => TryReadIds(dir, "cgroup.procs");
 
     /// <summary>
     /// The ids in a list file of a cgroup directory (<c>cgroup.procs</c>, v1 <c>tasks</c>, v2 <c>cgroup.threads</c>), one
     /// per line; null when it cannot be read (no such cgroup).
     /// </summary>
-    internal static List<int>? TryReadIds(string dir, string file)
+    internal List<int>? TryReadIds(string dir, string file)
     {
         var text = TryReadIn(dir, file);
         if (text is null) return null;
@@ -336,13 +359,13 @@ internal static class CgroupFs
     /// gone. EINVAL is retried 5 × 30 ms: a task that is exiting or being forked briefly refuses to move
     /// (opencontainers/cgroups utils.go WriteCgroupProc).
     /// </summary>
-    internal static int TryAddProcess(string dir, int pid, ICgroupLog log) => TryAddId(dir, "cgroup.procs", pid, log);
+    internal int TryAddProcess(string dir, int pid, ICgroupLog log) => TryAddId(dir, "cgroup.procs", pid, log);
 
     /// <summary>
     /// <see cref="TryAddProcess"/> for any list file: <c>cgroup.procs</c> (a whole process), v1 <c>tasks</c> or v2
     /// <c>cgroup.threads</c> (one thread). The same EINVAL retry: the kernel refuses a task that is exiting or forking.
     /// </summary>
-    internal static int TryAddId(string dir, string file, int id, ICgroupLog log)
+    internal int TryAddId(string dir, string file, int id, ICgroupLog log)
     {
         var value = id.ToString(CultureInfo.InvariantCulture);
         if (log.VerboseEnabled) log.Verbose($"write {dir}/{file} = {value}");

@@ -16,8 +16,10 @@ namespace KataCgroups.Drivers;
 /// leading outside. That is stricter than runc (opencontainers/cgroups file.go resolves beneath /sys/fs/cgroup and
 /// can add NO_XDEV only on a unified host), because here the root is the hierarchy itself. Kernels without openat2
 /// (before 5.6) fall back to open(2) plus an fstatfs check that the file is on cgroupfs, as runc's openFallback does.
+/// One instance per probed host: <see cref="CgroupManager"/> opens it (through <see cref="CgroupFs.For"/>), hands
+/// it to its drivers and disposes it; nothing here is shared by the process.
 /// </summary>
-internal static class CgroupRoots
+internal sealed class CgroupRoots : IDisposable
 {
     internal const long CgroupSuperMagic = 0x27e0eb, Cgroup2SuperMagic = 0x63677270;
 
@@ -25,19 +27,38 @@ internal static class CgroupRoots
 
     private sealed record Root(string Path, SafeFileHandle Handle, bool Verify);
 
-    private static readonly object Lock = new();
-    private static Root[] _roots = Array.Empty<Root>();   // longest path first
-    private static volatile bool _noOpenat2;
+    private readonly object _lock = new();
+    private Root[] _roots = Array.Empty<Root>();   // longest path first
+    private volatile bool _noOpenat2;   // the kernel has no openat2 (ENOSYS once): the fallback from then on
+    private volatile bool _disposed;
 
     /// <summary>
-    /// Opens the hierarchies a probe found, which every later open, mkdir and rmdir resolves beneath: each cgroupfs
-    /// driver does so when it is made for a host. Real hosts must have cgroupfs there; fake roots (ModeOverride, in
-    /// tests) are ordinary directories. The table is the process's, like the descriptors it holds: every driver of every
-    /// probe of this mount namespace shares it, and a probe after a mount change replaces what changed.
+    /// Opens the hierarchies a probe found, which every later open, mkdir and rmdir resolves beneath. Real hosts must
+    /// have cgroupfs there; fake roots (ModeOverride, in tests) are ordinary directories. The caller owns the result.
     /// </summary>
-    internal static void Register(HostInfo host)
+    internal static CgroupRoots For(HostInfo host)
     {
-        foreach (var h in host.Hierarchies) Register(h.MountPoint, verify: host.Options.ModeOverride is null);
+        var roots = new CgroupRoots();
+        foreach (var h in host.Hierarchies) roots.Register(h.MountPoint, verify: host.Options.ModeOverride is null);
+        return roots;
+    }
+
+    /// <summary>
+    /// Closes every handle. Calls already under way finish on the handles they hold (SafeHandle reference counts);
+    /// later calls throw <see cref="ObjectDisposedException"/> rather than open by absolute path.
+    /// </summary>
+    public void Dispose()
+    {
+        Root[] roots;
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            roots = _roots;
+            _roots = Array.Empty<Root>();
+        }
+        foreach (var r in roots) r.Handle.Dispose();
+        DropParents();
     }
 
     /// <summary>
@@ -45,7 +66,7 @@ internal static class CgroupRoots
     /// uses it). <paramref name="verify"/> requires it to be cgroupfs; test roots on ordinary file systems pass false.
     /// Returns false, registering nothing, when it cannot be opened or is not cgroupfs.
     /// </summary>
-    internal static bool Register(string mountPoint, bool verify)
+    internal bool Register(string mountPoint, bool verify)
     {
         int fd = Libc.Open(mountPoint, Openat2.O_PATH | Openat2.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         if (fd < 0) return false;
@@ -55,23 +76,33 @@ internal static class CgroupRoots
             handle.Dispose();
             return false;
         }
-        lock (Lock)
+        lock (_lock)
         {
+            if (_disposed)
+            {
+                handle.Dispose();
+                return false;
+            }
             var old = _roots.FirstOrDefault(r => r.Path == mountPoint);
             _roots = _roots.Where(r => r.Path != mountPoint).Append(new Root(mountPoint, handle, verify))
                 .OrderByDescending(r => r.Path.Length).ToArray();
             old?.Handle.Dispose();
         }
-        lock (Parents)
-        {
-            foreach (var h in Parents.Values) h.Dispose();
-            Parents.Clear();
-        }
+        DropParents();
         return true;
     }
 
+    private void DropParents()
+    {
+        lock (_parents)
+        {
+            foreach (var h in _parents.Values) h.Dispose();
+            _parents.Clear();
+        }
+    }
+
     /// <summary>The registered hierarchy <paramref name="path"/> is beneath, and where its relative part starts (-1: the root itself).</summary>
-    private static Root? RootOf(string path, out int relativeStart)
+    private Root? RootOf(string path, out int relativeStart)
     {
         foreach (var r in _roots)
         {
@@ -87,7 +118,7 @@ internal static class CgroupRoots
     }
 
     /// <summary>Opens a cgroup file or directory; the fd (the caller closes it) or -1 with the errno.</summary>
-    internal static int Open(string path, int flags, out int errno) => OpenIn(path, null, flags, out errno);
+    internal int Open(string path, int flags, out int errno) => OpenIn(path, null, flags, out errno);
 
     /// <summary>
     /// Opens <paramref name="file"/> of the cgroup directory <paramref name="dir"/> (a plain name, or null for the
@@ -96,8 +127,9 @@ internal static class CgroupRoots
     /// path is encoded on the stack.
     /// </summary>
     [SkipLocalsInit]
-    internal static unsafe int OpenIn(string dir, string? file, int flags, out int errno)
+    internal unsafe int OpenIn(string dir, string? file, int flags, out int errno)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var root = RootOf(dir, out int relativeStart);
         if (root is not null && !_noOpenat2)
         {
@@ -141,11 +173,11 @@ internal static class CgroupRoots
     /// (a shorter path walk than stat of the absolute path; not following a final symlink). Paths outside every
     /// registered hierarchy are asked from "/".
     /// </summary>
-    internal static bool DirectoryExists(string path) =>
+    internal bool DirectoryExists(string path) =>
         Statx(path, Libc.STATX_TYPE, out var stx) && (stx.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
 
     /// <summary>The link count of a directory in a hierarchy (a kernfs directory has 2 + its subdirectories); false when unknown.</summary>
-    internal static bool TryGetLinkCount(string path, out uint nlink)
+    internal bool TryGetLinkCount(string path, out uint nlink)
     {
         bool known = Statx(path, Libc.STATX_NLINK, out var stx) && (stx.Mask & Libc.STATX_NLINK) != 0;
         nlink = known ? stx.NLink : 0;
@@ -154,8 +186,9 @@ internal static class CgroupRoots
 
     /// <summary>statx of a path: relative to its hierarchy's handle when it is in a registered one, else from "/"; false when it fails.</summary>
     [SkipLocalsInit]
-    private static bool Statx(string path, uint mask, out Libc.StatxResult result)
+    private bool Statx(string path, uint mask, out Libc.StatxResult result)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var root = RootOf(path, out int relativeStart);
         if (root is null) relativeStart = 0;   // the whole absolute path, from AT_FDCWD
         Span<byte> name = stackalloc byte[1024];
@@ -181,7 +214,7 @@ internal static class CgroupRoots
     /// or another caller registered the same mount). True, with the new root, when there is a newer one to use —
     /// the call is made again on it instead of failing with EBADF.
     /// </summary>
-    private static bool Reregistered(ref Root root, string path)
+    private bool Reregistered(ref Root root, string path)
     {
         var now = RootOf(path, out _);
         if (now is null || ReferenceEquals(now, root) || now.Path != root.Path) return false;
@@ -221,10 +254,10 @@ internal static class CgroupRoots
     private static readonly uint DirMode = Convert.ToUInt32("755", 8);
 
     /// <summary>mkdir 0755 beneath the hierarchy: 0 or the errno.</summary>
-    internal static int Mkdir(string path) => InParent(path, static (pfd, name) => Openat2.MakeDirectory(pfd, name, DirMode));
+    internal int Mkdir(string path) => InParent(path, static (pfd, name) => Openat2.MakeDirectory(pfd, name, DirMode));
 
     /// <summary>rmdir beneath the hierarchy: 0 or the errno.</summary>
-    internal static int Rmdir(string path) => InParent(path, Openat2.RemoveDirectory);
+    internal int Rmdir(string path) => InParent(path, Openat2.RemoveDirectory);
 
     private delegate int SpanCall(int dirfd, ReadOnlySpan<byte> name);
 
@@ -233,10 +266,10 @@ internal static class CgroupRoots
     // syscall instead of three. A held handle keeps naming the directory it was opened on; if that directory is
     // removed, the *at call fails with ENOENT and the handle is dropped and the parent opened afresh once.
     private const int MaxParents = 64;
-    private static readonly Dictionary<string, SafeFileHandle> Parents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SafeFileHandle> _parents = new(StringComparer.Ordinal);
 
     /// <summary>Runs a *at call on the last component of <paramref name="path"/> in its (safely opened) parent.</summary>
-    private static int InParent(string path, SpanCall call)
+    private int InParent(string path, SpanCall call)
     {
         var trimmed = path.TrimEnd('/');
         int slash = trimmed.LastIndexOf('/');
@@ -270,33 +303,33 @@ internal static class CgroupRoots
         }
     }
 
-    private static SafeFileHandle? ParentHandle(string parent, out int errno)
+    private SafeFileHandle? ParentHandle(string parent, out int errno)
     {
-        lock (Parents)
+        lock (_parents)
         {
-            if (Parents.TryGetValue(parent, out var cached)) { errno = 0; return cached; }
+            if (_parents.TryGetValue(parent, out var cached)) { errno = 0; return cached; }
         }
         int fd = Open(parent, Openat2.O_PATH | Openat2.O_DIRECTORY, out errno);
         if (fd < 0) return null;
         var handle = new SafeFileHandle(fd, ownsHandle: true);
-        lock (Parents)
+        lock (_parents)
         {
-            if (Parents.TryGetValue(parent, out var raced)) { handle.Dispose(); return raced; }
-            if (Parents.Count >= MaxParents)
+            if (_parents.TryGetValue(parent, out var raced)) { handle.Dispose(); return raced; }
+            if (_parents.Count >= MaxParents)
             {
-                foreach (var h in Parents.Values) h.Dispose();   // in-flight calls hold a reference; they finish first
-                Parents.Clear();
+                foreach (var h in _parents.Values) h.Dispose();   // in-flight calls hold a reference; they finish first
+                _parents.Clear();
             }
-            Parents[parent] = handle;
+            _parents[parent] = handle;
         }
         return handle;
     }
 
-    private static void DropParent(string parent, SafeFileHandle handle)
+    private void DropParent(string parent, SafeFileHandle handle)
     {
-        lock (Parents)
+        lock (_parents)
         {
-            if (Parents.TryGetValue(parent, out var h) && h == handle) Parents.Remove(parent);
+            if (_parents.TryGetValue(parent, out var h) && h == handle) _parents.Remove(parent);
         }
         handle.Dispose();
     }

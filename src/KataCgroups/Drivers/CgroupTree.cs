@@ -24,11 +24,11 @@ internal static class CgroupTree
     /// <paramref name="exclusive"/> (Create): a leaf that is already there is not ours — return false at once,
     /// before <paramref name="onLevel"/> could touch it; ancestors made on the way are in <paramref name="created"/>.
     /// </summary>
-    internal static bool MakeLevels(Func<string, string> dirOf, string cgroupPath, List<string> created, ICgroupLog log,
+    internal static bool MakeLevels(CgroupFs fs, Func<string, string> dirOf, string cgroupPath, List<string> created, ICgroupLog log,
         Action<string, string, bool>? onLevel = null, bool exclusive = false)
     {
         var leaf = dirOf(cgroupPath);
-        int errno = CgroupFs.TryMkdir(leaf, log);
+        int errno = fs.TryMkdir(leaf, log);
         if (errno == 0)
         {
             created.Add(leaf);
@@ -40,10 +40,10 @@ internal static class CgroupTree
         foreach (var level in Levels(cgroupPath))
         {
             var dir = dirOf(level);
-            bool made = CgroupFs.Mkdir(dir, log);
+            bool made = fs.Mkdir(dir, log);
             if (made) created.Add(dir);
             else if (exclusive && level.Length == cgroupPath.Length) return false;
-            if (made && level.Length != cgroupPath.Length) ParentMark.Set(dir, log);   // for -RemoveEmptyParent
+            if (made && level.Length != cgroupPath.Length) ParentMark.Set(fs, dir, log);   // for -RemoveEmptyParent
             onLevel?.Invoke(dir, dirOf(CgroupPathText.Dir(level)), made);
         }
         return true;
@@ -56,41 +56,41 @@ internal static class CgroupTree
     /// and is tried again; one the kernel is still freeing gets upstream's backoff from 1 ms, doubling, ten tries
     /// (opencontainers/cgroups utils.go RemovePath). Failures are collected, not thrown. Returns the number removed.
     /// </summary>
-    internal static int RemoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint,
+    internal static int RemoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint,
         List<string> failures, ref int failedErrno)
     {
         // The common case first: no child cgroups, so move this directory's processes and remove it — no walk.
         // A directory with children refuses with EBUSY and gets the full treatment below.
-        MoveProcesses(dir, parentDir, moved, log, mountPoint);
-        int first = CgroupFs.TryRmdirOnce(dir, log);
+        MoveProcesses(fs, dir, parentDir, moved, log, mountPoint);
+        int first = fs.TryRmdirOnce(dir, log);
         if (first == 0) return 1;
         if (first == Errno.ENOENT) return 0;
         // cgroupfs says EBUSY for a cgroup with children; an ordinary directory (test roots) ENOTEMPTY.
         if (first is not (Errno.EBUSY or Errno.ENOTEMPTY))
         {
             failedErrno = first;
-            failures.Add(RmdirFailure(dir, first));
+            failures.Add(RmdirFailure(fs, dir, first));
             return 0;
         }
         var dirs = PostOrder(dir);
-        foreach (var d in dirs) MoveProcesses(d, parentDir, moved, log, mountPoint);
+        foreach (var d in dirs) MoveProcesses(fs, d, parentDir, moved, log, mountPoint);
         int removed = 0;
         foreach (var d in dirs)
         {
             int errno = 0;
             for (int attempt = 0, delayMs = 1; attempt < 10; attempt++)
             {
-                errno = CgroupFs.TryRmdirOnce(d, log);
+                errno = fs.TryRmdirOnce(d, log);
                 if (errno == Errno.ENOENT) errno = 0;   // gone already: as good as removed
                 if (errno != Errno.EBUSY) break;
-                if (MoveProcesses(d, parentDir, moved, log, mountPoint) > 0) continue;
+                if (MoveProcesses(fs, d, parentDir, moved, log, mountPoint) > 0) continue;
                 log.Debug($"rmdir {d}: EBUSY, retry in {delayMs} ms");
                 Thread.Sleep(delayMs);
                 delayMs *= 2;
             }
             if (errno == 0) { removed++; continue; }
             failedErrno = errno;
-            failures.Add(RmdirFailure(d, errno));
+            failures.Add(RmdirFailure(fs, d, errno));
         }
         return removed;
     }
@@ -102,7 +102,7 @@ internal static class CgroupTree
     /// instead of an open, two getdents over some thirty files and a close. Any other count, or a failed stat,
     /// means look (file systems such as btrfs always report 1).
     /// </summary>
-    internal static bool MayHaveSubdirectories(string dir) => !(CgroupRoots.TryGetLinkCount(dir, out var n) && n == 2);
+    internal static bool MayHaveSubdirectories(CgroupFs fs, string dir) => !(fs.TryGetLinkCount(dir, out var n) && n == 2);
 
     /// <summary>Subdirectories; empty when the directory vanished meanwhile.</summary>
     internal static List<string> Subdirs(string dir)
@@ -140,14 +140,14 @@ internal static class CgroupTree
     /// its subtree in every hierarchy (RemoveSubtree).
     /// </para>
     /// </summary>
-    internal static List<CgroupTarget> FindKata(IReadOnlyList<string> startDirs, string root)
+    internal static List<CgroupTarget> FindKata(CgroupFs fs, IReadOnlyList<string> startDirs, string root)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
         List<string>? first = null;
         var leaves = new HashSet<string>(StringComparer.Ordinal);
         foreach (var startDir in startDirs)
         {
-            var some = FindKataPaths(startDir, root, first is null ? null : leaves, first is null ? leaves : null);
+            var some = FindKataPaths(fs, startDir, root, first is null ? null : leaves, first is null ? leaves : null);
             if (first is null) first = some;
             else if (!some.SequenceEqual(first, StringComparer.Ordinal)) paths.UnionWith(some);   // the usual case: the same
         }
@@ -169,7 +169,7 @@ internal static class CgroupTree
     /// One hierarchy's kata_* paths, sorted. <paramref name="leavesOut"/> collects the kata_* paths found without
     /// subdirectories; a kata_* path in <paramref name="knownLeaves"/> is taken as a leaf without a stat.
     /// </summary>
-    private static List<string> FindKataPaths(string startDir, string root, HashSet<string>? knownLeaves, HashSet<string>? leavesOut)
+    private static List<string> FindKataPaths(CgroupFs fs, string startDir, string root, HashSet<string>? knownLeaves, HashSet<string>? leavesOut)
     {
         var result = new List<string>();
         if (!Directory.Exists(startDir)) return result;
@@ -186,7 +186,7 @@ internal static class CgroupTree
                 bool kata = name.StartsWith(KataPath.Prefix, StringComparison.Ordinal) && !IsOverheadParent(subPath);
                 if (kata) result.Add(subPath);
                 if (kata && knownLeaves is not null && knownLeaves.Contains(subPath)) continue;
-                if (MayHaveSubdirectories(sub)) stack.Push((sub, subPath));
+                if (MayHaveSubdirectories(fs, sub)) stack.Push((sub, subPath));
                 else if (kata) leavesOut?.Add(subPath);
             }
         }
@@ -201,14 +201,14 @@ internal static class CgroupTree
     /// directory, when asking ahead for -WhatIf), or a process. The kernel refuses the rmdir of a cgroup that gained a
     /// child or a task meanwhile (EBUSY), so these reads only have to be right for what they can see.
     /// </summary>
-    internal static string? WhyKeepParent(string dir, string? ignoredChild)
+    internal static string? WhyKeepParent(CgroupFs fs, string dir, string? ignoredChild)
     {
         if (!Directory.Exists(dir)) return "it is not there";
         if (!ParentMark.IsSet(dir)) return $"no create made it ({ParentMark.Name} is not set), so it may be the host's own";
         var others = Subdirs(dir).Where(d => d != ignoredChild).ToList();
         if (others.Count > 0) return $"it has {others.Count} other child cgroup(s), e.g. {Path.GetFileName(others[0])}";
         // A cgroup.procs that cannot be read means the directory is going: the rmdir then says so.
-        var procs = CgroupFs.ReadProcs(dir);
+        var procs = fs.ReadProcs(dir);
         if (procs.Count > 0) return $"it has {procs.Count} process(es)";
         return null;
     }
@@ -228,31 +228,31 @@ internal static class CgroupTree
     /// (a vanished one is skipped); returns how many were found. Callers repeat until none is found: a process
     /// that forks while being moved leaves its child behind.
     /// </summary>
-    internal static int MoveSubtree(string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
+    internal static int MoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
     {
         int found = 0;
-        foreach (var d in PostOrder(dir)) found += MoveProcesses(d, parentDir, moved, log, mountPoint);
+        foreach (var d in PostOrder(dir)) found += MoveProcesses(fs, d, parentDir, moved, log, mountPoint);
         return found;
     }
 
     /// <summary>Moves the processes of one directory to <paramref name="parentDir"/>; returns how many were found.</summary>
-    private static int MoveProcesses(string d, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint)
+    private static int MoveProcesses(CgroupFs fs, string d, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint)
     {
-        var pids = CgroupFs.ReadProcs(d);
+        var pids = fs.ReadProcs(d);
         using var progress = new CountedProgress(log, "Moving processes", $"{d} → {parentDir}", pids.Count);
         for (int i = 0; i < pids.Count; i++)
         {
             int pid = pids[i];
             progress.Step(i);
             var to = parentDir;
-            int errno = CgroupFs.TryAddProcess(to, pid, log);
+            int errno = fs.TryAddProcess(to, pid, log);
             // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
             // children refuses processes with EBUSY. Go up to the nearest ancestor that takes them; the root
             // always does.
             while (errno == Errno.EBUSY && mountPoint is not null && to.Length > mountPoint.Length)
             {
                 to = Path.GetDirectoryName(to)!;
-                errno = CgroupFs.TryAddProcess(to, pid, log);
+                errno = fs.TryAddProcess(to, pid, log);
                 if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
             }
             if (errno == 0) moved.Add(pid);
@@ -300,7 +300,7 @@ internal static class CgroupTree
     /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is
     /// given; if it throws, those are removed again, newest first, and the error says so.
     /// </summary>
-    internal static void Transactional(CgroupTarget target, ICgroupLog log, Action<List<string>> body)
+    internal static void Transactional(CgroupFs fs, CgroupTarget target, ICgroupLog log, Action<List<string>> body)
     {
         var created = new List<string>();
         try { body(created); }
@@ -308,7 +308,7 @@ internal static class CgroupTree
         {
             for (int i = created.Count - 1; i >= 0; i--)
             {
-                int errno = CgroupFs.Rmdir(created[i], log);
+                int errno = fs.Rmdir(created[i], log);
                 if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
             }
             if (e is CgroupException { ErrorId: ErrorIds.CgroupAlreadyExists }) throw;   // it is there, and not ours
@@ -320,11 +320,11 @@ internal static class CgroupTree
     }
 
     /// <summary>Why an rmdir failed, in words a user can act on.</summary>
-    internal static string RmdirFailure(string dir, int errno)
+    internal static string RmdirFailure(CgroupFs fs, string dir, int errno)
     {
         var why = Errno.Describe(errno);
         if (errno != Errno.EBUSY) return $"{dir} ({why})";
-        int left = CgroupFs.ReadProcs(dir).Count, children = Subdirs(dir).Count;
+        int left = fs.ReadProcs(dir).Count, children = Subdirs(dir).Count;
         return $"{dir} ({why}: " + (left > 0 ? $"{left} process(es) are still in it)"
             : children > 0 ? $"it has {children} child cgroup(s) created meanwhile by someone else)"
             : "the kernel still holds it)");

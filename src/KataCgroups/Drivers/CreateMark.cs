@@ -52,9 +52,9 @@ internal static class CreateMark
     /// Marks <paramref name="dir"/> unfinished. The directory is opened beneath its hierarchy (CgroupRoots), so the
     /// mark, like every write, lands only on cgroupfs. Returns 0 or the errno.
     /// </summary>
-    internal static int Set(string dir, ICgroupLog log)
+    internal static int Set(CgroupFs fs, string dir, ICgroupLog log)
     {
-        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
+        int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0) return errno;
         try
         {
@@ -65,9 +65,9 @@ internal static class CreateMark
     }
 
     /// <summary>Removes the mark (the create's last step); 0 also when it was not there or the directory is gone.</summary>
-    internal static int Clear(string dir, ICgroupLog log)
+    internal static int Clear(CgroupFs fs, string dir, ICgroupLog log)
     {
-        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
+        int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0) return errno == Errno.ENOENT ? 0 : errno;
         try
         {
@@ -113,17 +113,17 @@ internal static class CreateMark
     }
 
     /// <summary>Sets the mark or says, once per create, that this create is not crash-consistent.</summary>
-    internal static void SetOrWarn(string dir, ICgroupLog log)
+    internal static void SetOrWarn(CgroupFs fs, string dir, ICgroupLog log)
     {
-        int errno = Set(dir, log);
+        int errno = Set(fs, dir, log);
         if (errno != 0)
             log.Warning($"could not mark {dir} as being created ({Name}: {Errno.Describe(errno)}): if this command is killed before it ends, the cgroup may look complete while it is not");
     }
 
     /// <summary>Clears the mark or says that the finished cgroup will still be listed as unfinished.</summary>
-    internal static void ClearOrWarn(string dir, ICgroupLog log)
+    internal static void ClearOrWarn(CgroupFs fs, string dir, ICgroupLog log)
     {
-        int errno = Clear(dir, log);
+        int errno = Clear(fs, dir, log);
         if (errno != 0)
             log.Warning($"could not remove the mark {Name} from {dir} ({Errno.Describe(errno)}): the cgroup is complete but will be listed as Unfinished");
     }
@@ -145,9 +145,9 @@ internal static class ParentMark
     internal const string Name = "trusted.katacgroups.parent";
 
     /// <summary>Marks <paramref name="dir"/>, a parent this create made. A failure only means it will be kept.</summary>
-    internal static void Set(string dir, ICgroupLog log)
+    internal static void Set(CgroupFs fs, string dir, ICgroupLog log)
     {
-        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
+        int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd >= 0)
         {
             try { errno = Xattr.TrySet(fd, Name, "made by New-KataCgroup"); }

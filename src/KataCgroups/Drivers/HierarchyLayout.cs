@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Model;
@@ -27,9 +28,13 @@ internal sealed class HierarchyLayout
     private readonly Dictionary<string, Hierarchy> _byController = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _indexByController = new(StringComparer.Ordinal); // into _all
 
-    /// <summary>The layout of a probed host's v1 hierarchies (and the hybrid unified tree).</summary>
-    internal HierarchyLayout(HostInfo host)
+    /// <summary>
+    /// The layout of a probed host's v1 hierarchies (and the hybrid unified tree), read and written through
+    /// <paramref name="fs"/> (not owned: the driver's caller disposes it).
+    /// </summary>
+    internal HierarchyLayout(HostInfo host, CgroupFs fs)
     {
+        Fs = fs;
         var all = new List<Hierarchy>();
         var rows = new List<(string, Hierarchy)>();
         foreach (var name in SubsystemOrder)
@@ -50,6 +55,9 @@ internal sealed class HierarchyLayout
         foreach (var (name, h) in _byController) _indexByController[name] = IndexOf(h);
         _rowIndex = _rows.Select(r => IndexOf(r.H)).ToArray();
     }
+
+    /// <summary>The cgroupfs primitives beneath the host's hierarchies.</summary>
+    internal CgroupFs Fs { get; }
 
     /// <summary>The hierarchies, distinct, in creation order; the first one is made first and removed last.</summary>
     internal Hierarchy[] All => _all;
@@ -93,7 +101,7 @@ internal sealed class HierarchyLayout
     internal bool ExistsEverywhere(string cgroupPath, Func<Hierarchy, bool>? only = null)
     {
         foreach (var h in _all)
-            if ((only is null || only(h)) && !CgroupRoots.DirectoryExists(h.DirectoryOf(cgroupPath))) return false;
+            if ((only is null || only(h)) && !Fs.DirectoryExists(h.DirectoryOf(cgroupPath))) return false;
         return true;
     }
 
@@ -101,7 +109,7 @@ internal sealed class HierarchyLayout
     internal bool ExistsAnywhere(string cgroupPath)
     {
         foreach (var h in _all)
-            if (CgroupRoots.DirectoryExists(h.DirectoryOf(cgroupPath))) return true;
+            if (Fs.DirectoryExists(h.DirectoryOf(cgroupPath))) return true;
         return false;
     }
 
@@ -119,7 +127,7 @@ internal sealed class HierarchyLayout
         {
             if (only is not null && !only(h)) continue;
             bool cpuset = h.Controllers.Contains("cpuset");
-            if (!CgroupTree.MakeLevels(h.DirectoryOf, target.CgroupPath, created, log,
+            if (!CgroupTree.MakeLevels(Fs, h.DirectoryOf, target.CgroupPath, created, log,
                     cpuset ? (dir, parent, made) => InitCpuset(dir, parent, made, log) : null, exclusive))
                 throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
             if (first && ReferenceEquals(h, _all[0])) afterFirst?.Invoke();
@@ -127,20 +135,20 @@ internal sealed class HierarchyLayout
         }
     }
 
-    private static readonly string[] CpusetFiles = { "cpuset.cpus", "cpuset.mems" };
+    private static readonly ImmutableArray<string> CpusetFiles = ImmutableArray.Create("cpuset.cpus", "cpuset.mems");
 
     /// <summary>
     /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks (ENOSPC) until they are set: copy the
     /// parent's values top-down, as runc's cpuset ensureParent/copyIfNeeded does.
     /// </summary>
-    private static void InitCpuset(string dir, string parent, bool made, ICgroupLog log)
+    private void InitCpuset(string dir, string parent, bool made, ICgroupLog log)
     {
         foreach (var file in CpusetFiles)
         {
             // A directory this call just made is empty by definition; an existing one is left alone when set.
-            if (!made && !string.IsNullOrEmpty(CgroupFs.TryReadValue(Path.Combine(dir, file)))) continue;
-            var inherited = CgroupFs.TryReadValue(Path.Combine(parent, file));
-            if (!string.IsNullOrEmpty(inherited)) CgroupFs.Write(Path.Combine(dir, file), inherited, log);
+            if (!made && !string.IsNullOrEmpty(Fs.TryReadValue(Path.Combine(dir, file)))) continue;
+            var inherited = Fs.TryReadValue(Path.Combine(parent, file));
+            if (!string.IsNullOrEmpty(inherited)) Fs.Write(Path.Combine(dir, file), inherited, log);
         }
     }
 
@@ -157,7 +165,7 @@ internal sealed class HierarchyLayout
             {
                 if (only is not null && !only(h)) continue;
                 var dir = h.DirectoryOf(target.CgroupPath);
-                int errno = CgroupFs.TryAddProcess(dir, pid, log);
+                int errno = Fs.TryAddProcess(dir, pid, log);
                 if (errno == 0) continue;
                 outcome = CgroupTree.AddOutcome(pid, errno, dir);
                 break;
@@ -175,7 +183,7 @@ internal sealed class HierarchyLayout
     {
         var all = new HashSet<int>();
         foreach (var h in _all)
-            if (CgroupFs.TryReadProcs(h.DirectoryOf(cgroupPath)) is { } pids) all.UnionWith(pids);
+            if (Fs.TryReadProcs(h.DirectoryOf(cgroupPath)) is { } pids) all.UnionWith(pids);
         var list = all.ToList();
         list.Sort();
         return list;

@@ -149,9 +149,14 @@ internal static class TaskMoves
     internal sealed class PassBuilder
     {
         private readonly List<int> _whole = new(), _alone = new(), _vanished = new();
+        private readonly CgroupFs _fs;
         private readonly ICgroupLog _log;
 
-        internal PassBuilder(ICgroupLog log) => _log = log;
+        internal PassBuilder(CgroupFs fs, ICgroupLog log)
+        {
+            _fs = fs;
+            _log = log;
+        }
 
         /// <summary>Tasks listed in the source so far.</summary>
         internal int Found { get; set; }
@@ -159,7 +164,7 @@ internal static class TaskMoves
         /// <summary>Writes <paramref name="id"/> to <paramref name="file"/> of <paramref name="toDir"/>; <paramref name="reported"/> is the id to report.</summary>
         internal void Write(string fromDir, string toDir, string file, int id, bool alone, int? reported = null)
         {
-            int errno = CgroupFs.TryAddId(toDir, file, id, _log);
+            int errno = _fs.TryAddId(toDir, file, id, _log);
             (TaskMoves.Vanished(errno, id, fromDir, toDir, file) ? _vanished : alone ? _alone : _whole).Add(reported ?? id);
         }
 

@@ -37,6 +37,43 @@ public class ArchitectureTests
         Assert.DoesNotContain(references, r => r.Contains("Automation", StringComparison.Ordinal) || r.Contains("PowerShell", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void TheDrivers_HoldNoProcessWideMutableState()
+    {
+        var types = StaticStateRules.DriverTypes().ToList();
+        // The check sees the driver layer (so a renamed namespace cannot leave it with nothing to look at).
+        Assert.Contains(types, t => t.Name == "CgroupRoots");
+        Assert.Contains(types, t => t.Name == "CgroupV1Driver");
+        Assert.Contains(types, t => t.Name == "SystemdBus");
+        var violations = StaticStateRules.Check(types);
+        Assert.True(violations.Count == 0, "static mutable state in the driver layer:\n" + string.Join("\n", violations));
+    }
+
+    /// <summary>A registry as the driver layer may not have one: each kind of process-wide mutable field, and what is allowed.</summary>
+    private static class PlantedRegistry
+    {
+        internal const int Limit = 64;
+        internal static int Count;
+        internal static readonly Dictionary<string, int> Table = new();
+        internal static readonly string[] Names = { "a" };
+        internal static string? Last { get; set; }
+        internal static readonly IReadOnlyList<int> Sizes = new List<int> { 1 }.AsReadOnly();
+        internal static readonly System.Collections.Immutable.ImmutableArray<string> Files = System.Collections.Immutable.ImmutableArray.Create("x");
+        internal static readonly Lazy<string> Own = new(() => "pid");
+        internal static Func<int> Touch => () => Count++ + Table.Count + Names.Length + Sizes.Count + Files.Length + Own.Value.Length + (Last ?? "").Length;
+    }
+
+    [Fact]
+    public void Planted_AStaticRegistry_Fails()
+    {
+        var v = StaticStateRules.Check(new[] { typeof(PlantedRegistry) });
+        Assert.Contains(v, x => x.Contains(".Count: a static field that is not readonly", StringComparison.Ordinal));
+        Assert.Contains(v, x => x.Contains(".Table: a static Dictionary", StringComparison.Ordinal));
+        Assert.Contains(v, x => x.Contains(".Names: a static String[]", StringComparison.Ordinal));
+        Assert.Contains(v, x => x.Contains("<Last>k__BackingField: a static field that is not readonly", StringComparison.Ordinal));
+        Assert.Equal(4, v.Count);   // the constant, the read-only view, the immutable array and the Lazy fact pass
+    }
+
     /// <summary>The tree with one file added or replaced.</summary>
     private static List<LayerViolation> CheckWith(string path, string text) =>
         LayerRules.Check(Tree.Where(f => f.Path != path).Append(new SourceFile(path, text)).ToList());
@@ -72,7 +109,7 @@ public class ArchitectureTests
             namespace KataCgroups.Host;
             internal static class Planted
             {
-                internal static void Probe(string mount) => Drivers.CgroupRoots.Register(mount, verify: true);
+                internal static void Probe(string mount) => new Drivers.CgroupRoots().Register(mount, verify: true);
             }
             """);
         Assert.Contains(v, x => x.Name == "CgroupRoots" && x.Rule == "Host may not use Drivers");

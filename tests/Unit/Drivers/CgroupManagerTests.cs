@@ -336,18 +336,19 @@ public sealed class CgroupManagerTests : IDisposable
     public void MayHaveSubdirectories_FollowsTheCgroupfsLinkCount()
     {
         Skip.IfNot(Environment.IsPrivilegedProcess, "making a cgroup needs root");
-        var mount = HostProbe.Probe().Hierarchies.FirstOrDefault(h => !h.IsUnified)?.MountPoint
-            ?? HostProbe.Probe().Unified?.MountPoint;
+        var host = HostProbe.Probe();
+        var mount = host.Hierarchies.FirstOrDefault(h => !h.IsUnified)?.MountPoint ?? host.Unified?.MountPoint;
         Skip.If(mount is null, "no cgroup hierarchy mounted");
+        using var fs = CgroupFs.For(host);
         var dir = Path.Combine(mount!, "kctest-unit-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(dir);
         try
         {
-            Assert.False(CgroupTree.MayHaveSubdirectories(dir));   // a leaf: nlink 2
+            Assert.False(CgroupTree.MayHaveSubdirectories(fs, dir));   // a leaf: nlink 2
             Directory.CreateDirectory(Path.Combine(dir, "child"));
-            Assert.True(CgroupTree.MayHaveSubdirectories(dir));    // nlink 3
-            Assert.False(CgroupTree.MayHaveSubdirectories(Path.Combine(dir, "child")));
-            Assert.True(CgroupTree.MayHaveSubdirectories(Path.Combine(dir, "missing")));   // unknown: look
+            Assert.True(CgroupTree.MayHaveSubdirectories(fs, dir));    // nlink 3
+            Assert.False(CgroupTree.MayHaveSubdirectories(fs, Path.Combine(dir, "child")));
+            Assert.True(CgroupTree.MayHaveSubdirectories(fs, Path.Combine(dir, "missing")));   // unknown: look
         }
         finally
         {

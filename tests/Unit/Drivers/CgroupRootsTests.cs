@@ -14,6 +14,7 @@ public sealed class CgroupRootsTests : IDisposable
     private readonly TempDir _temp = new();
     private readonly string _root;
     private readonly string _decoy;
+    private readonly CgroupFs _fs = new(new CgroupRoots());
 
     public CgroupRootsTests()
     {
@@ -22,10 +23,14 @@ public sealed class CgroupRootsTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, "a"));
         Directory.CreateDirectory(_decoy);
         File.WriteAllText(Path.Combine(_decoy, "file"), "untouched");
-        Assert.True(CgroupRoots.Register(_root, verify: false));
+        Assert.True(_fs.Roots.Register(_root, verify: false));
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _fs.Dispose();
+        _temp.Dispose();
+    }
 
     private void AssertDecoyUntouched()
     {
@@ -37,26 +42,26 @@ public sealed class CgroupRootsTests : IDisposable
     public void WritesAndReadsBeneathTheRoot()
     {
         File.WriteAllText(Path.Combine(_root, "a", "value"), "");
-        Assert.Equal(0, CgroupFs.TryWrite(Path.Combine(_root, "a", "value"), "42"));
-        Assert.Equal("42", CgroupFs.TryReadValue(Path.Combine(_root, "a", "value")));
-        Assert.True(CgroupFs.Mkdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
-        Assert.Equal(0, CgroupFs.Rmdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
+        Assert.Equal(0, _fs.TryWrite(Path.Combine(_root, "a", "value"), "42"));
+        Assert.Equal("42", _fs.TryReadValue(Path.Combine(_root, "a", "value")));
+        Assert.True(_fs.Mkdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
+        Assert.Equal(0, _fs.Rmdir(Path.Combine(_root, "a", "child"), NullCgroupLog.Instance));
     }
 
     [Fact]
     public void APlantedSymlinkIsNeverFollowed()
     {
         File.CreateSymbolicLink(Path.Combine(_root, "a", "link"), _decoy);
-        int errno = CgroupFs.TryWrite(Path.Combine(_root, "a", "link", "file"), "owned");
+        int errno = _fs.TryWrite(Path.Combine(_root, "a", "link", "file"), "owned");
         Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
-        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Mkdir(Path.Combine(_root, "a", "link", "new"), NullCgroupLog.Instance));
+        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => _fs.Mkdir(Path.Combine(_root, "a", "link", "new"), NullCgroupLog.Instance));
         Assert.Contains("leaves its cgroup hierarchy", e.Message);
         var victim = Directory.CreateDirectory(_temp["victim"]).FullName;
         File.CreateSymbolicLink(Path.Combine(_root, "a", "vlink"), _temp.Path);
-        int rmdir = CgroupFs.Rmdir(Path.Combine(_root, "a", "vlink", "victim"), NullCgroupLog.Instance);
+        int rmdir = _fs.Rmdir(Path.Combine(_root, "a", "vlink", "victim"), NullCgroupLog.Instance);
         Assert.True(rmdir is Errno.ELOOP or Errno.EXDEV, Errno.Describe(rmdir));
         Assert.True(Directory.Exists(victim), "rmdir through a planted symlink removed a directory outside the root");
-        Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Read(Path.Combine(_root, "a", "link", "file")));
+        Assert.Throws<KataCgroups.Errors.CgroupException>(() => _fs.Read(Path.Combine(_root, "a", "link", "file")));
         AssertDecoyUntouched();
     }
 
@@ -65,7 +70,7 @@ public sealed class CgroupRootsTests : IDisposable
     {
         // /proc/self/cwd is a magic link: planted inside the root it must not lead anywhere.
         File.CreateSymbolicLink(Path.Combine(_root, "a", "proc"), "/proc/self/cwd");
-        int errno = CgroupFs.TryWrite(Path.Combine(_root, "a", "proc", "file"), "owned");
+        int errno = _fs.TryWrite(Path.Combine(_root, "a", "proc", "file"), "owned");
         Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
         AssertDecoyUntouched();
     }
@@ -73,26 +78,53 @@ public sealed class CgroupRootsTests : IDisposable
     [Fact]
     public void DotDotCannotClimbOut()
     {
-        int errno = CgroupFs.TryWrite(_root + "/a/../../decoy/file", "owned");
+        int errno = _fs.TryWrite(_root + "/a/../../decoy/file", "owned");
         Assert.Equal(Errno.EXDEV, errno);
-        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.Mkdir(_root + "/a/../../decoy/new", NullCgroupLog.Instance));
+        var e = Assert.Throws<KataCgroups.Errors.CgroupException>(() => _fs.Mkdir(_root + "/a/../../decoy/new", NullCgroupLog.Instance));
         Assert.Equal(Errno.EXDEV, e.Errno);
         AssertDecoyUntouched();
+    }
+
+    [Fact]
+    public void TwoInstancesShareNoRoot()
+    {
+        // The roots belong to the instance that opened them (a manager's), not to the process: another instance
+        // has not registered this one's root, so to it the path is on no cgroupfs and nothing is written.
+        using var other = new CgroupFs(new CgroupRoots());
+        var file = Path.Combine(_root, "a", "value");
+        File.WriteAllText(file, "");
+        Assert.Equal(Errno.EXDEV, other.TryWrite(file, "1"));
+        Assert.Equal("", File.ReadAllText(file));
+        Assert.Equal(0, _fs.TryWrite(file, "1"));
+        Assert.Equal("1", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void ADisposedInstanceRefusesEveryCall()
+    {
+        var fs = new CgroupFs(new CgroupRoots());
+        Assert.True(fs.Roots.Register(_root, verify: false));
+        fs.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => fs.TryReadValue(Path.Combine(_root, "a", "value")));
+        Assert.Throws<ObjectDisposedException>(() => fs.DirectoryExists(_root));
+        Assert.Throws<ObjectDisposedException>(() => fs.Mkdir(Path.Combine(_root, "b"), NullCgroupLog.Instance));
+        Assert.False(fs.Roots.Register(_root, verify: false));
+        Assert.False(Directory.Exists(Path.Combine(_root, "b")));
     }
 
     [Fact]
     public void APathUnderNoRegisteredRootMustBeOnCgroupfs()
     {
         // Not beneath a registered hierarchy: the fallback opens it and refuses anything that is not cgroupfs.
-        Assert.Equal(Errno.EXDEV, CgroupFs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
+        Assert.Equal(Errno.EXDEV, _fs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
         AssertDecoyUntouched();
     }
 
     [Fact]
     public void ARootMustBeCgroupfsWhenVerified()
     {
-        Assert.False(CgroupRoots.Register(_decoy, verify: true));
-        Assert.Equal(Errno.EXDEV, CgroupFs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
+        Assert.False(_fs.Roots.Register(_decoy, verify: true));
+        Assert.Equal(Errno.EXDEV, _fs.TryWrite(Path.Combine(_decoy, "file"), "owned"));
         AssertDecoyUntouched();
     }
 
@@ -101,9 +133,9 @@ public sealed class CgroupRootsTests : IDisposable
     {
         var text = string.Concat(Enumerable.Range(0, 3000).Select(i => $"line {i}\n"));   // ~26 KiB
         File.WriteAllText(Path.Combine(_root, "a", "big"), text);
-        Assert.Equal(text, CgroupFs.Read(Path.Combine(_root, "a", "big")));
+        Assert.Equal(text, _fs.Read(Path.Combine(_root, "a", "big")));
         File.WriteAllText(Path.Combine(_root, "a", "page"), new string('x', 4096));
-        Assert.Equal(4096, CgroupFs.Read(Path.Combine(_root, "a", "page")).Length);
+        Assert.Equal(4096, _fs.Read(Path.Combine(_root, "a", "page")).Length);
     }
 
     [Fact]
@@ -111,17 +143,17 @@ public sealed class CgroupRootsTests : IDisposable
     {
         var dir = Path.Combine(_root, "a");
         File.WriteAllText(Path.Combine(dir, "value"), "");
-        Assert.Equal(0, CgroupFs.TryWriteIn(dir, "value", "7", NullCgroupLog.Instance));
-        Assert.Equal("7", CgroupFs.TryReadIn(dir, "value"));
-        Assert.Null(CgroupFs.TryReadIn(dir, "missing"));
-        Assert.Equal(Errno.ENOENT, CgroupFs.TryWriteIn(dir, "missing", "7", NullCgroupLog.Instance));
+        Assert.Equal(0, _fs.TryWriteIn(dir, "value", "7", NullCgroupLog.Instance));
+        Assert.Equal("7", _fs.TryReadIn(dir, "value"));
+        Assert.Null(_fs.TryReadIn(dir, "missing"));
+        Assert.Equal(Errno.ENOENT, _fs.TryWriteIn(dir, "missing", "7", NullCgroupLog.Instance));
         // the root itself, and a planted symlink as the directory: never followed
         File.WriteAllText(Path.Combine(_root, "top"), "1\n");
-        Assert.Equal("1\n", CgroupFs.TryReadIn(_root, "top"));
+        Assert.Equal("1\n", _fs.TryReadIn(_root, "top"));
         File.CreateSymbolicLink(Path.Combine(_root, "a", "link"), _decoy);
-        int errno = CgroupFs.TryWriteIn(Path.Combine(dir, "link"), "file", "owned", NullCgroupLog.Instance);
+        int errno = _fs.TryWriteIn(Path.Combine(dir, "link"), "file", "owned", NullCgroupLog.Instance);
         Assert.True(errno is Errno.ELOOP or Errno.EXDEV, Errno.Describe(errno));
-        Assert.Throws<KataCgroups.Errors.CgroupException>(() => CgroupFs.TryReadIn(Path.Combine(dir, "link"), "file"));
+        Assert.Throws<KataCgroups.Errors.CgroupException>(() => _fs.TryReadIn(Path.Combine(dir, "link"), "file"));
         AssertDecoyUntouched();
     }
 
@@ -137,40 +169,40 @@ public sealed class CgroupRootsTests : IDisposable
     public void NumberFilesAreParsedFromTheBytesRead(string content, long? expected)
     {
         File.WriteAllText(Path.Combine(_root, "a", "n"), content);
-        Assert.Equal(expected, CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "n", out bool exists));
+        Assert.Equal(expected, _fs.TryReadNumberIn(Path.Combine(_root, "a"), "n", out bool exists));
         Assert.True(exists);
         // the same answer as the string path (TryReadNumber) gives
-        Assert.Equal(CgroupFs.TryReadNumber(Path.Combine(_root, "a", "n")), expected);
+        Assert.Equal(_fs.TryReadNumber(Path.Combine(_root, "a", "n")), expected);
     }
 
     [Fact]
     public void ANumberFileThatIsMissingOrTooLongIsNoNumber()
     {
-        Assert.Null(CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "missing", out bool exists));
+        Assert.Null(_fs.TryReadNumberIn(Path.Combine(_root, "a"), "missing", out bool exists));
         Assert.False(exists);
         File.WriteAllText(Path.Combine(_root, "a", "long"), new string('1', 64));
-        Assert.Null(CgroupFs.TryReadNumberIn(Path.Combine(_root, "a"), "long", out exists));
+        Assert.Null(_fs.TryReadNumberIn(Path.Combine(_root, "a"), "long", out exists));
         Assert.True(exists);
     }
 
     [Fact]
     public void DirectoryExistenceAndLinkCountsAreAskedRelativeToTheRoot()
     {
-        Assert.True(CgroupRoots.DirectoryExists(Path.Combine(_root, "a")));
-        Assert.True(CgroupRoots.DirectoryExists(_root));
-        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "nope")));
+        Assert.True(_fs.Roots.DirectoryExists(Path.Combine(_root, "a")));
+        Assert.True(_fs.Roots.DirectoryExists(_root));
+        Assert.False(_fs.Roots.DirectoryExists(Path.Combine(_root, "nope")));
         File.WriteAllText(Path.Combine(_root, "a", "file"), "");
-        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "a", "file")));
+        Assert.False(_fs.Roots.DirectoryExists(Path.Combine(_root, "a", "file")));
         // a final symlink to a directory is not a cgroup directory
         File.CreateSymbolicLink(Path.Combine(_root, "a", "dlink"), _decoy);
-        Assert.False(CgroupRoots.DirectoryExists(Path.Combine(_root, "a", "dlink")));
+        Assert.False(_fs.Roots.DirectoryExists(Path.Combine(_root, "a", "dlink")));
         // outside every registered root: asked the ordinary way
-        Assert.True(CgroupRoots.DirectoryExists(_decoy));
+        Assert.True(_fs.Roots.DirectoryExists(_decoy));
         Directory.CreateDirectory(Path.Combine(_root, "a", "c1"));
         Directory.CreateDirectory(Path.Combine(_root, "a", "c2"));
-        Assert.True(CgroupRoots.TryGetLinkCount(Path.Combine(_root, "a"), out var nlink));
+        Assert.True(_fs.Roots.TryGetLinkCount(Path.Combine(_root, "a"), out var nlink));
         Assert.Equal(4u, nlink);
-        Assert.False(CgroupRoots.TryGetLinkCount(Path.Combine(_root, "nope"), out _));
+        Assert.False(_fs.Roots.TryGetLinkCount(Path.Combine(_root, "nope"), out _));
     }
 
     [Fact]
@@ -187,7 +219,7 @@ public sealed class CgroupRootsTests : IDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                Assert.True(CgroupRoots.Register(_root, verify: false));
+                Assert.True(_fs.Roots.Register(_root, verify: false));
                 Interlocked.Increment(ref registrations);
             }
         });
@@ -197,12 +229,12 @@ public sealed class CgroupRootsTests : IDisposable
         {
             try
             {
-                if (CgroupFs.TryReadNumberIn(dir, "value", out _) != 7) failures.Add($"read {i}: no value");
-                if (!CgroupRoots.DirectoryExists(dir)) failures.Add($"stat {i}: not there");
+                if (_fs.TryReadNumberIn(dir, "value", out _) != 7) failures.Add($"read {i}: no value");
+                if (!_fs.Roots.DirectoryExists(dir)) failures.Add($"stat {i}: not there");
                 if (i % 16 == 0)
                 {
-                    if (!CgroupFs.Mkdir(Path.Combine(dir, "m"), NullCgroupLog.Instance)) failures.Add($"mkdir {i}: was there");
-                    if (CgroupFs.Rmdir(Path.Combine(dir, "m"), NullCgroupLog.Instance) is var e and not 0) failures.Add($"rmdir {i}: {Errno.Describe(e)}");
+                    if (!_fs.Mkdir(Path.Combine(dir, "m"), NullCgroupLog.Instance)) failures.Add($"mkdir {i}: was there");
+                    if (_fs.Rmdir(Path.Combine(dir, "m"), NullCgroupLog.Instance) is var e and not 0) failures.Add($"rmdir {i}: {Errno.Describe(e)}");
                 }
             }
             catch (KataCgroups.Errors.CgroupException e) { failures.Add($"{i}: {e.Message}"); }

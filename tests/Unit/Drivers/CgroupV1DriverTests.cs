@@ -25,7 +25,7 @@ public sealed class CgroupV1DriverTests : IDisposable
 
     public void Dispose() => _fake.Dispose();
 
-    private CgroupV1Driver Driver(CgroupMode mode = CgroupMode.Hybrid) => new(_fake.Probe(mode));
+    private CgroupV1Driver Driver(CgroupMode mode = CgroupMode.Hybrid) => _fake.V1Driver(mode);
 
     /// <summary>Pre-creates, in the target's directories, the files a kernel would have created on mkdir.</summary>
     private void KernelFiles(string cgroupPath)
@@ -471,7 +471,7 @@ public sealed class CgroupV1DriverTests : IDisposable
     public void SetFreezer_WithoutFreezerIsControllerNotMounted()
     {
         using var fake = FakeCgroupRoot.Create("freezer");
-        var e = Assert.Throws<CgroupException>(() => new CgroupV1Driver(fake.Probe()).SetFreezer(Target, FreezerState.Frozen, new RecordingLog()));
+        var e = Assert.Throws<CgroupException>(() => fake.V1Driver().SetFreezer(Target, FreezerState.Frozen, new RecordingLog()));
         Assert.Equal(ErrorIds.ControllerNotMounted, e.ErrorId);
     }
 }

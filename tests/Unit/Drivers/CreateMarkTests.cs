@@ -24,7 +24,7 @@ public sealed class CreateMarkTests : IDisposable
 
     public void Dispose() => _fake.Dispose();
 
-    private CgroupV1Driver Driver() => new(_fake.Probe());
+    private CgroupV1Driver Driver() => _fake.V1Driver();
 
     private CgroupManager Manager() => CgroupManager.ForHost(_fake.Options());
 
@@ -35,8 +35,7 @@ public sealed class CreateMarkTests : IDisposable
     /// <summary>Sets the mark as a create running in this process sets it (a driver registers the fake's hierarchies first).</summary>
     private void MarkAsRunning()
     {
-        _ = Driver();
-        Assert.Equal(0, CreateMark.Set(_fake.Dir("cpuset", Leaf), new RecordingLog()));
+        Assert.Equal(0, CreateMark.Set(_fake.Fs(_fake.Probe()), _fake.Dir("cpuset", Leaf), new RecordingLog()));
     }
 
     private bool Marked(string mount = "cpuset") => CreateMark.IsSet(_fake.Dir(mount, Leaf));

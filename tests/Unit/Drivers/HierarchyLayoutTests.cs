@@ -20,8 +20,7 @@ public sealed class HierarchyLayoutTests : IDisposable
     private HierarchyLayout Layout(CgroupMode mode = CgroupMode.Hybrid)
     {
         var host = _fake.Probe(mode);
-        CgroupRoots.Register(host);
-        return new HierarchyLayout(host);
+        return new HierarchyLayout(host, _fake.Fs(host));
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public sealed class ThreadsAndMovesTests : IDisposable
         _fake.MakeCgroupEverywhere(target.CgroupPath);
         foreach (var m in _fake.Mounts.Where(m => m != "unified")) _fake.Touch(m, target.CgroupPath, "tasks");
         FakeProcess(100, (100, "qemu-system-x86"), (101, "CPU 0/TCG"));
-        var driver = new CgroupV1Driver(_fake.Probe());
+        var driver = _fake.V1Driver();
 
         var outcome = Assert.Single(driver.AddThreads(target, new[] { 101 }, new RecordingLog()));
 
@@ -121,7 +121,7 @@ public sealed class ThreadsAndMovesTests : IDisposable
             _fake.Touch(m, target.CgroupPath, "tasks", "601\n");
         }
 
-        var s = new CgroupV1Driver(_fake.Probe()).Read(target);
+        var s = _fake.V1Driver().Read(target);
 
         Assert.Equal(new[] { 600 }, s.Pids);
         Assert.Empty(s.Threads);
@@ -140,7 +140,7 @@ public sealed class ThreadsAndMovesTests : IDisposable
             _fake.Touch(m, target.CgroupPath, "tasks", "701\n702\n");
         }
 
-        var s = new CgroupV1Driver(_fake.Probe()).Read(target);
+        var s = _fake.V1Driver().Read(target);
 
         Assert.Empty(s.Pids);
         Assert.Equal(new[] { 701, 702 }, s.Threads);
@@ -151,7 +151,7 @@ public sealed class ThreadsAndMovesTests : IDisposable
     {
         var target = CgroupTarget.Resolve("/pod/a");
         _fake.MakeCgroupEverywhere(target.CgroupPath);
-        var outcome = Assert.Single(new CgroupV1Driver(_fake.Probe()).AddThreads(target, new[] { 4242 }, new RecordingLog()));
+        var outcome = Assert.Single(_fake.V1Driver().AddThreads(target, new[] { 4242 }, new RecordingLog()));
         Assert.False(outcome.Added);
         Assert.True(outcome.Vanished);
     }
@@ -238,7 +238,7 @@ public sealed class ThreadsAndMovesTests : IDisposable
     {
         _fake.MakeCgroupEverywhere("/kata_overhead/sb1");
         _fake.MakeCgroupEverywhere("/pod/kata_sb1");
-        var found = new CgroupV1Driver(_fake.Probe()).Find("/").Select(t => t.CgroupPath).ToList();
+        var found = _fake.V1Driver().Find("/").Select(t => t.CgroupPath).ToList();
         Assert.Equal(new[] { "/pod/kata_sb1" }, found);
     }
 

@@ -15,22 +15,22 @@ public sealed class CgroupFsKernelTests
     public void AFileOfACgroupRemovedAfterTheOpenReadsAsGone()
     {
         using var cg = new KernelCgroup2();
-        Assert.True(CgroupRoots.Register(cg.Mount, verify: true));
+        var fs = cg.Fs;
         Directory.CreateDirectory(cg.Dir);
 
-        int before = CgroupRoots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out int errno);
+        int before = fs.Roots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out int errno);
         Assert.True(before >= 0, Errno.Describe(errno));
         Assert.Equal("", CgroupFs.TryReadOpened(before, cg.Dir, "cgroup.procs"));   // open and empty: read, closed
 
-        int fd = CgroupRoots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out errno);
+        int fd = fs.Roots.OpenIn(cg.Dir, "cgroup.procs", Libc.O_RDONLY, out errno);
         Assert.True(fd >= 0, Errno.Describe(errno));
         Directory.Delete(cg.Dir);
         Assert.Null(CgroupFs.TryReadOpened(fd, cg.Dir, "cgroup.procs"));          // ENODEV: gone, and the fd closed
 
         // and after the removal, by name: not there
-        Assert.Null(CgroupFs.TryReadIn(cg.Dir, "cgroup.procs"));
-        Assert.Null(CgroupFs.TryReadNumberIn(cg.Dir, "cgroup.max.depth", out bool exists));
+        Assert.Null(fs.TryReadIn(cg.Dir, "cgroup.procs"));
+        Assert.Null(fs.TryReadNumberIn(cg.Dir, "cgroup.max.depth", out bool exists));
         Assert.False(exists);
-        Assert.False(CgroupRoots.DirectoryExists(cg.Dir));
+        Assert.False(fs.Roots.DirectoryExists(cg.Dir));
     }
 }

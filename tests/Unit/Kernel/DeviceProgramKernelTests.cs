@@ -31,7 +31,7 @@ public sealed class DeviceProgramKernelTests
     {
         using var cg = Scratch();
         Directory.CreateDirectory(cg.Dir);
-        DevicePrograms.Apply(cg.Dir, NullAndReadOnlyUrandom(), NullCgroupLog.Instance);
+        DevicePrograms.Apply(cg.Fs, cg.Dir, NullAndReadOnlyUrandom(), NullCgroupLog.Instance);
 
         var output = cg.RunInside(cg.Dir,
             "head -c1 /dev/null && echo null-ok; " +
@@ -52,7 +52,7 @@ public sealed class DeviceProgramKernelTests
         Directory.CreateDirectory(cg.Dir);
         // Allow everything but /dev/zero.
         var state = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse("allow a"), DeviceRule.Parse("deny c 1:5 rwm") });
-        DevicePrograms.Apply(cg.Dir, state, NullCgroupLog.Instance);
+        DevicePrograms.Apply(cg.Fs, cg.Dir, state, NullCgroupLog.Instance);
 
         var output = cg.RunInside(cg.Dir, "head -c1 /dev/null && echo null-ok; head -c1 /dev/zero 2>&1 || true");
 
@@ -67,9 +67,9 @@ public sealed class DeviceProgramKernelTests
         Directory.CreateDirectory(cg.Dir);
         var a = NullAndReadOnlyUrandom();
         var b = DeviceRuleSet.FromRules(new[] { DeviceRule.Parse("c 1:3 rwm") });
-        for (int i = 0; i < 100; i++) DevicePrograms.Apply(cg.Dir, i % 2 == 0 ? a : b, NullCgroupLog.Instance);
+        for (int i = 0; i < 100; i++) DevicePrograms.Apply(cg.Fs, cg.Dir, i % 2 == 0 ? a : b, NullCgroupLog.Instance);
 
-        var ids = DevicePrograms.Attached(cg.Dir);
+        var ids = DevicePrograms.Attached(cg.Fs, cg.Dir);
         Assert.Single(ids);
         if (Bpftool() is { } bpftool)
         {

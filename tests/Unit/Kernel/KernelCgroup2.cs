@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KataCgroups.Drivers;
 using KataCgroups.Host;
 using KataCgroups.Preflight;
 
@@ -12,6 +13,7 @@ namespace KataCgroups.Tests.Kernel;
 internal sealed class KernelCgroup2 : IDisposable
 {
     private readonly List<Process> _processes = new();
+    private CgroupFs? _fs;
 
     public KernelCgroup2()
     {
@@ -27,6 +29,18 @@ internal sealed class KernelCgroup2 : IDisposable
     public string Name { get; }
     /// <summary>The scratch cgroup (not created yet).</summary>
     public string Dir { get; }
+
+    /// <summary>The cgroupfs primitives beneath this cgroup2 mount (verified to be cgroupfs), opened once; closed on dispose.</summary>
+    public CgroupFs Fs
+    {
+        get
+        {
+            if (_fs is not null) return _fs;
+            _fs = new CgroupFs(new CgroupRoots());
+            Assert.True(_fs.Roots.Register(Mount, verify: true));
+            return _fs;
+        }
+    }
 
     /// <summary>
     /// This cgroup2 tree probed as a unified host (on a hybrid host: its unified tree as the v2 driver would meet it).
@@ -77,6 +91,7 @@ internal sealed class KernelCgroup2 : IDisposable
 
     public void Dispose()
     {
+        _fs?.Dispose();
         foreach (var p in _processes)
         {
             try { if (!p.HasExited) { p.Kill(); p.WaitForExit(5000); } } catch (InvalidOperationException) { }

@@ -52,7 +52,7 @@ public sealed class StatsDriverTests : IDisposable
     public void V1_UnitsAndSources()
     {
         V1Files();
-        var s = new CgroupV1Driver(_fake.Probe(CgroupMode.Hybrid)).Stats(Target);
+        var s = _fake.V1Driver(CgroupMode.Hybrid).Stats(Target);
         Assert.Equal(DriverKind.CgroupfsV1, s.Driver);
         Assert.Equal(60000000, s.MemoryUsageBytes);
         Assert.Equal(-1, s.MemoryLimitBytes);
@@ -84,7 +84,7 @@ public sealed class StatsDriverTests : IDisposable
         _fake.Touch("blkio", Leaf, "blkio.bfq.io_serviced_recursive", "Total 0\n");
         _fake.Touch("blkio", Leaf, "blkio.throttle.io_service_bytes_recursive", Fixture.Read("stats/blkio.throttle.io_service_bytes_recursive"));
         _fake.Touch("blkio", Leaf, "blkio.throttle.io_serviced_recursive", Fixture.Read("stats/blkio.throttle.io_serviced_recursive"));
-        var s = new CgroupV1Driver(_fake.Probe(CgroupMode.Hybrid)).Stats(Target);
+        var s = _fake.V1Driver(CgroupMode.Hybrid).Stats(Target);
         Assert.Equal("blkio.throttle", s.IoSource);
         Assert.Equal(new[] { "8:0", "252:0" }, s.IoDevices.Select(d => d.Device));
     }
@@ -96,7 +96,7 @@ public sealed class StatsDriverTests : IDisposable
         _fake.Touch("blkio", Leaf, "blkio.bfq.io_service_bytes_recursive", "8:0 Read 1100\n8:0 Write 1200\n8:0 Total 2300\nTotal 2300\n");
         _fake.Touch("blkio", Leaf, "blkio.bfq.io_serviced_recursive", "8:0 Read 11\n8:0 Write 41\nTotal 52\n");
         _fake.Touch("blkio", Leaf, "blkio.throttle.io_service_bytes_recursive", Fixture.Read("stats/blkio.throttle.io_service_bytes_recursive"));
-        var s = new CgroupV1Driver(_fake.Probe(CgroupMode.Hybrid)).Stats(Target);
+        var s = _fake.V1Driver(CgroupMode.Hybrid).Stats(Target);
         Assert.Equal("blkio.bfq", s.IoSource);
         Assert.Equal(new[] { new IoDeviceStats(8, 0, 1100, 1200, 11, 41) }, s.IoDevices);
     }
@@ -105,7 +105,7 @@ public sealed class StatsDriverTests : IDisposable
     public void V1_Legacy_HasNoPsi()
     {
         V1Files();
-        var s = new CgroupV1Driver(_fake.Probe(CgroupMode.Legacy)).Stats(Target);
+        var s = _fake.V1Driver(CgroupMode.Legacy).Stats(Target);
         Assert.Null(s.CpuPressure);
         Assert.Null(s.MemoryPressure);
     }
@@ -113,7 +113,7 @@ public sealed class StatsDriverTests : IDisposable
     [Fact]
     public void V1_Missing_IsCgroupNotFound()
     {
-        var e = Assert.Throws<CgroupException>(() => new CgroupV1Driver(_fake.Probe(CgroupMode.Hybrid)).Stats(Target));
+        var e = Assert.Throws<CgroupException>(() => _fake.V1Driver(CgroupMode.Hybrid).Stats(Target));
         Assert.Equal(ErrorIds.CgroupNotFound, e.ErrorId);
     }
 
@@ -136,7 +136,7 @@ public sealed class StatsDriverTests : IDisposable
         _fake.Touch("unified", Leaf, "hugetlb.2MB.current", "2097152\n");
         _fake.Touch("unified", Leaf, "hugetlb.2MB.events", "max 3\n");
         _fake.Touch("unified", Leaf, "cpu.pressure", Fixture.Read("stats/cpu.pressure"));
-        var s = new CgroupV2Driver(host, host.Unified!).Stats(Target);
+        var s = new CgroupV2Driver(host, host.Unified!, _fake.Fs(host)).Stats(Target);
         Assert.Equal(DriverKind.CgroupfsV2, s.Driver);
         Assert.Equal((54767616L, -1L, 60000000L), (s.MemoryUsageBytes!.Value, s.MemoryLimitBytes!.Value, s.MemoryPeakBytes!.Value));
         Assert.Equal((52559872L, 1605632L, 0L), (s.MemoryAnonBytes!.Value, s.MemoryFileBytes!.Value, s.SwapUsageBytes!.Value));

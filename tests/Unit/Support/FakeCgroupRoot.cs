@@ -1,3 +1,5 @@
+using KataCgroups.Drivers;
+using KataCgroups.Drivers.V1;
 using KataCgroups.Host;
 
 namespace KataCgroups.Tests.Support;
@@ -96,5 +98,25 @@ internal sealed class FakeCgroupRoot : IDisposable
         return result;
     }
 
-    public void Dispose() => _temp.Dispose();
+    private readonly List<CgroupFs> _opened = new();
+
+    /// <summary>The cgroupfs primitives beneath this fake's hierarchies (as a manager opens them); closed by <see cref="Dispose"/>.</summary>
+    public CgroupFs Fs(HostInfo host)
+    {
+        var fs = CgroupFs.For(host);
+        lock (_opened) _opened.Add(fs);
+        return fs;
+    }
+
+    /// <summary>A v1 driver on this fake, as <see cref="CgroupManager"/> makes it.</summary>
+    public CgroupV1Driver V1Driver(CgroupMode mode = CgroupMode.Hybrid) => V1Driver(Probe(mode));
+
+    /// <summary>A v1 driver for a probe of this fake.</summary>
+    public CgroupV1Driver V1Driver(HostInfo host) => new(host, Fs(host));
+
+    public void Dispose()
+    {
+        lock (_opened) foreach (var fs in _opened) fs.Dispose();
+        _temp.Dispose();
+    }
 }

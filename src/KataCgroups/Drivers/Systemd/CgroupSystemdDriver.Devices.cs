@@ -63,7 +63,7 @@ public sealed partial class CgroupSystemdDriver
                 $"{unit.UnitName} has DevicePolicy=auto and no DeviceAllow entries, so it allows every device; adding or removing one entry would deny all the others. " +
                 "Give it a rule set first with Set-KataCgroupResource -Device", unit.UnitName);
         // v1: the kernel's list is the truth (it also holds the rules only cgroupfs could write).
-        string? devDir = _unified ? null : _fs.GetPaths(target).FirstOrDefault(p => p.Controller == "devices")?.Directory;
+        string? devDir = _unified ? null : _fsDriver.GetPaths(target).FirstOrDefault(p => p.Controller == "devices")?.Directory;
         var path = SystemdDeviceAllow.EntryPath(rule, _procDevices.Value);
         if (path is null)
         {
@@ -72,7 +72,7 @@ public sealed partial class CgroupSystemdDriver
                     $"'{rule.ToKernelString()}' cannot be named in systemd's DeviceAllow ({(rule.Major == DeviceRule.Wildcard ? "a minor of any major" : $"major {rule.Major} is not in /proc/devices")}), " +
                     "and on cgroup v2 systemd owns the unit's device program, so there is no other way to change it", rule.ToKernelString());
             // What DeviceAllow cannot name goes through cgroupfs, as for New/Set (CgroupSystemdDriver.Apply).
-            var listed = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(devDir, "devices.list")));
+            var listed = DeviceRuleSet.ParseList(Fs.Read(Path.Combine(devDir, "devices.list")));
             return DeviceRuleEdit.ChangeOfListWrite(devDir, listed, rule, kind) with { DeviceAllowBefore = entries, DeviceAllowAfter = entries };
         }
 
@@ -89,7 +89,7 @@ public sealed partial class CgroupSystemdDriver
             };
         if (kind == DeviceChangeKind.Remove && after.Count == 0) properties.RemoveAt(1);
 
-        var before = devDir is not null ? DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(devDir, "devices.list"))) : EntriesToRules(entries);
+        var before = devDir is not null ? DeviceRuleSet.ParseList(Fs.Read(Path.Combine(devDir, "devices.list"))) : EntriesToRules(entries);
         var afterRules = DeviceRuleEdit.Apply(before, rule, kind);
         var warnings = new List<string>();
         var notes = new List<string>();
@@ -130,5 +130,5 @@ public sealed partial class CgroupSystemdDriver
         Apply(target, new CgroupPlan(change.Writes, Array.Empty<string>(), null, null, change.UnitProperties), log);
 
     /// <inheritdoc/>
-    public void CheckCpuset(CgroupTarget target, string? cpus, string? mems) => _fs.CheckCpuset(target, cpus, mems);
+    public void CheckCpuset(CgroupTarget target, string? cpus, string? mems) => _fsDriver.CheckCpuset(target, cpus, mems);
 }

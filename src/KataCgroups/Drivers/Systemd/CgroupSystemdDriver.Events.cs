@@ -13,7 +13,7 @@ public sealed partial class CgroupSystemdDriver
     public CgroupEventSource WatchEvents(CgroupTarget target, ICgroupLog log)
     {
         Unit(target);
-        var source = _fs.WatchEvents(target, log);
+        var source = _fsDriver.WatchEvents(target, log);
         source.Driver = Kind;
         return source;
     }

@@ -35,11 +35,11 @@ public sealed partial class CgroupSystemdDriver
         {
             log.Verbose($"systemd cannot {(state == FreezerState.Frozen ? "freeze" : "thaw")} {unit.UnitName} ({e.Target}); using the cgroupfs freezer");
             JoinUnmanagedHierarchies(target, log);   // a scope made by another tool may lack its freezer directory
-            _fs.SetFreezer(target, state, log);
+            _fsDriver.SetFreezer(target, state, log);
             return;
         }
         // systemd replied: confirm with the kernel (cgroup.events "frozen 1" on v2).
-        var now = _fs.Read(target).FreezerState;
+        var now = _fsDriver.Read(target).FreezerState;
         var want = state == FreezerState.Frozen ? "FROZEN" : "THAWED";
         if (now is not null && now != want)
             throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy,
@@ -51,7 +51,7 @@ public sealed partial class CgroupSystemdDriver
     {
         var unit = Unit(target);
         var method = state == FreezerState.Frozen ? "FreezeUnit" : "ThawUnit";
-        return $"D-Bus {method} {unit.UnitName} (where systemd cannot freeze: {_fs.DescribeFreezer(target, state)})";
+        return $"D-Bus {method} {unit.UnitName} (where systemd cannot freeze: {_fsDriver.DescribeFreezer(target, state)})";
     }
 
     /// <summary>A freeze that systemd never answers is an error after the job timeout, not a hang.</summary>

@@ -10,5 +10,5 @@ public sealed partial class CgroupSystemdDriver
     /// (MemoryCurrent, CPUUsageNSec) are the same kernel numbers, fewer of them, behind a D-Bus round trip
     /// (runc's systemd managers also read stats through fs/fs2).
     /// </summary>
-    public CgroupStats Stats(CgroupTarget target) => _fs.Stats(target) with { Driver = Kind };
+    public CgroupStats Stats(CgroupTarget target) => _fsDriver.Stats(target) with { Driver = Kind };
 }

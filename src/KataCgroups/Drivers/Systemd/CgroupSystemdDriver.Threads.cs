@@ -32,8 +32,8 @@ public sealed partial class CgroupSystemdDriver
     /// </remarks>
     public MovePass MoveOnce(CgroupTarget from, CgroupTarget to, ICgroupLog log)
     {
-        if (to.Systemd is null) return _fs.MoveOnce(from, to, log);
-        var pids = _fs.GetProcesses(from);
+        if (to.Systemd is null) return _fsDriver.MoveOnce(from, to, log);
+        var pids = _fsDriver.GetProcesses(from);
         var whole = new List<int>();
         var vanished = new List<int>();
         foreach (var o in AddProcesses(to, pids, log))
@@ -47,5 +47,5 @@ public sealed partial class CgroupSystemdDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<int> GetTasks(CgroupTarget target) => _fs.GetTasks(target);
+    public IReadOnlyList<int> GetTasks(CgroupTarget target) => _fsDriver.GetTasks(target);
 }

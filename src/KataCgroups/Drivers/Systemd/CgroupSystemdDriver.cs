@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using KataCgroups.Devices;
 using KataCgroups.Errors;
@@ -28,25 +29,30 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// </summary>
     internal const string DescriptionPrefix = "KataCgroups sandbox ";
 
-    private readonly ICgroupDriver _fs;
+    private readonly ICgroupDriver _fsDriver;
     private readonly HierarchyLayout? _v1;   // v1 and hybrid: the hierarchies, for those systemd does not manage
     private readonly Lazy<Func<char, long, string?>> _procDevices;
     private readonly SystemdBus _bus;
     private readonly bool _unified;
 
     /// <summary>
-    /// Creates the driver over <paramref name="cgroupfs"/>, the cgroupfs driver of the host's mode;
+    /// Creates the driver over <paramref name="cgroupfs"/>, the cgroupfs driver of the host's mode, both working beneath
+    /// the hierarchy roots of <paramref name="fs"/> (the caller, <see cref="CgroupManager"/>, owns and disposes them);
     /// <paramref name="busAddress"/> names a D-Bus address, else the default choice.
     /// </summary>
-    public CgroupSystemdDriver(HostInfo host, ICgroupDriver cgroupfs, string? busAddress, ICgroupLog? log = null)
+    internal CgroupSystemdDriver(HostInfo host, ICgroupDriver cgroupfs, CgroupFs fs, string? busAddress, ICgroupLog? log = null)
     {
         Host = host;
         _unified = host.Mode == CgroupMode.Unified;
-        _fs = cgroupfs;
-        _v1 = _unified ? null : new HierarchyLayout(host);
+        _fsDriver = cgroupfs;
+        Fs = fs;
+        _v1 = _unified ? null : new HierarchyLayout(host, fs);
         _bus = new SystemdBus(busAddress, log ?? NullCgroupLog.Instance);
         _procDevices = new(() => SystemdProperties.ProcDevices(host.Options.ProcRoot));
     }
+
+    /// <summary>The cgroupfs primitives beneath this host's hierarchies (device lists systemd does not report).</summary>
+    private CgroupFs Fs { get; }
 
     /// <inheritdoc/>
     public DriverKind Kind => DriverKind.Systemd;
@@ -103,7 +109,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     }
 
     /// <inheritdoc/>
-    public bool Exists(CgroupTarget target) => _fs.Exists(target);
+    public bool Exists(CgroupTarget target) => _fsDriver.Exists(target);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -114,13 +120,13 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     public CgroupCompleteness Check(CgroupTarget target) => new(Exists(target), false, Array.Empty<string>());
 
     /// <inheritdoc/>
-    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => _fs.GetPaths(target);
+    public IReadOnlyList<ControllerPath> GetPaths(CgroupTarget target) => _fsDriver.GetPaths(target);
 
     /// <inheritdoc/>
     public CgroupPlan Plan(CgroupTarget target, LinuxResources resources, IReadOnlyList<DeviceRule>? devices, bool create = false)
     {
         var sd = SystemdProperties.Compile(resources, _unified, devices, _procDevices.Value);
-        var fsPlan = _fs.Plan(target, sd.Residual, null, create);
+        var fsPlan = _fsDriver.Plan(target, sd.Residual, null, create);
         var warnings = sd.Warnings.Concat(fsPlan.Warnings).ToList();
         // v1: rules systemd cannot hold go to devices.allow / devices.deny after systemd has written its own list.
         var writes = fsPlan.Writes.Concat(sd.CgroupfsDevices.Select(RuleWrite)).ToList();
@@ -188,7 +194,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
             StartUnit(unit.UnitName, properties, log);
             started = true;
             JoinUnmanagedHierarchies(target, log, alsoSystemds: true);
-            if (plan.Writes.Count > 0) _fs.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
+            if (plan.Writes.Count > 0) _fsDriver.Apply(target, new CgroupPlan(plan.Writes, Array.Empty<string>()), log);
         }
         catch (Exception e)
         {
@@ -233,8 +239,8 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     /// The v1 controllers systemd realizes for units (systemd src/basic/cgroup-util.h CGROUP_MASK_V1; cpuset is
     /// v2-only there), its own name=systemd hierarchy and, on hybrid hosts, the unified one.
     /// </summary>
-    private static readonly HashSet<string> SystemdV1Controllers = new(StringComparer.Ordinal)
-        { "cpu", "cpuacct", "blkio", "memory", "devices", "pids", "name=systemd" };
+    private static readonly FrozenSet<string> SystemdV1Controllers =
+        new[] { "cpu", "cpuacct", "blkio", "memory", "devices", "pids", "name=systemd" }.ToFrozenSet(StringComparer.Ordinal);
 
     private static bool NotSystemds(Hierarchy h) => !h.IsUnified && !h.Controllers.Any(SystemdV1Controllers.Contains);
 
@@ -276,7 +282,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
         var keep = !_unified && !setsDevices && plan.UnitProperties.Count > 0 ? CgroupfsOnlyDevices(target) : new List<DeviceRule>();
         // Clearing DeviceAllow briefly denies every device: freeze the scope so nothing in it notices.
         bool freeze = (setsDevices || keep.Count > 0) && !_unified && Host.ByController.ContainsKey("freezer");
-        if (freeze) _fs.SetFreezer(target, FreezerState.Frozen, log);
+        if (freeze) _fsDriver.SetFreezer(target, FreezerState.Frozen, log);
         try
         {
             if (plan.UnitProperties.Count > 0)
@@ -285,11 +291,11 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
                 Sync(_bus.SetUnitPropertiesAsync(unit.UnitName, plan.UnitProperties), log);
             }
             var writes = plan.Writes.Concat(keep.Select(RuleWrite)).ToList();
-            if (writes.Count > 0) _fs.Apply(target, new CgroupPlan(writes, Array.Empty<string>()), log);
+            if (writes.Count > 0) _fsDriver.Apply(target, new CgroupPlan(writes, Array.Empty<string>()), log);
         }
         finally
         {
-            if (freeze) _fs.SetFreezer(target, FreezerState.Thawed, log);
+            if (freeze) _fsDriver.SetFreezer(target, FreezerState.Thawed, log);
         }
     }
 
@@ -297,8 +303,8 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     private List<DeviceRule> CgroupfsOnlyDevices(CgroupTarget target)
     {
         var rules = new List<DeviceRule>();
-        var dir = _fs.GetPaths(target).FirstOrDefault(p => p.Controller == "devices")?.Directory;
-        if (dir is null || CgroupFs.TryReadValue(Path.Combine(dir, "devices.list")) is not { } list) return rules;
+        var dir = _fsDriver.GetPaths(target).FirstOrDefault(p => p.Controller == "devices")?.Directory;
+        if (dir is null || Fs.TryReadValue(Path.Combine(dir, "devices.list")) is not { } list) return rules;
         foreach (var line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var rule = DeviceRule.Parse(line);
@@ -332,7 +338,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
             catch (CgroupException e) when (e.Target == "org.freedesktop.DBus.Error.UnknownMethod")
             {
                 // systemd < 238 has no AttachProcessesToUnit: write the scope's cgroup.procs instead.
-                outcomes.AddRange(_fs.AddProcesses(target, new[] { pid }, log));
+                outcomes.AddRange(_fsDriver.AddProcesses(target, new[] { pid }, log));
             }
             catch (CgroupException e)
             {
@@ -357,10 +363,10 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => _fs.GetProcesses(target);
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => _fsDriver.GetProcesses(target);
 
     /// <inheritdoc/>
-    public CgroupSnapshot Read(CgroupTarget target) => _fs.Read(target) with { Driver = Kind };
+    public CgroupSnapshot Read(CgroupTarget target) => _fsDriver.Read(target) with { Driver = Kind };
 
     /// <inheritdoc/>
     public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log) => RemoveScope(target, Unit(target), options, log);
@@ -369,23 +375,23 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
     {
         int moved = 0;
         // Stopping the scope kills what is in it: with -Kill those are the processes killed.
-        int killed = options.Kill ? _fs.GetProcesses(target).Count : 0;
+        int killed = options.Kill ? _fsDriver.GetProcesses(target).Count : 0;
         if (!options.Kill)
         {
             // Kata's Go manager moves processes to the parent before destroying: stopping a scope kills what is in it.
             // Only the hierarchies systemd made the scope in (on v1 not cpuset, for instance).
             var movedPids = new HashSet<int>();
-            foreach (var dir in _fs.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))
+            foreach (var dir in _fsDriver.GetPaths(target).Select(p => p.Directory).Distinct().Where(Directory.Exists))
             {
                 var mount = Host.Hierarchies.Where(h => h.IsUnified && dir.StartsWith(h.MountPoint + "/", StringComparison.Ordinal))
                     .Select(h => h.MountPoint).FirstOrDefault();
-                CgroupTree.MoveSubtree(dir, Path.GetDirectoryName(dir)!, movedPids, log, mount);
+                CgroupTree.MoveSubtree(Fs, dir, Path.GetDirectoryName(dir)!, movedPids, log, mount);
             }
             moved = movedPids.Count;
         }
         StopAndReset(unit.UnitName, log);
         // Leftovers systemd did not remove (directories made through cgroupfs, or a unit already gone).
-        var left = _fs.Exists(target) ? _fs.Remove(target, options, log) : new RemoveOutcome(0, 0, 0);
+        var left = _fsDriver.Exists(target) ? _fsDriver.Remove(target, options, log) : new RemoveOutcome(0, 0, 0);
         return new RemoveOutcome(moved + left.MovedProcesses, killed + left.KilledProcesses, left.RemovedDirectories);
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using KataCgroups.Errors;
 using KataCgroups.Resources;
 using Tmds.DBus.Protocol;
@@ -54,8 +55,8 @@ internal sealed class SystemdBus : IDisposable
     /// after a short wait and tried again, each time waiting longer, because a systemd that is merely slow
     /// (thousands of jobs queued) deserves the 25 s sd-bus gives a call.
     /// </summary>
-    internal static TimeSpan[] ConnectAttemptTimeouts { get; set; } =
-        { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25) };
+    internal ImmutableArray<TimeSpan> ConnectAttemptTimeouts { get; init; } =
+        ImmutableArray.Create(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25));
 
     private async Task<DBusConnection> ConnectAsync()
     {
@@ -151,7 +152,7 @@ internal sealed class SystemdBus : IDisposable
     /// means a connection systemd no longer serves, though its socket stays open (docs/reliability.md, "systemd
     /// behaviours the D-Bus code is shaped by"). sd-bus gives up after 25 s; so do we.
     /// </summary>
-    internal static TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(25);
+    internal TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(25);
 
     /// <summary>
     /// Runs a manager call; on a dropped connection — closed, or silent past <see cref="CallTimeout"/> — reconnects

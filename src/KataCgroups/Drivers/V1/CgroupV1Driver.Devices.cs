@@ -18,7 +18,7 @@ public sealed partial class CgroupV1Driver
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the devices controller is not mounted on this host", "devices");
         var dir = h.DirectoryOf(target.CgroupPath);
         if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
-        var before = DeviceRuleSet.ParseList(CgroupFs.Read(Path.Combine(dir, "devices.list")));
+        var before = DeviceRuleSet.ParseList(Fs.Read(Path.Combine(dir, "devices.list")));
         return DeviceRuleEdit.ChangeOfListWrite(dir, before, rule, kind);
     }
 
@@ -54,12 +54,12 @@ public sealed partial class CgroupV1Driver
         }
     }
 
-    private static CpusetBounds V1Bounds(string dir, string parent, string file, string value, bool exists)
+    private CpusetBounds V1Bounds(string dir, string parent, string file, string value, bool exists)
     {
         var children = exists
-            ? Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Select(c => (c, CgroupFs.TryReadValue(Path.Combine(c, file)) ?? "")).ToList()
+            ? Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Select(c => (c, Fs.TryReadValue(Path.Combine(c, file)) ?? "")).ToList()
             : new List<(string, string)>();
-        return new CpusetBounds(file, value, parent, CgroupFs.TryReadValue(Path.Combine(parent, file)) ?? "", file,
+        return new CpusetBounds(file, value, parent, Fs.TryReadValue(Path.Combine(parent, file)) ?? "", file,
             OnlineCpus.For(file), children);
     }
 
@@ -67,7 +67,7 @@ public sealed partial class CgroupV1Driver
     /// A cpuset write the kernel refused (EACCES: not within the parent; EBUSY: a child uses what would go; ERANGE: no
     /// such CPU; EINVAL: no such memory node), explained with the cgroups involved; null when the cause is not one of those.
     /// </summary>
-    internal static CgroupException? CpusetWriteFailed(string dir, CgroupWrite w, int errno)
+    internal CgroupException? CpusetWriteFailed(string dir, CgroupWrite w, int errno)
     {
         if (w.File is not ("cpuset.cpus" or "cpuset.mems")) return null;
         try

@@ -17,7 +17,7 @@ public sealed partial class CgroupV1Driver
             throw new CgroupException(ErrorIds.ControllerNotMounted, CgroupErrorKind.NotSupported, "the memory controller is not mounted on this host", "memory");
         var dir = h.DirectoryOf(target.CgroupPath);
         if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
-        var source = new OomControlSource(target, Kind, dir, log);
+        var source = new OomControlSource(Fs, target, Kind, dir, log);
         log.Verbose($"watching {target.CgroupPath}: {source.Mechanism}");
         return source;
     }
@@ -35,6 +35,7 @@ public sealed partial class CgroupV1Driver
     /// </summary>
     private sealed class OomControlSource : CgroupEventSource
     {
+        private readonly CgroupFs _fs;
         private readonly string _dir;
         private readonly string _oomControl;
         private readonly string _usage;
@@ -48,13 +49,14 @@ public sealed partial class CgroupV1Driver
         /// <summary>How far below the limit the v1 "max" threshold sits: 1 MiB, or a quarter of a smaller limit.</summary>
         internal static long LimitMargin(long limit) => Math.Min(1L << 20, limit / 4);
 
-        internal OomControlSource(CgroupTarget target, DriverKind driver, string dir, ICgroupLog log)
+        internal OomControlSource(CgroupFs fs, CgroupTarget target, DriverKind driver, string dir, ICgroupLog log)
             : base(target, driver, Describe(dir))
         {
+            _fs = fs;
             _dir = dir;
             _oomControl = Path.Combine(dir, "memory.oom_control");
             _usage = Path.Combine(dir, "memory.usage_in_bytes");
-            var limit = CgroupFs.TryReadNumber(Path.Combine(dir, "memory.limit_in_bytes")) ?? CgroupV1Plan.UnlimitedMemory;
+            var limit = _fs.TryReadNumber(Path.Combine(dir, "memory.limit_in_bytes")) ?? CgroupV1Plan.UnlimitedMemory;
             _threshold = limit > 0 && limit < CgroupV1Plan.UnlimitedMemory ? limit - LimitMargin(limit) : 0;
             _oomFd = NewEventFd(dir);
             try
@@ -73,8 +75,8 @@ public sealed partial class CgroupV1Driver
                 _limitFd?.Dispose();
                 throw;
             }
-            _lastOom = MemoryEventCounters.ParseOomControl(CgroupFs.TryRead(_oomControl));
-            _above = CgroupFs.TryReadNumber(_usage) >= _threshold;
+            _lastOom = MemoryEventCounters.ParseOomControl(_fs.TryRead(_oomControl));
+            _above = _fs.TryReadNumber(_usage) >= _threshold;
             if (_lastOom.OomKill is not null) _supported.Add(CgroupEventKind.OomKill);
         }
 
@@ -108,7 +110,7 @@ public sealed partial class CgroupV1Driver
                         ? string.Create(CultureInfo.InvariantCulture, $"{eventFd.Fd} {ofd} {t}")
                         : string.Create(CultureInfo.InvariantCulture, $"{eventFd.Fd} {ofd}");
                     var control = Path.Combine(_dir, "cgroup.event_control");
-                    int werr = CgroupFs.TryWrite(control, value, log);
+                    int werr = _fs.TryWrite(control, value, log);
                     if (werr != 0)
                         throw new CgroupException(ErrorIds.CgroupEventsUnavailable, CgroupErrorKind.WriteFailed,
                             $"cannot register a notification for {Path.GetFileName(file)}: writing '{value}' to {control} failed: {Errno.Describe(werr)}", control, werr);
@@ -136,7 +138,7 @@ public sealed partial class CgroupV1Driver
         {
             long notifications = Notify.Drain(_oomFd);
             long crossings = _limitFd is null ? 0 : Notify.Drain(_limitFd);
-            var oom = MemoryEventCounters.ParseOomControl(CgroupFs.TryRead(_oomControl));
+            var oom = MemoryEventCounters.ParseOomControl(_fs.TryRead(_oomControl));
             // The notification comes before the OOM killer picks a victim (mm/memcontrol-v1.c memcg1_oom_prepare): give
             // the kill a moment to be counted, so one wait reports the OOM and its kill together.
             if (notifications > 0 && oom.OomKill == _lastOom.OomKill && !oom.OomKillDisable)
@@ -144,13 +146,13 @@ public sealed partial class CgroupV1Driver
                 for (int i = 0; i < 50 && oom.OomKill == _lastOom.OomKill && Directory.Exists(_dir); i++)
                 {
                     Thread.Sleep(10);
-                    oom = MemoryEventCounters.ParseOomControl(CgroupFs.TryRead(_oomControl));
+                    oom = MemoryEventCounters.ParseOomControl(_fs.TryRead(_oomControl));
                 }
             }
             // The OOM eventfd is also signalled when the cgroup is removed: no OOM then.
             if (!Directory.Exists(_dir)) return Array.Empty<CgroupEvent>();
             long hits = MemoryEventCounters.UpCrossings(_above, crossings);
-            if (crossings > 0) _above = CgroupFs.TryReadNumber(_usage) >= _threshold;
+            if (crossings > 0) _above = _fs.TryReadNumber(_usage) >= _threshold;
             var events = MemoryEventCounters.DiffV1(notifications, _lastOom, oom, hits, _oomControl, _usage, DateTimeOffset.Now);
             _lastOom = oom;
             return events;

@@ -12,7 +12,7 @@ public sealed partial class CgroupV1Driver
     {
         if (!Exists(target)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         string? Dir(string controller) => _layout.TryGetIndex(controller, out int i) ? _layout.All[i].DirectoryOf(target.CgroupPath) : null;
-        string? Read(string controller, string file) => Dir(controller) is { } dir ? CgroupFs.TryReadIn(dir, file) : null;
+        string? Read(string controller, string file) => Dir(controller) is { } dir ? Fs.TryReadIn(dir, file) : null;
         return ResourceReader.FromV1(Read, CgroupFs.HugePageSizes(Dir("hugetlb"), ".limit_in_bytes"));
     }
 }

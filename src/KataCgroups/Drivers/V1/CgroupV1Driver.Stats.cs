@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Paths;
@@ -14,12 +15,10 @@ public sealed partial class CgroupV1Driver
     /// the BFQ files exist on every kernel that builds BFQ but stay empty for devices on another scheduler, while
     /// the throttle layer counts every bio.
     /// </summary>
-    private static readonly (string Source, string Bytes, string Ops)[] BlkioSources =
-    {
+    private static readonly ImmutableArray<(string Source, string Bytes, string Ops)> BlkioSources = ImmutableArray.Create(
         ("blkio.bfq", "blkio.bfq.io_service_bytes", "blkio.bfq.io_serviced"),
         ("blkio", "blkio.io_service_bytes", "blkio.io_serviced"),
-        ("blkio.throttle", "blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"),
-    };
+        ("blkio.throttle", "blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"));
 
     /// <inheritdoc/>
     public CgroupStats Stats(CgroupTarget target)

@@ -35,7 +35,7 @@ public sealed partial class CgroupV1Driver
             {
                 if (h.IsUnified) continue;
                 var dir = h.DirectoryOf(target.CgroupPath);
-                int errno = CgroupFs.TryAddId(dir, "tasks", tid, log);
+                int errno = Fs.TryAddId(dir, "tasks", tid, log);
                 if (errno == 0) continue;
                 outcome = TaskMoves.ThreadWritten(tid, tgid, dir, "tasks", errno, ThreadPlacement.Thread);
                 break;
@@ -48,7 +48,7 @@ public sealed partial class CgroupV1Driver
     /// <inheritdoc/>
     public MovePass MoveOnce(CgroupTarget from, CgroupTarget to, ICgroupLog log)
     {
-        var pass = new TaskMoves.PassBuilder(log);
+        var pass = new TaskMoves.PassBuilder(Fs, log);
         var threadsOf = new Dictionary<int, List<int>?>();   // asked once per process and pass, not once per hierarchy
         IReadOnlyList<int>? ThreadsOf(int pid) =>
             threadsOf.TryGetValue(pid, out var t) ? t : threadsOf[pid] = TaskMoves.ThreadsOf(Host.Options.ProcRoot, pid);
@@ -57,7 +57,7 @@ public sealed partial class CgroupV1Driver
             var toDir = h.DirectoryOf(to.CgroupPath);
             foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(from.CgroupPath)))
             {
-                var procs = CgroupFs.ReadProcs(dir);
+                var procs = Fs.ReadProcs(dir);
                 if (h.IsUnified)
                 {
                     // cgroup2 of a hybrid host: processes only.
@@ -65,7 +65,7 @@ public sealed partial class CgroupV1Driver
                     foreach (var pid in procs) pass.Write(dir, toDir, "cgroup.procs", pid, alone: false);
                     continue;
                 }
-                var tasks = CgroupFs.TryReadIds(dir, "tasks") ?? new List<int>();
+                var tasks = Fs.TryReadIds(dir, "tasks") ?? new List<int>();
                 pass.Found += tasks.Count;
                 if (tasks.Count == 0) continue;
                 var (whole, alone) = TaskMoves.Split(procs, new HashSet<int>(tasks), ThreadsOf);
@@ -82,7 +82,7 @@ public sealed partial class CgroupV1Driver
         var all = new HashSet<int>();
         foreach (var h in _layout.All)
             foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
-                all.UnionWith(CgroupFs.TryReadIds(dir, h.IsUnified ? "cgroup.procs" : "tasks") ?? new List<int>());
+                all.UnionWith(Fs.TryReadIds(dir, h.IsUnified ? "cgroup.procs" : "tasks") ?? new List<int>());
         return TaskMoves.Sorted(all);
     }
 
@@ -98,7 +98,7 @@ public sealed partial class CgroupV1Driver
         ref TaskMoves.SingleThreaded? single)
     {
         if (procs.Count == 0 || h.IsUnified || (single ??= new(Host.Options.ProcRoot)).All(procs)
-            || CgroupFs.TryReadIds(dir, "tasks") is not { } tasks)
+            || Fs.TryReadIds(dir, "tasks") is not { } tasks)
         {
             pids.UnionWith(procs);
             return;

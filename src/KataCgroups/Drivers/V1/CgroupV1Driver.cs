@@ -22,13 +22,19 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     private readonly HierarchyLayout _layout;
     private readonly BlkioWeightFile _blkioWeightFile = new();
 
-    /// <summary>Creates the driver for a probed host.</summary>
-    public CgroupV1Driver(HostInfo host)
+    /// <summary>
+    /// Creates the driver for a probed host, working beneath the hierarchy roots of <paramref name="fs"/>, which the
+    /// caller (<see cref="CgroupManager"/>) owns and disposes.
+    /// </summary>
+    internal CgroupV1Driver(HostInfo host, CgroupFs fs)
     {
         Host = host;
-        _layout = new HierarchyLayout(host);
-        CgroupRoots.Register(host);
+        Fs = fs;
+        _layout = new HierarchyLayout(host, fs);
     }
+
+    /// <summary>The cgroupfs primitives beneath this host's hierarchies.</summary>
+    private CgroupFs Fs { get; }
 
     /// <inheritdoc/>
     public DriverKind Kind => DriverKind.CgroupfsV1;
@@ -52,7 +58,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         var missing = new List<string>();
         foreach (var h in _layout.All)
         {
-            if (CgroupRoots.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
+            if (Fs.DirectoryExists(h.DirectoryOf(target.CgroupPath))) any = true;
             else missing.Add(h.Name);
         }
         bool marked = any && MarkDir(target) is { } m && CreateMark.IsSet(m);
@@ -91,7 +97,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // has memory.memsw.* or none does.
             if (limit == -1 || swap != 0) hasMemsw = File.Exists(Path.Combine(mem.MountPoint, "memory.memsw.limit_in_bytes"));
             // The write order of memory and memsw depends on the current limit only when both change.
-            if (limit != 0 && swap > 0 && CgroupFs.TryReadNumber(Path.Combine(mem.DirectoryOf(target.CgroupPath), "memory.limit_in_bytes")) is { } l)
+            if (limit != 0 && swap > 0 && Fs.TryReadNumber(Path.Combine(mem.DirectoryOf(target.CgroupPath), "memory.limit_in_bytes")) is { } l)
                 currentLimit = l;
         }
         if (resources.BlockIO is not null && _layout.TryGet("blkio", out var blkio))
@@ -115,7 +121,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // from) — read, not stat'ed first.
             for (var p = target.CgroupPath; ; p = CgroupPathText.Dir(p))
             {
-                if (CgroupFs.TryRead(Path.Combine(dev.DirectoryOf(p), "devices.list")) is { } list)
+                if (Fs.TryRead(Path.Combine(dev.DirectoryOf(p), "devices.list")) is { } list)
                 {
                     currentDevices = DeviceRuleSet.ParseList(list);
                     break;
@@ -128,13 +134,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     }
 
     /// <summary>The cgroup's directory in <paramref name="h"/>, or its nearest existing ancestor.</summary>
-    private static string NearestExisting(Hierarchy h, string cgroupPath)
+    private string NearestExisting(Hierarchy h, string cgroupPath)
     {
         var p = cgroupPath;
         while (true)
         {
             var dir = h.DirectoryOf(p);
-            if (p == "/" || CgroupRoots.DirectoryExists(dir)) return dir;
+            if (p == "/" || Fs.DirectoryExists(dir)) return dir;
             p = CgroupPathText.Dir(p);
         }
     }
@@ -144,7 +150,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdirs decide it
         var markDir = MarkDir(target);
-        CgroupTree.Transactional(target, log, created =>
+        CgroupTree.Transactional(Fs, target, log, created =>
         {
             // Whoever made the leaf owns it: one found there already (before, or made by a racing creator) fails
             // the create before anything is written into it, and only this call's directories are rolled back.
@@ -152,7 +158,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // rollback removes it last (newest first), so no moment shows a leaf that looks complete and is not.
             _layout.MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
             {
-                CreateMark.SetOrWarn(markDir!, log);
+                CreateMark.SetOrWarn(Fs, markDir!, log);
                 CrashPoint.Hit("create:marked");
             });
             CrashPoint.Hit("create:dirs");
@@ -162,7 +168,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         // Just made: no existence check before the moves.
         var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)_layout.MoveIn(target, pids, log, null);
         CrashPoint.Hit("create:moved");
-        CreateMark.ClearOrWarn(markDir!, log);   // the very last step: now it is complete
+        CreateMark.ClearOrWarn(Fs, markDir!, log);   // the very last step: now it is complete
         return outcomes;
     }
 
@@ -184,7 +190,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             if (w.Controller != dirController)
                 (dirController, dir) = (w.Controller, _layout[w.Controller].DirectoryOf(target.CgroupPath));
             if (w.File == "cpu.cfs_quota_us" && quotaWritten) continue;
-            int errno = CgroupFs.TryWriteIn(dir!, w.File, w.Value, log);
+            int errno = Fs.TryWriteIn(dir!, w.File, w.Value, log);
             if (errno == 0) continue;
             var file = Path.Combine(dir!, w.File);
 
@@ -193,9 +199,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
                 && writes.Skip(i + 1).FirstOrDefault(x => x.File == "cpu.cfs_quota_us") is { } quota)
             {
                 log.Debug($"{file}: EINVAL, writing cpu.cfs_quota_us first");
-                CgroupFs.Write(Path.Combine(dir!, quota.File), quota.Value, log);
+                Fs.Write(Path.Combine(dir!, quota.File), quota.Value, log);
                 quotaWritten = true;
-                CgroupFs.Write(file, w.Value, log);
+                Fs.Write(file, w.Value, log);
                 continue;
             }
             // fs/cpu.go: cpu.cfs_burst_us arrived in Linux 5.14; runc ignores its absence.
@@ -207,8 +213,8 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // fs/memory.go: EBUSY means usage is above the new limit; say so with the numbers.
             if (errno == Errno.EBUSY && w.File is "memory.limit_in_bytes" or "memory.memsw.limit_in_bytes")
             {
-                var usage = CgroupFs.TryReadValue(Path.Combine(dir!, "memory.usage_in_bytes")) ?? "?";
-                var peak = CgroupFs.TryReadValue(Path.Combine(dir!, "memory.max_usage_in_bytes")) ?? "?";
+                var usage = Fs.TryReadValue(Path.Combine(dir!, "memory.usage_in_bytes")) ?? "?";
+                var peak = Fs.TryReadValue(Path.Combine(dir!, "memory.max_usage_in_bytes")) ?? "?";
                 throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
                     $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
             }
@@ -221,7 +227,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (plan.DeviceTarget is { } want && _layout.TryGet("devices", out var devH))
         {
             var listFile = Path.Combine(devH.DirectoryOf(target.CgroupPath), "devices.list");
-            var have = DeviceRuleSet.ParseList(CgroupFs.Read(listFile));
+            var have = DeviceRuleSet.ParseList(Fs.Read(listFile));
             bool ok = want.DefaultAllow ? have.DefaultAllow : have.SameAs(want);
             if (!ok)
                 throw new CgroupException(ErrorIds.DevicesMismatch, CgroupErrorKind.WriteFailed,
@@ -289,7 +295,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
                 continue;
             }
             if (i == pidsIndex) continue;
-            if (CgroupFs.TryReadProcs(reads.Directory(i)) is { } procs)
+            if (Fs.TryReadProcs(reads.Directory(i)) is { } procs)
             {
                 reads.Found(i);
                 PlaceThreads(_layout.All[i], reads.Directory(i), target.CgroupPath, procs, pidSet, ref threadSet, ref single);
@@ -364,11 +370,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             {
                 // Emptied already in the common case: one rmdir. A directory that still holds something (a process
                 // only in this hierarchy, a fork meanwhile, child cgroups) refuses and gets the full treatment.
-                int errno = CgroupFs.TryRmdirOnce(dir, log);
+                int errno = Fs.TryRmdirOnce(dir, log);
                 if (errno == 0) { removed++; continue; }
                 if (errno == Errno.ENOENT) continue;
             }
-            removed += CgroupTree.RemoveSubtree(dir, h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
+            removed += CgroupTree.RemoveSubtree(Fs, dir, h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
         }
         if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
@@ -387,7 +393,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         if (!_layout.MountedFromRoots) return false;
         var source = _layout.TryGet("devices", out var dev) ? dev : _layout.All[0];
-        var pids = CgroupFs.ReadProcs(source.DirectoryOf(target.CgroupPath));
+        var pids = Fs.ReadProcs(source.DirectoryOf(target.CgroupPath));
         using var progress = new CgroupTree.CountedProgress(log, "Moving processes", $"{target.CgroupPath} → {parentPath}", pids.Count);
         for (int i = 0; i < pids.Count; i++)
         {
@@ -430,7 +436,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         {
             if (HierarchyOfLine(line, out var path) is not { } h || !path.SequenceEqual(target.CgroupPath)) continue;
             var to = h.DirectoryOf(parentPath);
-            int errno = CgroupFs.TryAddProcess(to, pid, log);
+            int errno = Fs.TryAddProcess(to, pid, log);
             if (errno == 0) moved.Add(pid);
             else if (errno != Errno.ESRCH) throw CgroupErrors.ProcessMoveFailed(pid, h.DirectoryOf(target.CgroupPath), to, errno);
         }
@@ -445,7 +451,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         {
             foreach (var h in _layout.All)
                 foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
-                    foreach (var pid in CgroupFs.ReadProcs(dir))
+                    foreach (var pid in Fs.ReadProcs(dir))
                         if (killed.Add(pid))
                         {
                             log.Verbose($"kill -KILL {pid}");
@@ -469,7 +475,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         if (!File.Exists(file)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
         if (state == FreezerState.Thawed)
         {
-            CgroupFs.Write(file, "THAWED", log);
+            Fs.Write(file, "THAWED", log);
             return;
         }
         // fs/freezer.go: writing FROZEN may leave the cgroup FREEZING when a task is in an uninterruptible
@@ -478,16 +484,16 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         {
             if (i % 50 == 49)
             {
-                CgroupFs.Write(file, "THAWED", log);
+                Fs.Write(file, "THAWED", log);
                 Thread.Sleep(10);
             }
-            CgroupFs.Write(file, "FROZEN", log);
+            Fs.Write(file, "FROZEN", log);
             if (i % 25 == 24) Thread.Sleep(10);
-            var now = CgroupFs.TryReadValue(file);
+            var now = Fs.TryReadValue(file);
             if (now == "FROZEN") return;
             log.Debug($"{file} is {now}, retrying");
         }
-        CgroupFs.Write(file, "THAWED", log);
+        Fs.Write(file, "THAWED", log);
         throw new CgroupException(ErrorIds.FreezeFailed, CgroupErrorKind.ResourceBusy, $"unable to freeze {file}: still FREEZING after 1000 attempts", file);
     }
 
@@ -574,5 +580,5 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
 
     /// <inheritdoc/>
     public IReadOnlyList<CgroupTarget> Find(string root) =>
-        CgroupTree.FindKata(_layout.All.Select(h => h.DirectoryOf(root)).ToList(), root);
+        CgroupTree.FindKata(Fs, _layout.All.Select(h => h.DirectoryOf(root)).ToList(), root);
 }

@@ -30,7 +30,7 @@ internal sealed class HierarchyReads
     internal string? Text(string controller, string file)
     {
         if (!_layout.TryGetIndex(controller, out int i)) return null;
-        var text = CgroupFs.TryReadIn(Directory(i), file);
+        var text = _layout.Fs.TryReadIn(Directory(i), file);
         if (text is not null) _there[i] = true;
         return text;
     }
@@ -39,7 +39,7 @@ internal sealed class HierarchyReads
     internal long? Number(string controller, string file)
     {
         if (!_layout.TryGetIndex(controller, out int i)) return null;
-        var n = CgroupFs.TryReadNumberIn(Directory(i), file, out bool exists);
+        var n = _layout.Fs.TryReadNumberIn(Directory(i), file, out bool exists);
         if (exists) _there[i] = true;
         return n == CgroupV1Plan.UnlimitedMemory ? -1 : n;
     }
@@ -48,7 +48,7 @@ internal sealed class HierarchyReads
     internal void Found(int index) => _there[index] = true;
 
     /// <summary>Whether the directory of hierarchy <paramref name="index"/> is there: known from a read, else one stat.</summary>
-    internal bool Confirm(int index) => _there[index] ??= CgroupRoots.DirectoryExists(Directory(index));
+    internal bool Confirm(int index) => _there[index] ??= _layout.Fs.DirectoryExists(Directory(index));
 
     /// <summary>True when a read or a stat showed the directory of hierarchy <paramref name="index"/>.</summary>
     internal bool IsThere(int index) => _there[index] == true;

@@ -17,10 +17,10 @@ namespace KataCgroups.Drivers.V2;
 public sealed partial class CgroupV2Driver
 {
     /// <summary>Attaches the program for <paramref name="state"/> and records the state (New, Set -Device, hot updates).</summary>
-    private static void ApplyDevices(string dir, DeviceRuleSet state, ICgroupLog log)
+    private void ApplyDevices(string dir, DeviceRuleSet state, ICgroupLog log)
     {
-        DevicePrograms.Apply(dir, state, log);
-        var ids = DevicePrograms.Attached(dir);
+        DevicePrograms.Apply(Fs, dir, state, log);
+        var ids = DevicePrograms.Attached(Fs, dir);
         var payload = DeviceStatePayload.Format(state, ids);
         log.Verbose($"setxattr {dir} {DeviceStatePayload.AttributeName}: {state.Exceptions.Count()} rules, default {(state.DefaultAllow ? "allow" : "deny")}, program {string.Join(",", ids)}");
         int errno = Xattr.TrySet(dir, DeviceStatePayload.AttributeName, payload);
@@ -30,7 +30,7 @@ public sealed partial class CgroupV2Driver
     }
 
     /// <summary>The rule set this module last applied to <paramref name="dir"/>, checked against the programs attached now.</summary>
-    private static DeviceRuleSet ReadDeviceState(string dir)
+    private DeviceRuleSet ReadDeviceState(string dir)
     {
         var text = Xattr.TryGet(dir, DeviceStatePayload.AttributeName, out int errno);
         if (text is null)
@@ -41,7 +41,7 @@ public sealed partial class CgroupV2Driver
                     : $"cannot read {DeviceStatePayload.AttributeName} of {dir}: {Errno.Describe(errno)}",
                 dir, errno == Xattr.ENODATA ? 0 : errno);
         var (state, ids) = DeviceStatePayload.Parse(text, dir);
-        var attached = DevicePrograms.Attached(dir);
+        var attached = DevicePrograms.Attached(Fs, dir);
         if (!attached.Order().SequenceEqual(ids.Order()))
             throw new CgroupException(ErrorIds.DeviceStateUnknown, CgroupErrorKind.ReadFailed,
                 $"the device program attached to {dir} ({(attached.Count == 0 ? "none" : "program " + string.Join(",", attached))}) is not the one KataCgroups applied " +
@@ -98,7 +98,7 @@ public sealed partial class CgroupV2Driver
         var effective = file + ".effective";
         for (var d = parent; d.Length >= _h.MountPoint.Length; d = Path.GetDirectoryName(d) ?? "")
         {
-            if (CgroupFs.TryReadValue(Path.Combine(d, effective)) is { } v)
+            if (Fs.TryReadValue(Path.Combine(d, effective)) is { } v)
                 return new CpusetBounds(file, value, d, v, effective, OnlineCpus.For(file), Array.Empty<(string, string)>());
             if (d == _h.MountPoint) break;
         }

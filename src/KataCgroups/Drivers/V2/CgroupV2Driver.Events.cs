@@ -13,7 +13,7 @@ public sealed partial class CgroupV2Driver
     {
         var dir = Dir(target);
         if (!Directory.Exists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
-        var source = new MemoryEventsSource(target, Kind, Path.Combine(dir, "memory.events"));
+        var source = new MemoryEventsSource(Fs, target, Kind, Path.Combine(dir, "memory.events"));
         log.Verbose($"watching {target.CgroupPath}: {source.Mechanism}");
         return source;
     }
@@ -26,20 +26,22 @@ public sealed partial class CgroupV2Driver
     private sealed class MemoryEventsSource : CgroupEventSource
     {
         private static readonly IReadOnlySet<CgroupEventKind> All = Enum.GetValues<CgroupEventKind>().ToHashSet();
+        private readonly CgroupFs _fs;
         private readonly string _file;
         private readonly SafeFdHandle _inotify;
         private Dictionary<string, long> _last;
 
-        internal MemoryEventsSource(CgroupTarget target, DriverKind driver, string file)
+        internal MemoryEventsSource(CgroupFs fs, CgroupTarget target, DriverKind driver, string file)
             : base(target, driver, $"inotify IN_MODIFY on {file}")
         {
+            _fs = fs;
             _file = file;
             // Watch first, then read the baseline: a change in between is seen (as a notification with a diff of 0 or more).
             _inotify = Notify.Inotify(file, Notify.IN_MODIFY, out int errno) ?? throw (errno == Errno.ENOENT
                 ? new CgroupException(ErrorIds.CgroupEventsUnavailable, CgroupErrorKind.NotSupported,
                     $"{file} does not exist: the memory controller is not enabled for cgroup {target.CgroupPath} (cgroup.subtree_control of its parent)", file, errno)
                 : new CgroupException(ErrorIds.CgroupEventsUnavailable, CgroupErrorKind.ReadFailed, $"cannot watch {file}: {Errno.Describe(errno)}", file, errno));
-            _last = MemoryEventCounters.ParseFlatKeyed(CgroupFs.TryRead(file));
+            _last = MemoryEventCounters.ParseFlatKeyed(_fs.TryRead(file));
         }
 
         public override IReadOnlySet<CgroupEventKind> Supported => All;
@@ -53,7 +55,7 @@ public sealed partial class CgroupV2Driver
         public override IReadOnlyList<CgroupEvent> Collect(bool signalled)
         {
             if (signalled) Notify.Drain(_inotify);
-            var text = CgroupFs.TryRead(_file);
+            var text = _fs.TryRead(_file);
             if (text is null) return Array.Empty<CgroupEvent>();
             var now = MemoryEventCounters.ParseFlatKeyed(text);
             var events = MemoryEventCounters.DiffV2(_last, now, _file, DateTimeOffset.Now);

@@ -18,6 +18,6 @@ public sealed partial class CgroupV2Driver
         string? whyNot = null;
         try { devices = ReadDeviceState(dir); }
         catch (CgroupException e) { whyNot = e.Message; }
-        return ResourceReader.FromV2(file => CgroupFs.TryReadIn(dir, file), CgroupFs.HugePageSizes(dir, ".max"), devices, whyNot);
+        return ResourceReader.FromV2(file => Fs.TryReadIn(dir, file), CgroupFs.HugePageSizes(dir, ".max"), devices, whyNot);
     }
 }

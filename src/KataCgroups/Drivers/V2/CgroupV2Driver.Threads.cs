@@ -16,7 +16,7 @@ namespace KataCgroups.Drivers.V2;
 /// </summary>
 public sealed partial class CgroupV2Driver
 {
-    private bool Threaded(string dir) => CgroupFs.TryReadValue(Path.Combine(dir, "cgroup.type")) == "threaded";
+    private bool Threaded(string dir) => Fs.TryReadValue(Path.Combine(dir, "cgroup.type")) == "threaded";
 
     /// <inheritdoc/>
     public IReadOnlyList<ThreadOutcome> AddThreads(CgroupTarget target, IReadOnlyList<int> tids, ICgroupLog log)
@@ -34,7 +34,7 @@ public sealed partial class CgroupV2Driver
                 continue;
             }
             var file = threaded ? "cgroup.threads" : "cgroup.procs";
-            outcomes.Add(TaskMoves.ThreadWritten(tid, tgid, dir, file, CgroupFs.TryAddId(dir, file, tid, log),
+            outcomes.Add(TaskMoves.ThreadWritten(tid, tgid, dir, file, Fs.TryAddId(dir, file, tid, log),
                 threaded ? ThreadPlacement.Thread : ThreadPlacement.WholeProcess));
         }
         return outcomes;
@@ -43,7 +43,7 @@ public sealed partial class CgroupV2Driver
     /// <inheritdoc/>
     public MovePass MoveOnce(CgroupTarget from, CgroupTarget to, ICgroupLog log)
     {
-        var pass = new TaskMoves.PassBuilder(log);
+        var pass = new TaskMoves.PassBuilder(Fs, log);
         var toDir = Dir(to);
         bool toThreaded = Threaded(toDir);
         foreach (var dir in CgroupTree.PostOrder(Dir(from)))
@@ -52,14 +52,14 @@ public sealed partial class CgroupV2Driver
             {
                 // A threaded cgroup lists threads, not processes (reading its cgroup.procs fails with EOPNOTSUPP). Into
                 // a threaded destination each goes alone; into a domain one a thread id takes its whole process.
-                var tids = CgroupFs.TryReadIds(dir, "cgroup.threads") ?? new List<int>();
+                var tids = Fs.TryReadIds(dir, "cgroup.threads") ?? new List<int>();
                 pass.Found += tids.Count;
                 foreach (var tid in tids)
                     pass.Write(dir, toDir, toThreaded ? "cgroup.threads" : "cgroup.procs", tid, alone: toThreaded,
                         toThreaded ? tid : TaskMoves.ProcessOf(Host.Options.ProcRoot, tid) is int p and > 0 ? p : tid);
                 continue;
             }
-            var procs = CgroupFs.ReadProcs(dir);
+            var procs = Fs.ReadProcs(dir);
             pass.Found += procs.Count;
             foreach (var pid in procs) pass.Write(dir, toDir, "cgroup.procs", pid, alone: false);
         }
@@ -75,13 +75,13 @@ public sealed partial class CgroupV2Driver
     {
         if (!Threaded(dir))
         {
-            var procs = CgroupFs.ReadProcs(dir);
+            var procs = Fs.ReadProcs(dir);
             procs.Sort();
             return (procs, Array.Empty<int>());
         }
         var pids = new List<int>();
         var threads = new List<int>();
-        foreach (var tid in CgroupFs.TryReadIds(dir, "cgroup.threads") ?? new List<int>())
+        foreach (var tid in Fs.TryReadIds(dir, "cgroup.threads") ?? new List<int>())
             (TaskMoves.ProcessOf(Host.Options.ProcRoot, tid) == tid ? pids : threads).Add(tid);
         var threadsOfLeaders = new HashSet<int>(pids.SelectMany(p => TaskMoves.ThreadsOf(Host.Options.ProcRoot, p) ?? new List<int>()));
         return (TaskMoves.Sorted(pids), TaskMoves.Sorted(threads.Where(t => !threadsOfLeaders.Contains(t))));
@@ -92,7 +92,7 @@ public sealed partial class CgroupV2Driver
     {
         var all = new HashSet<int>();
         foreach (var dir in CgroupTree.PostOrder(Dir(target)))
-            all.UnionWith(CgroupFs.TryReadIds(dir, "cgroup.threads") ?? new List<int>());
+            all.UnionWith(Fs.TryReadIds(dir, "cgroup.threads") ?? new List<int>());
         return TaskMoves.Sorted(all);
     }
 }

@@ -17,13 +17,19 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
 {
     private readonly Hierarchy _h;
 
-    /// <summary>Creates the driver for a host whose cgroup2 mount is <paramref name="unified"/>.</summary>
-    public CgroupV2Driver(HostInfo host, Hierarchy unified)
+    /// <summary>
+    /// Creates the driver for a host whose cgroup2 mount is <paramref name="unified"/>, working beneath the hierarchy
+    /// roots of <paramref name="fs"/>, which the caller (<see cref="CgroupManager"/>) owns and disposes.
+    /// </summary>
+    internal CgroupV2Driver(HostInfo host, Hierarchy unified, CgroupFs fs)
     {
         Host = host;
         _h = unified;
-        CgroupRoots.Register(host);
+        Fs = fs;
     }
+
+    /// <summary>The cgroupfs primitives beneath this host's hierarchies.</summary>
+    private CgroupFs Fs { get; }
 
     /// <inheritdoc/>
     public DriverKind Kind => DriverKind.CgroupfsV2;
@@ -34,7 +40,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     private string Dir(CgroupTarget t) => _h.DirectoryOf(t.CgroupPath);
 
     /// <inheritdoc/>
-    public bool Exists(CgroupTarget target) => CgroupRoots.DirectoryExists(Dir(target));
+    public bool Exists(CgroupTarget target) => Fs.DirectoryExists(Dir(target));
 
     /// <inheritdoc/>
     public CgroupCompleteness Check(CgroupTarget target)
@@ -78,7 +84,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         // What may be enabled is what the root offers (runc's libcontainer/cgroups/fs2/create.go reads the root's
         // cgroup.controllers too): a parent's own file lists only what was enabled above it so far, and Execute
         // enables the rest top-down (EnableControllers), for a later Set as for a create.
-        var available = Words(CgroupFs.TryRead(Path.Combine(_h.MountPoint, "cgroup.controllers")));
+        var available = Words(Fs.TryRead(Path.Combine(_h.MountPoint, "cgroup.controllers")));
         var reference = ReferenceDir(target);
         var weights = reference is null ? null : BlockIoWeights.DetectV2(reference);
         bool swap = reference is not null && File.Exists(Path.Combine(reference, "memory.swap.max"));
@@ -90,19 +96,19 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdir decides it
         var dir = Dir(target);
-        CgroupTree.Transactional(target, log, created =>
+        CgroupTree.Transactional(Fs, target, log, created =>
         {
-            if (!CgroupTree.MakeLevels(_h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
+            if (!CgroupTree.MakeLevels(Fs, _h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
             // Marked right after the mkdir that made it ours (CreateMark: on a unified-only host these two calls are
             // the one window, where the new leaf is empty and bounded by its parent).
-            CreateMark.SetOrWarn(dir, log);
+            CreateMark.SetOrWarn(Fs, dir, log);
             CrashPoint.Hit("create:marked");
             Execute(target, plan, log);
             CrashPoint.Hit("create:written");
         });
         var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
         CrashPoint.Hit("create:moved");
-        CreateMark.ClearOrWarn(dir, log);   // the very last step: now it is complete
+        CreateMark.ClearOrWarn(Fs, dir, log);   // the very last step: now it is complete
         return outcomes;
     }
 
@@ -121,16 +127,16 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         {
             var dir = _h.DirectoryOf(parentPath);
             var file = Path.Combine(dir, "cgroup.subtree_control");
-            var enabled = Words(CgroupFs.TryRead(file));
+            var enabled = Words(Fs.TryRead(file));
             var missing = needed.Where(c => !enabled.Contains(c)).ToList();
             if (missing.Count > 0)
             {
                 var batch = string.Join(' ', missing.Select(c => "+" + c));
-                if (CgroupFs.TryWrite(file, batch, log) != 0)
+                if (Fs.TryWrite(file, batch, log) != 0)
                 {
                     foreach (var c in missing)
                     {
-                        int errno = CgroupFs.TryWrite(file, "+" + c, log);
+                        int errno = Fs.TryWrite(file, "+" + c, log);
                         if (errno != 0)
                             throw CgroupFs.WriteFailed(file, "+" + c, errno, errno == Errno.EBUSY
                                 ? "the cgroup has processes of its own, and cgroup v2 only lets a cgroup without processes enable controllers for its children"
@@ -156,12 +162,12 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         foreach (var w in plan.Writes)
         {
             var file = Path.Combine(dir, w.File);
-            int errno = CgroupFs.TryWrite(file, w.Value, log);
+            int errno = Fs.TryWrite(file, w.Value, log);
             if (errno == 0) continue;
             if (errno == Errno.EBUSY && w.File == "memory.max")
             {
-                var usage = CgroupFs.TryReadValue(Path.Combine(dir, "memory.current")) ?? "?";
-                var peak = CgroupFs.TryReadValue(Path.Combine(dir, "memory.peak")) ?? "?";
+                var usage = Fs.TryReadValue(Path.Combine(dir, "memory.current")) ?? "?";
+                var peak = Fs.TryReadValue(Path.Combine(dir, "memory.peak")) ?? "?";
                 throw new CgroupException(ErrorIds.MemoryLimitBusy, CgroupErrorKind.ResourceBusy,
                     $"unable to set memory limit to {w.Value} (current usage {usage}, peak usage {peak}): {Errno.Describe(errno)}", file, errno);
             }
@@ -180,7 +186,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         var outcomes = new List<ProcessOutcome>(pids.Count);
         foreach (var pid in pids)
         {
-            outcomes.Add(CgroupTree.AddOutcome(pid, CgroupFs.TryAddProcess(Dir(target), pid, log), Dir(target)));
+            outcomes.Add(CgroupTree.AddOutcome(pid, Fs.TryAddProcess(Dir(target), pid, log), Dir(target)));
         }
         return outcomes;
     }
@@ -188,7 +194,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     /// <inheritdoc/>
     public IReadOnlyList<int> GetProcesses(CgroupTarget target)
     {
-        var list = CgroupFs.ReadProcs(Dir(target));
+        var list = Fs.ReadProcs(Dir(target));
         list.Sort();
         return list;
     }
@@ -197,9 +203,9 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     public CgroupSnapshot Read(CgroupTarget target)
     {
         var dir = Dir(target);
-        if (!CgroupRoots.DirectoryExists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
-        long? Num(string file) => CgroupFs.TryReadNumberIn(dir, file, out _);
-        string? Str(string file) => CgroupFs.TryReadIn(dir, file)?.Trim();
+        if (!Fs.DirectoryExists(dir)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
+        long? Num(string file) => Fs.TryReadNumberIn(dir, file, out _);
+        string? Str(string file) => Fs.TryReadIn(dir, file)?.Trim();
         long? quota = null, period = null;
         if (Str("cpu.max") is { } cpuMax)
         {
@@ -210,7 +216,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         string? freezer = Str("cgroup.freeze") switch { "1" => Frozen(dir) ? "FROZEN" : "FREEZING", "0" => "THAWED", _ => null };
         var membership = Membership(dir);
         IReadOnlyList<string> devices;
-        try { devices = DevicePrograms.Attached(dir).Select(id => $"eBPF program {id}").ToList(); }
+        try { devices = DevicePrograms.Attached(Fs, dir).Select(id => $"eBPF program {id}").ToList(); }
         catch (CgroupException) { devices = Array.Empty<string>(); }
         return new CgroupSnapshot
         {
@@ -238,8 +244,8 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         };
     }
 
-    private static bool Frozen(string dir) =>
-        (CgroupFs.TryRead(Path.Combine(dir, "cgroup.events")) ?? "").Split('\n').Any(l => l.Trim() == "frozen 1");
+    private bool Frozen(string dir) =>
+        (Fs.TryRead(Path.Combine(dir, "cgroup.events")) ?? "").Split('\n').Any(l => l.Trim() == "frozen 1");
 
     /// <inheritdoc/>
     public RemoveOutcome Remove(CgroupTarget target, RemoveOptions options, ICgroupLog log)
@@ -250,11 +256,11 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         if (options.Kill)
         {
             var killFile = Path.Combine(dir, "cgroup.kill");
-            foreach (var d in CgroupTree.PostOrder(dir)) killed.UnionWith(CgroupFs.ReadProcs(d));
+            foreach (var d in CgroupTree.PostOrder(dir)) killed.UnionWith(Fs.ReadProcs(d));
             if (File.Exists(killFile))
             {
                 // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included.
-                CgroupFs.Write(killFile, "1", log);
+                Fs.Write(killFile, "1", log);
             }
             else
             {
@@ -262,12 +268,12 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
                 foreach (var pid in killed) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
                 SetFreezer(target, FreezerState.Thawed, log);
             }
-            for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => CgroupFs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
+            for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => Fs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
         }
         var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
         var failures = new List<string>();
         int failedErrno = 0;
-        int removed = CgroupTree.RemoveSubtree(dir, parentDir, moved, log, _h.MountPoint, failures, ref failedErrno);
+        int removed = CgroupTree.RemoveSubtree(Fs, dir, parentDir, moved, log, _h.MountPoint, failures, ref failedErrno);
         if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
@@ -278,7 +284,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         var dir = Dir(target);
         var file = Path.Combine(dir, "cgroup.freeze");
         if (!File.Exists(file)) throw CgroupErrors.NotFound(target.CgroupPath, target.RequestedPath);
-        CgroupFs.Write(file, state == FreezerState.Frozen ? "1" : "0", log);
+        Fs.Write(file, state == FreezerState.Frozen ? "1" : "0", log);
         if (state == FreezerState.Thawed) return;
         // The kernel sets "frozen 1" in cgroup.events once every task stopped (cgroup-v2.rst "cgroup.freeze").
         for (int i = 0; i < 1000; i++)
@@ -290,5 +296,5 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(new[] { _h.DirectoryOf(root) }, root);
+    public IReadOnlyList<CgroupTarget> Find(string root) => CgroupTree.FindKata(Fs, new[] { _h.DirectoryOf(root) }, root);
 }

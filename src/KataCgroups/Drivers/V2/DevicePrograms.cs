@@ -12,13 +12,13 @@ namespace KataCgroups.Drivers.V2;
 /// atomic (BPF_F_REPLACE); otherwise the new program is attached first (so there is never a moment with no
 /// filter) and the old ones detached after.
 /// </summary>
-public static class DevicePrograms
+internal static class DevicePrograms
 {
     /// <summary>Loads and attaches the program for <paramref name="state"/> on <paramref name="cgroupDir"/>.</summary>
-    public static void Apply(string cgroupDir, DeviceRuleSet state, ICgroupLog log)
+    internal static void Apply(CgroupFs fs, string cgroupDir, DeviceRuleSet state, ICgroupLog log)
     {
         var program = DeviceFilterProgram.Build(state);
-        int dirFd = OpenDirectory(cgroupDir);
+        int dirFd = OpenDirectory(fs, cgroupDir);
         int progFd = -1;
         try
         {
@@ -74,9 +74,9 @@ public static class DevicePrograms
     }
 
     /// <summary>Ids of the device programs attached to a cgroup2 directory.</summary>
-    public static IReadOnlyList<uint> Attached(string cgroupDir)
+    internal static IReadOnlyList<uint> Attached(CgroupFs fs, string cgroupDir)
     {
-        int dirFd = OpenDirectory(cgroupDir);
+        int dirFd = OpenDirectory(fs, cgroupDir);
         try
         {
             return Bpf.Query(dirFd, out int errno) ?? throw new CgroupException(ErrorIds.CgroupReadFailed, CgroupErrorKind.ReadFailed,
@@ -85,10 +85,10 @@ public static class DevicePrograms
         finally { Libc.Close(dirFd); }
     }
 
-    private static int OpenDirectory(string dir)
+    private static int OpenDirectory(CgroupFs fs, string dir)
     {
         // Beneath the hierarchy, like every other open (Drivers/CgroupRoots).
-        int fd = CgroupRoots.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
+        int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0)
         {
             throw new CgroupException(errno == Errno.ENOENT ? ErrorIds.CgroupNotFound : ErrorIds.CgroupReadFailed,

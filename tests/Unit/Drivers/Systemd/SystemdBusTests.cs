@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net.Sockets;
 using KataCgroups.Drivers.Systemd;
 using KataCgroups.Errors;
@@ -10,7 +11,6 @@ namespace KataCgroups.Tests.Drivers.Systemd;
 /// private-socket connection whose BEGIN and Hello it reads in one go while busy) costs one short wait per
 /// attempt, each attempt on a fresh connection, and ends in SystemdUnavailable, never in a hang.
 /// </summary>
-[Collection(nameof(SystemdBusTests))]   // ConnectAttemptTimeouts is process-wide
 public sealed class SystemdBusTests
 {
     [Fact]
@@ -47,12 +47,13 @@ public sealed class SystemdBusTests
             }
         });
 
-        var saved = SystemdBus.ConnectAttemptTimeouts;
-        SystemdBus.ConnectAttemptTimeouts = new[] { TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(300) };
         var log = new RecordingLog();
         try
         {
-            using var bus = new SystemdBus("unix:path=" + socketPath, log);
+            using var bus = new SystemdBus("unix:path=" + socketPath, log)
+            {
+                ConnectAttemptTimeouts = ImmutableArray.Create(TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(300)),
+            };
             var connect = bus.EnsureConnectedAsync();
             var finished = await Task.WhenAny(connect, Task.Delay(TimeSpan.FromSeconds(20)));
             Assert.Same(connect, finished);   // bounded: no hang
@@ -63,7 +64,6 @@ public sealed class SystemdBusTests
         }
         finally
         {
-            SystemdBus.ConnectAttemptTimeouts = saved;
             stop.Cancel();
             await server;
             lock (accepted) foreach (var s in accepted) s.Dispose();
