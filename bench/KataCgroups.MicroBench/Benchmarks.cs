@@ -123,6 +123,7 @@ public class DeviceBenchmarks
 public class WriteBenchmarks
 {
     private string _root = "", _file = "", _deep = "";
+    private readonly CgroupFs _fs = new(new CgroupRoots());
 
     [GlobalSetup]
     public void Setup()
@@ -135,15 +136,19 @@ public class WriteBenchmarks
         File.WriteAllText(_file, "");
         _deep = Path.Combine(dir, "pids.max");
         File.WriteAllText(_deep, "");
-        if (!CgroupRoots.Register(_root, verify: false)) throw new InvalidOperationException($"cannot register {_root}");
+        if (!_fs.Roots.Register(_root, verify: false)) throw new InvalidOperationException($"cannot register {_root}");
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(_root, recursive: true);
+    public void Cleanup()
+    {
+        _fs.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
 
     [Benchmark(Description = "CgroupFs.TryWrite (number)")]
-    public int WriteNumber() => CgroupFs.TryWrite(_file, "268435456");
+    public int WriteNumber() => _fs.TryWrite(_file, "268435456");
 
     [Benchmark(Description = "CgroupFs.TryWrite (device rule)")]
-    public int WriteRule() => CgroupFs.TryWrite(_deep, "c 10:232 rwm");
+    public int WriteRule() => _fs.TryWrite(_deep, "c 10:232 rwm");
 }

@@ -62,8 +62,8 @@ internal sealed class CgroupRoots : IDisposable
     }
 
     /// <summary>
-    /// Registers a hierarchy's mount point (again after a mount change: the old handle is released once no call
-    /// uses it). <paramref name="verify"/> requires it to be cgroupfs; test roots on ordinary file systems pass false.
+    /// Registers a hierarchy's mount point (registered again, its handle is replaced: the old one is released once no
+    /// call uses it). <paramref name="verify"/> requires it to be cgroupfs; test roots on ordinary file systems pass false.
     /// Returns false, registering nothing, when it cannot be opened or is not cgroupfs.
     /// </summary>
     internal bool Register(string mountPoint, bool verify)
@@ -210,8 +210,8 @@ internal sealed class CgroupRoots : IDisposable
     }
 
     /// <summary>
-    /// A hierarchy's handle was disposed under a call: <see cref="Register(string, bool)"/> replaced it (a driver was made again,
-    /// or another caller registered the same mount). True, with the new root, when there is a newer one to use —
+    /// A hierarchy's handle was disposed under a call: <see cref="Register(string, bool)"/> replaced it (the same mount
+    /// registered again) or <see cref="Dispose"/> closed it. True, with the new root, when there is a newer one to use —
     /// the call is made again on it instead of failing with EBADF.
     /// </summary>
     private bool Reregistered(ref Root root, string path)
