@@ -665,22 +665,25 @@ function Start-KcThreadedProcess {
     <#
     Starts a tracked multi-threaded process (python3) that stands in for a VMM: $Vcpu threads named as QEMU names its
     vCPU threads with debug-threads=on ('CPU <n>/TCG', written to /proc/self/task/<tid>/comm) and $Other threads named
-    'worker <n>', all sleeping. -Churn makes its main thread start threads that exit at once, without end (threads that
-    vanish between a listing and a write). Returns once every named thread is there: @{ Process; Id; Vcpus; Others }
-    with the thread ids.
+    'worker <n>', all sleeping; with -Busy the vCPU threads spin instead, as a guest's busy vCPU does (only one thread
+    at a time runs Python code, so more than one busy vCPU share a CPU). -Churn makes its main thread start threads
+    that exit at once, without end (threads that vanish between a listing and a write). Returns once every named
+    thread is there: @{ Process; Id; Vcpus; Others } with the thread ids.
     #>
-    param([int] $Vcpu = 2, [int] $Other = 1, [switch] $Churn)
+    param([int] $Vcpu = 2, [int] $Other = 1, [switch] $Churn, [switch] $Busy)
     $script = @'
 import sys, threading, time
-vcpus, others, churn = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-def named(name):
+vcpus, others, churn, busy = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+def named(name, spin=False):
     def run():
         with open("/proc/self/task/%d/comm" % threading.get_native_id(), "w") as f:
             f.write(name)
+        while spin:
+            pass
         time.sleep(600)
     return run
 for i in range(vcpus):
-    threading.Thread(target=named("CPU %d/TCG" % i), daemon=True).start()
+    threading.Thread(target=named("CPU %d/TCG" % i, busy), daemon=True).start()
 for i in range(others):
     threading.Thread(target=named("worker %d" % i), daemon=True).start()
 while churn:
@@ -690,7 +693,7 @@ while churn:
 time.sleep(600)
 '@
     $psi = [System.Diagnostics.ProcessStartInfo]::new('python3')
-    foreach ($a in '-c', $script, "$Vcpu", "$Other", $(if ($Churn) { '1' } else { '0' })) { $psi.ArgumentList.Add($a) }
+    foreach ($a in '-c', $script, "$Vcpu", "$Other", $(if ($Churn) { '1' } else { '0' }), $(if ($Busy) { '1' } else { '0' })) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false
     $p = [System.Diagnostics.Process]::Start($psi)
     Register-KcProcess $p

@@ -339,6 +339,22 @@ internal sealed class CgroupFs : IDisposable
     internal List<int>? TryReadProcs(string dir) => TryReadIds(dir, "cgroup.procs");
 
     /// <summary>
+    /// What moving a cgroup directory's tasks out takes, and the list file each id goes to: its processes
+    /// (<c>cgroup.procs</c>), or, in a threaded cgroup of v2, its threads (<c>cgroup.threads</c>), each alone. A threaded
+    /// cgroup refuses reads of its <c>cgroup.procs</c> with EOPNOTSUPP (cgroup-v2.rst "Threads": the file is not
+    /// readable in the threaded subtree proper), which is how it is told apart here without another read. Empty when
+    /// the directory is gone.
+    /// </summary>
+    internal (List<int> Ids, string File) ReadTasksToMove(string dir)
+    {
+        try { return (ReadProcs(dir), "cgroup.procs"); }
+        catch (CgroupException e) when (e.Errno == Errno.EOPNOTSUPP)
+        {
+            return (TryReadIds(dir, "cgroup.threads") ?? new List<int>(), "cgroup.threads");
+        }
+    }
+
+    /// <summary>
     /// The ids in a list file of a cgroup directory (<c>cgroup.procs</c>, v1 <c>tasks</c>, v2 <c>cgroup.threads</c>), one
     /// per line; null when it cannot be read (no such cgroup).
     /// </summary>

@@ -56,12 +56,12 @@ internal static class CgroupTree
     /// and is tried again; one the kernel is still freeing gets upstream's backoff from 1 ms, doubling, ten tries
     /// (opencontainers/cgroups utils.go RemovePath). Failures are collected, not thrown. Returns the number removed.
     /// </summary>
-    internal static int RemoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint,
+    internal static int RemoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string procRoot, string? mountPoint,
         List<string> failures, ref int failedErrno)
     {
         // The common case first: no child cgroups, so move this directory's processes and remove it — no walk.
         // A directory with children refuses with EBUSY and gets the full treatment below.
-        MoveProcesses(fs, dir, parentDir, moved, log, mountPoint);
+        MoveProcesses(fs, dir, parentDir, moved, log, procRoot, mountPoint);
         int first = fs.TryRmdirOnce(dir, log);
         if (first == 0) return 1;
         if (first == Errno.ENOENT) return 0;
@@ -73,7 +73,7 @@ internal static class CgroupTree
             return 0;
         }
         var dirs = PostOrder(dir);
-        foreach (var d in dirs) MoveProcesses(fs, d, parentDir, moved, log, mountPoint);
+        foreach (var d in dirs) MoveProcesses(fs, d, parentDir, moved, log, procRoot, mountPoint);
         int removed = 0;
         foreach (var d in dirs)
         {
@@ -83,7 +83,7 @@ internal static class CgroupTree
                 errno = fs.TryRmdirOnce(d, log);
                 if (errno == Errno.ENOENT) errno = 0;   // gone already: as good as removed
                 if (errno != Errno.EBUSY) break;
-                if (MoveProcesses(fs, d, parentDir, moved, log, mountPoint) > 0) continue;
+                if (MoveProcesses(fs, d, parentDir, moved, log, procRoot, mountPoint) > 0) continue;
                 log.Debug($"rmdir {d}: EBUSY, retry in {delayMs} ms");
                 Thread.Sleep(delayMs);
                 delayMs *= 2;
@@ -208,8 +208,8 @@ internal static class CgroupTree
         var others = Subdirs(dir).Where(d => d != ignoredChild).ToList();
         if (others.Count > 0) return $"it has {others.Count} other child cgroup(s), e.g. {Path.GetFileName(others[0])}";
         // A cgroup.procs that cannot be read means the directory is going: the rmdir then says so.
-        var procs = fs.ReadProcs(dir);
-        if (procs.Count > 0) return $"it has {procs.Count} process(es)";
+        var (tasks, file) = fs.ReadTasksToMove(dir);
+        if (tasks.Count > 0) return $"it has {tasks.Count} {Tasks(file)}";
         return null;
     }
 
@@ -228,24 +228,37 @@ internal static class CgroupTree
     /// (a vanished one is skipped); returns how many were found. Callers repeat until none is found: a process
     /// that forks while being moved leaves its child behind.
     /// </summary>
-    internal static int MoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint = null)
+    internal static int MoveSubtree(CgroupFs fs, string dir, string parentDir, HashSet<int> moved, ICgroupLog log, string procRoot, string? mountPoint = null)
     {
         int found = 0;
-        foreach (var d in PostOrder(dir)) found += MoveProcesses(fs, d, parentDir, moved, log, mountPoint);
+        foreach (var d in PostOrder(dir)) found += MoveProcesses(fs, d, parentDir, moved, log, procRoot, mountPoint);
         return found;
     }
 
-    /// <summary>Moves the processes of one directory to <paramref name="parentDir"/>; returns how many were found.</summary>
-    private static int MoveProcesses(CgroupFs fs, string d, string parentDir, HashSet<int> moved, ICgroupLog log, string? mountPoint)
+    /// <summary>"process(es)", or "thread(s)" for what a threaded cgroup lists (<see cref="CgroupFs.ReadTasksToMove"/>).</summary>
+    private static string Tasks(string listFile) => listFile == "cgroup.threads" ? "thread(s)" : "process(es)";
+
+    /// <summary>
+    /// Moves the processes of one directory to <paramref name="parentDir"/>; returns how many were found. The threads
+    /// of a threaded cgroup (cgroup v2) move alone, and <paramref name="moved"/> counts their processes (read from
+    /// <paramref name="procRoot"/>).
+    /// </summary>
+    private static int MoveProcesses(CgroupFs fs, string d, string parentDir, HashSet<int> moved, ICgroupLog log, string procRoot, string? mountPoint)
     {
-        var pids = fs.ReadProcs(d);
+        var (pids, file) = fs.ReadTasksToMove(d);
+        bool threads = file == "cgroup.threads";
         using var progress = new CountedProgress(log, "Moving processes", $"{d} → {parentDir}", pids.Count);
         for (int i = 0; i < pids.Count; i++)
         {
             int pid = pids[i];
             progress.Step(i);
             var to = parentDir;
-            int errno = fs.TryAddProcess(to, pid, log);
+            int process = threads ? TaskMoves.ProcessOf(procRoot, pid) : pid;
+            int errno = fs.TryAddId(to, file, pid, log);
+            // A thread moves alone only inside its threaded subtree (EOPNOTSUPP outside it, cgroup-v2.rst "Threads"):
+            // out of it, when the cgroup removed is the subtree's root, the thread takes its whole process, as from a
+            // domain cgroup; every other thread of that process is in the removed subtree too.
+            if (threads && errno == Errno.EOPNOTSUPP) errno = fs.TryAddProcess(to, pid, log);
             // cgroup v2 "no internal processes" (cgroup-v2.rst): a parent that enables controllers for its
             // children refuses processes with EBUSY. Go up to the nearest ancestor that takes them; the root
             // always does.
@@ -255,7 +268,7 @@ internal static class CgroupTree
                 errno = fs.TryAddProcess(to, pid, log);
                 if (errno == 0) log.Warning($"process {pid} moved to {to}: the parent {parentDir} has controllers enabled for its children and cannot hold processes (cgroup v2)");
             }
-            if (errno == 0) moved.Add(pid);
+            if (errno == 0) moved.Add(process > 0 ? process : pid);
             else if (errno != Errno.ESRCH) throw CgroupErrors.ProcessMoveFailed(pid, d, parentDir, errno);
         }
         return pids.Count;
@@ -324,8 +337,9 @@ internal static class CgroupTree
     {
         var why = Errno.Describe(errno);
         if (errno != Errno.EBUSY) return $"{dir} ({why})";
-        int left = fs.ReadProcs(dir).Count, children = Subdirs(dir).Count;
-        return $"{dir} ({why}: " + (left > 0 ? $"{left} process(es) are still in it)"
+        var (left, file) = fs.ReadTasksToMove(dir);
+        int children = Subdirs(dir).Count;
+        return $"{dir} ({why}: " + (left.Count > 0 ? $"{left.Count} {Tasks(file)} are still in it)"
             : children > 0 ? $"it has {children} child cgroup(s) created meanwhile by someone else)"
             : "the kernel still holds it)");
     }

@@ -118,6 +118,87 @@ public sealed class CgroupV2DriverKernelTests
         File.WriteAllText(Path.Combine(cg.Mount, "cgroup.procs"), sleep.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// A threaded subtree (cgroup-v2.rst "Threads"; it needs no controller, so a hybrid host's cgroup2 tree has it
+    /// too): a thread placed alone in a threaded cgroup counts its process there, as v1's cgroup.procs does. Removing
+    /// the cgroup moves the thread alone to the parent and leaves the process running; -Kill ends the process. A
+    /// threaded cgroup refuses both the read of its cgroup.procs and cgroup.kill (EOPNOTSUPP: both are
+    /// process-directed), so both go through cgroup.threads.
+    /// </summary>
+    [SkippableFact]
+    public void AThreadedCgroup_HoldsAThreadAlone_AndIsRemovedWithTheThreadMovedUp_OrItsProcessKilled()
+    {
+        using var cg = new KernelCgroup2();
+        var m = UnifiedManager(cg, out var checks);
+        HostCapability.Require(checks, "Freezer");   // -Kill freezes what it kills where cgroup.kill cannot be used
+        var log = new Support.RecordingLog();
+        var pod = Path.Combine(cg.Dir, "pod");
+        var sandbox = m.Resolve($"/{cg.Name}/pod/sandbox");
+        var overhead = m.Resolve($"/{cg.Name}/pod/overhead");
+        foreach (var (t, name) in new[] { (sandbox, "kata_sandbox"), (overhead, "kata_overhead") })
+        {
+            m.Create(t, m.PlanCreate(t, new LinuxResources(), log), log);
+            File.WriteAllText(Path.Combine(pod, name, "cgroup.type"), "threaded");
+        }
+        Assert.Equal("domain threaded", File.ReadAllText(Path.Combine(pod, "cgroup.type")).Trim());
+        var (vmm, tids) = cg.StartThreaded(2);
+        string CgroupOf(int tid) =>
+            File.ReadAllLines($"/proc/{vmm.Id}/task/{tid}/cgroup").Single(l => l.StartsWith("0::", StringComparison.Ordinal))[3..];
+
+        Assert.True(m.AddProcesses(overhead, new[] { vmm.Id }, log).Value![0].Added);
+        var placed = Assert.Single(m.AddThreads(sandbox, new[] { tids[0] }, log).Value!);
+        Assert.Equal(ThreadPlacement.Thread, placed.Placement);
+        Assert.Equal(vmm.Id, placed.ProcessId);
+        Assert.Equal($"{tids[0]}", File.ReadAllText(Path.Combine(pod, "kata_sandbox", "cgroup.threads")).Trim());
+        Assert.Equal(new[] { vmm.Id }, m.GetProcesses(sandbox));
+
+        var removed = m.Remove(sandbox, new RemoveOptions(), log).Value!;
+        Assert.Equal(1, removed.MovedProcesses);
+        Assert.False(Directory.Exists(Path.Combine(pod, "kata_sandbox")));
+        Assert.False(vmm.HasExited);
+        Assert.Equal($"/{cg.Name}/pod", CgroupOf(tids[0]));
+        Assert.Equal($"/{cg.Name}/pod/kata_overhead", CgroupOf(tids[1]));
+        Assert.Equal($"/{cg.Name}/pod/kata_overhead", CgroupOf(vmm.Id));
+
+        var killed = m.Remove(overhead, new RemoveOptions(Kill: true), log).Value!;
+        Assert.Equal(1, killed.KilledProcesses);
+        Assert.True(vmm.WaitForExit(5000), "the process of the killed threads is still running");
+        Assert.False(Directory.Exists(Path.Combine(pod, "kata_overhead")));
+    }
+
+    /// <summary>
+    /// A cgroup that is the root of a threaded subtree (its children threaded, one thread of the process in each)
+    /// is removed with the process moved whole to its parent: a thread cannot leave its threaded subtree alone
+    /// (EOPNOTSUPP), so it takes its process along, and the other threads follow.
+    /// </summary>
+    [SkippableFact]
+    public void RemovingTheRootOfAThreadedSubtree_MovesItsProcessWholeToTheParent()
+    {
+        using var cg = new KernelCgroup2();
+        var m = UnifiedManager(cg, out _);
+        var log = new Support.RecordingLog();
+        var vm = m.Resolve($"/{cg.Name}/vm");
+        m.Create(vm, m.PlanCreate(vm, new LinuxResources(), log), log);
+        var vmDir = Path.Combine(cg.Dir, "kata_vm");
+        foreach (var child in new[] { "vcpu", "rest" })
+        {
+            Directory.CreateDirectory(Path.Combine(vmDir, child));
+            File.WriteAllText(Path.Combine(vmDir, child, "cgroup.type"), "threaded");
+        }
+        var (vmm, tids) = cg.StartThreaded(1);
+        File.WriteAllText(Path.Combine(vmDir, "rest", "cgroup.procs"), $"{vmm.Id}");
+        File.WriteAllText(Path.Combine(vmDir, "vcpu", "cgroup.threads"), $"{tids[0]}");
+
+        var removed = m.Remove(vm, new RemoveOptions(), log).Value!;
+
+        Assert.Equal(1, removed.MovedProcesses);
+        Assert.Equal(3, removed.RemovedDirectories);
+        Assert.False(Directory.Exists(vmDir));
+        Assert.False(vmm.HasExited);
+        foreach (var tid in new[] { vmm.Id, tids[0] })
+            Assert.Contains($"0::/{cg.Name}\n", File.ReadAllText($"/proc/{vmm.Id}/task/{tid}/cgroup"));
+    }
+
     [SkippableFact]
     public void AControllerTheTreeDoesNotOfferIsAClearErrorAndNothingIsCreated()
     {

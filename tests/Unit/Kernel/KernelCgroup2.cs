@@ -89,6 +89,32 @@ internal sealed class KernelCgroup2 : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Starts a python3 this test owns with <paramref name="threads"/> sleeping threads besides its main one (a VMM's
+    /// stand-in: a process whose threads can be placed apart) and returns it once they all run, with the ids of the
+    /// extra threads. Skips, naming it, when python3 is not installed.
+    /// </summary>
+    public (Process Process, IReadOnlyList<int> Threads) StartThreaded(int threads)
+    {
+        var python = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+            .Select(d => Path.Combine(d, "python3")).FirstOrDefault(File.Exists);
+        Skip.If(python is null, "needs python3 (a multi-threaded process) on PATH");
+        var script = "import sys, threading, time\n" +
+            "for _ in range(int(sys.argv[1])): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n" +
+            "time.sleep(600)\n";
+        var p = Process.Start(new ProcessStartInfo(python!, new[] { "-c", script, threads.ToString(System.Globalization.CultureInfo.InvariantCulture) }))!;
+        _processes.Add(p);
+        var task = $"/proc/{p.Id}/task";
+        for (int i = 0; i < 400; i++)
+        {
+            var tids = Directory.EnumerateDirectories(task).Select(d => int.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture))
+                .Where(t => t != p.Id).Order().ToList();
+            if (tids.Count >= threads) return (p, tids);
+            Thread.Sleep(50);
+        }
+        throw new InvalidOperationException($"python3 {p.Id} did not start {threads} threads within 20 s");
+    }
+
     public void Dispose()
     {
         _fs?.Dispose();

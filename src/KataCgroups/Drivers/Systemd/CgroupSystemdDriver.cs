@@ -385,7 +385,7 @@ public sealed partial class CgroupSystemdDriver : ICgroupDriver, IDisposable
             {
                 var mount = Host.Hierarchies.Where(h => h.IsUnified && dir.StartsWith(h.MountPoint + "/", StringComparison.Ordinal))
                     .Select(h => h.MountPoint).FirstOrDefault();
-                CgroupTree.MoveSubtree(Fs, dir, Path.GetDirectoryName(dir)!, movedPids, log, mount);
+                CgroupTree.MoveSubtree(Fs, dir, Path.GetDirectoryName(dir)!, movedPids, log, Host.Options.ProcRoot, mount);
             }
             moved = movedPids.Count;
         }

@@ -374,7 +374,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
                 if (errno == 0) { removed++; continue; }
                 if (errno == Errno.ENOENT) continue;
             }
-            removed += CgroupTree.RemoveSubtree(Fs, dir, h.DirectoryOf(parentPath), moved, log, null, failures, ref failedErrno);
+            removed += CgroupTree.RemoveSubtree(Fs, dir, h.DirectoryOf(parentPath), moved, log, Host.Options.ProcRoot, null, failures, ref failedErrno);
         }
         if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);

@@ -67,6 +67,18 @@ public sealed partial class CgroupV2Driver
     }
 
     /// <summary>
+    /// The processes with a task in the directory (not below it): its <c>cgroup.procs</c>, or for a threaded cgroup,
+    /// whose <c>cgroup.procs</c> cannot be read, the processes of the threads it lists — as v1's <c>cgroup.procs</c>
+    /// lists a process when any of its threads is there. Unsorted; a thread gone meanwhile is left out.
+    /// </summary>
+    private List<int> ProcessesIn(string dir)
+    {
+        var (ids, file) = Fs.ReadTasksToMove(dir);
+        if (file == "cgroup.procs") return ids;
+        return ids.Select(tid => TaskMoves.ProcessOf(Host.Options.ProcRoot, tid)).Where(p => p > 0).Distinct().ToList();
+    }
+
+    /// <summary>
     /// A read's processes and lone threads: a domain cgroup's <c>cgroup.procs</c> (no lone threads: its threads are all
     /// with their process); a threaded cgroup lists threads only, so its processes are those whose leader is among
     /// them and the rest are threads placed alone.

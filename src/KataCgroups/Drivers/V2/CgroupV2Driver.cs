@@ -192,12 +192,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<int> GetProcesses(CgroupTarget target)
-    {
-        var list = Fs.ReadProcs(Dir(target));
-        list.Sort();
-        return list;
-    }
+    public IReadOnlyList<int> GetProcesses(CgroupTarget target) => TaskMoves.Sorted(ProcessesIn(Dir(target)));
 
     /// <inheritdoc/>
     public CgroupSnapshot Read(CgroupTarget target)
@@ -256,10 +251,12 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         if (options.Kill)
         {
             var killFile = Path.Combine(dir, "cgroup.kill");
-            foreach (var d in CgroupTree.PostOrder(dir)) killed.UnionWith(Fs.ReadProcs(d));
-            if (File.Exists(killFile))
+            foreach (var d in CgroupTree.PostOrder(dir)) killed.UnionWith(ProcessesIn(d));
+            // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included. A threaded cgroup refuses it
+            // (EOPNOTSUPP, kernel/cgroup/cgroup.c cgroup_kill_write: killing is process-directed): there the processes
+            // of its threads get SIGKILL, which ends every thread of each (signal(7)), under the freezer.
+            if (File.Exists(killFile) && !Threaded(dir))
             {
-                // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included.
                 Fs.Write(killFile, "1", log);
             }
             else
@@ -268,12 +265,12 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
                 foreach (var pid in killed) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
                 SetFreezer(target, FreezerState.Thawed, log);
             }
-            for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => Fs.ReadProcs(d).Count > 0); i++) Thread.Sleep(10);
+            for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => Fs.ReadTasksToMove(d).Ids.Count > 0); i++) Thread.Sleep(10);
         }
         var parentDir = _h.DirectoryOf(CgroupPathText.Dir(target.CgroupPath));
         var failures = new List<string>();
         int failedErrno = 0;
-        int removed = CgroupTree.RemoveSubtree(Fs, dir, parentDir, moved, log, _h.MountPoint, failures, ref failedErrno);
+        int removed = CgroupTree.RemoveSubtree(Fs, dir, parentDir, moved, log, Host.Options.ProcRoot, _h.MountPoint, failures, ref failedErrno);
         if (failures.Count > 0) throw CgroupErrors.RemoveFailed(target.CgroupPath, failures, failedErrno);
         return new RemoveOutcome(moved.Count, killed.Count, removed);
     }
