@@ -72,22 +72,32 @@ public sealed partial class CgroupManager
             vanished.UnionWith(p.Vanished);
             if (p.Found == 0)
                 return new(new MoveOutcome(TaskMoves.Sorted(processes), TaskMoves.Sorted(threads), TaskMoves.Sorted(vanished.Except(processes).Except(threads)), pass), null);
+            // What only tasks of another PID namespace keep in the source, no further pass can move.
+            if (p.Found == p.OutOfReach)
+                throw MoveIncomplete(from, to, pass, driver.GetTasks(from), processes.Count, threads.Count,
+                    "They belong to another PID namespace (cgroup v2 lists such a task as 0): only a process that can see them can move them");
             if (pass > 1) log.Debug($"move {from.CgroupPath} → {to.CgroupPath}: pass {pass} found {p.Found} task(s) (forked or created meanwhile)");
         }
         var left = driver.GetTasks(from);
         if (left.Count == 0)
             return new(new MoveOutcome(TaskMoves.Sorted(processes), TaskMoves.Sorted(threads), TaskMoves.Sorted(vanished.Except(processes).Except(threads)), maxPasses), null);
+        throw MoveIncomplete(from, to, maxPasses, left, processes.Count, threads.Count,
+            "Something keeps starting processes there faster than they can be moved (a fork loop): stop it, or end them with Remove-KataCgroup -Kill");
+    }
+
+    /// <summary>The failure of a move whose source did not empty, naming what stayed (at most 20 tasks).</summary>
+    private CgroupException MoveIncomplete(CgroupTarget from, CgroupTarget to, int passes, IReadOnlyList<int> left, int processes, int threads, string why)
+    {
         var named = string.Join(", ", left.Take(20).Select(t => $"{t} ({Comm(t)})")) + (left.Count > 20 ? $" and {left.Count - 20} more" : "");
-        throw new CgroupException(ErrorIds.CgroupMoveIncomplete, CgroupErrorKind.ResourceBusy,
-            $"moving {from.CgroupPath} into {to.CgroupPath} did not finish: after {maxPasses} passes {left.Count} task(s) are still in it — {named}; " +
-            $"{processes.Count} process(es) and {threads.Count} thread(s) were moved. Something keeps starting processes there faster than they can be moved " +
-            "(a fork loop): stop it, or end them with Remove-KataCgroup -Kill",
+        return new CgroupException(ErrorIds.CgroupMoveIncomplete, CgroupErrorKind.ResourceBusy,
+            $"moving {from.CgroupPath} into {to.CgroupPath} did not finish: after {passes} {(passes == 1 ? "pass" : "passes")} {left.Count} task(s) are still in it — {named}; " +
+            $"{processes} process(es) and {threads} thread(s) were moved. {why}",
             from.RequestedPath);
     }
 
-    /// <summary>A task's command name for an error message, or "exited".</summary>
-    private string Comm(int tid) =>
-        CgroupFs.TryReadSystemFile(Path.Combine(Host.Options.ProcRoot, tid.ToString(System.Globalization.CultureInfo.InvariantCulture), "comm")) ?? "exited";
+    /// <summary>A task's command name for an error message: "exited", or for an id out of reach, that it is in another PID namespace.</summary>
+    private string Comm(int tid) => TaskMoves.OutOfReach(tid) ? "another PID namespace"
+        : CgroupFs.TryReadSystemFile(Path.Combine(Host.Options.ProcRoot, tid.ToString(System.Globalization.CultureInfo.InvariantCulture), "comm")) ?? "exited";
 
     /// <summary>An unfinished destination refuses processes and threads unless forced (then a warning).</summary>
     private static void RefuseUnfinished(ICgroupDriver driver, CgroupTarget target, ICgroupLog log, bool force, string action)

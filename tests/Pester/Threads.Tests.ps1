@@ -175,6 +175,37 @@ Describe "Threads and moves on cgroup v1$(if ($NotV1) { " (skipped: $NotV1)" })"
         Move-KataCgroupProcess -Path $A -Destination $B -WhatIf | Should -BeNullOrEmpty
         Assert-ThreadIn $sleep.Id $sleep.Id -V1Path $CgA -UnifiedPath $CgA
     }
+
+    It 'a process of another PID namespace never leaves the source: the move fails at once with CgroupMoveIncomplete naming it, and the mover does not move itself' {
+        # Run from a child PID namespace (unshare), the module sees the sleep in the source only in the cgroup2 tree,
+        # listed as 0 (v1's files leave it out), and cannot name it: 0 written to cgroup.procs would move the writer
+        # itself (and kill(0), for -Kill, the writer's process group: setsid gives the child a group of its own).
+        Skip-KcBecause $(if (-not (Get-KcHierarchy | Where-Object IsUnified)) { 'no cgroup2 tree: v1 list files leave tasks of other PID namespaces out' })
+        $sleep = Start-KcSleep
+        Add-KataCgroupProcess -Path $A -Id $sleep.Id
+        $psi = New-KcPwshStartInfo (
+            "Import-Module '$(Get-KcModulePath)'; " +
+            "try { Move-KataCgroupProcess -Path '$A' -Destination '$B' -ErrorAction Stop; 'moved' } catch { `$_.FullyQualifiedErrorId; `$_.Exception.Message }; " +
+            "'self ' + ((Get-Content /proc/self/cgroup) -join ';'); 'alive'")
+        $ns = [System.Diagnostics.ProcessStartInfo]::new('setsid')
+        foreach ($a in @('unshare', '--pid', '--fork', '--mount-proc', $psi.FileName) + @($psi.ArgumentList)) { $ns.ArgumentList.Add($a) }
+        $ns.UseShellExecute = $false
+        $ns.RedirectStandardOutput = $true
+        $ns.Environment['TMPDIR'] = $TestDrive
+        $child = [System.Diagnostics.Process]::Start($ns)
+        Register-KcProcess $child
+        $out = @($child.StandardOutput.ReadToEnd() -split "`n" | ForEach-Object Trim | Where-Object { $_ })
+        $child.WaitForExit(60000) | Should -BeTrue
+        $out[-1] | Should -Be 'alive' -Because "the mover goes on (output: $($out -join ' | '))"
+        $out[0] | Should -Match '^CgroupMoveIncomplete,'
+        $out[1] | Should -Match 'after 1 pass 1 task\(s\) are still in it — 0 \(another PID namespace\)'
+        $out[1] | Should -Match 'They belong to another PID namespace' -Because 'no further pass could move it'
+        $self = $out | Where-Object { $_.StartsWith('self ') }
+        $self | Should -Not -Match 'kata_' -Because 'the mover never writes 0 (itself) into the destination'
+        $sleep.HasExited | Should -BeFalse
+        Assert-ThreadIn $sleep.Id $sleep.Id -V1Path $CgA -UnifiedPath $CgA
+        Get-Everything $CgB | Where-Object { $_ } | Should -BeNullOrEmpty
+    }
 }
 
 Describe "Kata's two sandbox layouts on cgroup v1$(if ($NotV1) { " (skipped: $NotV1)" })" -Skip:([bool] $NotV1) {

@@ -252,6 +252,7 @@ internal static class CgroupTree
         {
             int pid = pids[i];
             progress.Step(i);
+            if (TaskMoves.OutOfReach(pid)) continue;   // stays; the rmdir then fails naming it (RmdirFailure)
             var to = parentDir;
             int process = threads ? TaskMoves.ProcessOf(procRoot, pid) : pid;
             int errno = fs.TryAddId(to, file, pid, log);
@@ -338,8 +339,9 @@ internal static class CgroupTree
         var why = Errno.Describe(errno);
         if (errno != Errno.EBUSY) return $"{dir} ({why})";
         var (left, file) = fs.ReadTasksToMove(dir);
-        int children = Subdirs(dir).Count;
-        return $"{dir} ({why}: " + (left.Count > 0 ? $"{left.Count} {Tasks(file)} are still in it)"
+        int children = Subdirs(dir).Count, outOfReach = left.Count(TaskMoves.OutOfReach);
+        return $"{dir} ({why}: " + (left.Count > 0 ? $"{left.Count} {Tasks(file)} are still in it" +
+                (outOfReach > 0 ? $"; {outOfReach} of them belong to another PID namespace (listed as 0) and cannot be moved from this one)" : ")")
             : children > 0 ? $"it has {children} child cgroup(s) created meanwhile by someone else)"
             : "the kernel still holds it)");
     }

@@ -113,6 +113,15 @@ internal static class TaskMoves
     }
 
     /// <summary>
+    /// True for the id a cgroup v2 list file gives a task of another PID namespace, one this process cannot see: 0
+    /// (kernel/cgroup/cgroup.c cgroup_procs_show prints task_pid_vnr, which is 0 for such a task; v1's files leave
+    /// those tasks out). Such an id is never written nor signalled: 0 written to <c>cgroup.procs</c> moves the writer
+    /// itself, and kill(2) with pid 0 signals the caller's whole process group. Nothing in this namespace can name the
+    /// task, so it stays where it is.
+    /// </summary>
+    internal static bool OutOfReach(int id) => id == 0;
+
+    /// <summary>
     /// Where a task of a move failed: ESRCH is a task that exited between the listing and the write (not an error);
     /// anything else fails the move naming the task and both directories.
     /// </summary>
@@ -161,14 +170,21 @@ internal static class TaskMoves
         /// <summary>Tasks listed in the source so far.</summary>
         internal int Found { get; set; }
 
-        /// <summary>Writes <paramref name="id"/> to <paramref name="file"/> of <paramref name="toDir"/>; <paramref name="reported"/> is the id to report.</summary>
+        /// <summary>Tasks listed that belong to another PID namespace (<see cref="OutOfReach"/>), not written.</summary>
+        private int _outOfReach;
+
+        /// <summary>
+        /// Writes <paramref name="id"/> to <paramref name="file"/> of <paramref name="toDir"/>; <paramref name="reported"/>
+        /// is the id to report. An id out of reach is counted, not written.
+        /// </summary>
         internal void Write(string fromDir, string toDir, string file, int id, bool alone, int? reported = null)
         {
+            if (OutOfReach(id)) { _outOfReach++; return; }
             int errno = _fs.TryAddId(toDir, file, id, _log);
             (TaskMoves.Vanished(errno, id, fromDir, toDir, file) ? _vanished : alone ? _alone : _whole).Add(reported ?? id);
         }
 
-        internal MovePass ToPass() => new(Found, Sorted(_whole), Sorted(_alone), Sorted(_vanished));
+        internal MovePass ToPass() => new(Found, Sorted(_whole), Sorted(_alone), Sorted(_vanished), _outOfReach);
     }
 
     /// <summary>Sorted, without duplicates.</summary>

@@ -38,7 +38,10 @@ public sealed record ThreadOutcome(int ThreadId, int ProcessId, ThreadPlacement 
 /// <param name="Processes">Processes moved whole (cgroup.procs): every thread of theirs was in the source.</param>
 /// <param name="Threads">Threads moved alone (v1 tasks, v2 cgroup.threads): their process was not wholly in the source.</param>
 /// <param name="Vanished">Processes or threads that exited between the listing and the write (not an error).</param>
-public sealed record MovePass(int Found, IReadOnlyList<int> Processes, IReadOnlyList<int> Threads, IReadOnlyList<int> Vanished);
+/// <param name="OutOfReach">
+/// Tasks found that belong to another PID namespace: cgroup v2 lists them as 0, and nothing in this one can move them.
+/// </param>
+public sealed record MovePass(int Found, IReadOnlyList<int> Processes, IReadOnlyList<int> Threads, IReadOnlyList<int> Vanished, int OutOfReach = 0);
 
 /// <summary>Options of a removal.</summary>
 /// <param name="Kill">Kill the processes instead of moving them to the parent.</param>

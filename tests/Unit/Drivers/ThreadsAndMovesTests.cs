@@ -156,23 +156,33 @@ public sealed class ThreadsAndMovesTests : IDisposable
         Assert.True(outcome.Vanished);
     }
 
-    [Fact]
-    public void Move_ASourceThatNeverEmpties_FailsAfterTheBound_NamingWhatStayed()
+    /// <summary>
+    /// /pod/a and /pod/b in every fake hierarchy, b empty, a listing <paramref name="listed"/> of the mount in its
+    /// cgroup.procs and (v1) tasks. Ordinary files do not change when written to, so a listed task stays listed.
+    /// </summary>
+    private (CgroupTarget From, CgroupTarget To) MoveSourceAndDestination(Func<string, string> listed)
     {
-        // Ordinary files do not change when written to, so the source lists its task again on every pass: a fork
-        // loop faster than the move, as far as the loop can tell.
         var from = CgroupTarget.Resolve("/pod/a");
         var to = CgroupTarget.Resolve("/pod/b");
         _fake.MakeCgroupEverywhere(from.CgroupPath);
         _fake.MakeCgroupEverywhere(to.CgroupPath);
         foreach (var m in _fake.Mounts)
         {
-            _fake.Touch(m, from.CgroupPath, "cgroup.procs", "555\n");
+            _fake.Touch(m, from.CgroupPath, "cgroup.procs", listed(m));
             _fake.Touch(m, to.CgroupPath, "cgroup.procs");
             if (m == "unified") continue;
-            _fake.Touch(m, from.CgroupPath, "tasks", "555\n");
+            _fake.Touch(m, from.CgroupPath, "tasks", listed(m));
             _fake.Touch(m, to.CgroupPath, "tasks");
         }
+        return (from, to);
+    }
+
+    [Fact]
+    public void Move_ASourceThatNeverEmpties_FailsAfterTheBound_NamingWhatStayed()
+    {
+        // Ordinary files do not change when written to, so the source lists its task again on every pass: a fork
+        // loop faster than the move, as far as the loop can tell.
+        var (from, to) = MoveSourceAndDestination(m => "555\n");
         FakeProcess(555, (555, "forker"));
         var manager = new CgroupManager(_fake.Probe());
 
@@ -182,6 +192,22 @@ public sealed class ThreadsAndMovesTests : IDisposable
         Assert.Contains("after 3 passes", e.Message);
         Assert.Contains("555 (forker)", e.Message);
         Assert.Equal("555", File.ReadAllText(Path.Combine(_fake.Dir("memory", to.CgroupPath), "cgroup.procs")));
+    }
+
+    [Fact]
+    public void Move_ATaskOfAnotherPidNamespace_IsNeverWritten_AndFailsAfterOnePass()
+    {
+        // cgroup v2 lists a task this process cannot see (another PID namespace) as 0; v1's files leave it out.
+        // Writing 0 to cgroup.procs would move the writer itself, and no further pass can move that task.
+        var (from, to) = MoveSourceAndDestination(m => m == "unified" ? "0\n" : "");
+        var manager = new CgroupManager(_fake.Probe());
+
+        var e = Assert.Throws<CgroupException>(() => manager.Move(from, to, new RecordingLog()));
+
+        Assert.Equal(ErrorIds.CgroupMoveIncomplete, e.ErrorId);
+        Assert.Contains("after 1 pass 1 task(s) are still in it — 0 (another PID namespace)", e.Message);
+        Assert.Contains("They belong to another PID namespace", e.Message);
+        Assert.Equal("", File.ReadAllText(Path.Combine(_fake.Dir("unified", to.CgroupPath), "cgroup.procs")));
     }
 
     [Fact]

@@ -452,7 +452,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             foreach (var h in _layout.All)
                 foreach (var dir in CgroupTree.PostOrder(h.DirectoryOf(target.CgroupPath)))
                     foreach (var pid in Fs.ReadProcs(dir))
-                        if (killed.Add(pid))
+                        if (!TaskMoves.OutOfReach(pid) && killed.Add(pid))
                         {
                             log.Verbose($"kill -KILL {pid}");
                             Libc.Kill(pid, 9);

@@ -262,7 +262,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             else
             {
                 SetFreezer(target, FreezerState.Frozen, log);
-                foreach (var pid in killed) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
+                foreach (var pid in killed.Where(p => !TaskMoves.OutOfReach(p))) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
                 SetFreezer(target, FreezerState.Thawed, log);
             }
             for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => Fs.ReadTasksToMove(d).Ids.Count > 0); i++) Thread.Sleep(10);
