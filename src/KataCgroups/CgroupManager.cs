@@ -5,6 +5,7 @@ using KataCgroups.Drivers.V2;
 using KataCgroups.Drivers.Systemd;
 using KataCgroups.Errors;
 using KataCgroups.Host;
+using KataCgroups.Interop;
 using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
@@ -261,14 +262,20 @@ public sealed partial class CgroupManager : IDisposable
         catch (CgroupException e) when (e.ErrorId == ErrorIds.CgroupAlreadyExists && driver.Kind != DriverKind.Systemd
                                         && SettledState(driver, target) is { Unfinished: true, InProgress: false } state)
         {
-            if (!completeUnfinished) throw Unfinished(target, state, "create it");
+            // A removal cut short is finished by Remove-KataCgroup, not completed as a create: -Force does not apply.
+            if (!completeUnfinished || state.KillInterrupted) throw Unfinished(target, state, "create it");
             log.Warning($"completing cgroup {target.CgroupPath}: {state.Reason}; every requested value is written again");
             // Not exclusive: the directories that are there are taken as they are (the mark stays on until the end).
             outcomes = driver.Create(target, plan, pids, log);
         }
         foreach (var o in outcomes)
             if (!o.Added) log.Warning(o.Error ?? $"process {o.Pid} was not added");
-        return new(readBack ? driver.Read(target) : null, null);
+        if (!readBack) return new(null, null);
+        try { return new(driver.Read(target), null); }
+        catch (CgroupException e) when (e.ErrorId is ErrorIds.CgroupNotFound or ErrorIds.CgroupReadFailed && !driver.Exists(target))
+        {
+            throw CgroupErrors.RemovedConcurrently(target.CgroupPath, target.RequestedPath, "was being read back after its create", e);
+        }
     }
 
     /// <summary>
@@ -296,14 +303,15 @@ public sealed partial class CgroupManager : IDisposable
     {
         if (driver.Kind == DriverKind.Systemd) return;
         if (driver.Check(target) is { Unfinished: true } state)
-            log.Warning($"{action} cgroup {target.CgroupPath}, which is unfinished: {state.Reason}. Remove it with Remove-KataCgroup, or complete it with New-KataCgroup -Force");
+            log.Warning($"{action} cgroup {target.CgroupPath}, which is unfinished: {state.Reason}. Remove it with Remove-KataCgroup" +
+                (state.KillInterrupted ? "" : ", or complete it with New-KataCgroup -Force"));
     }
 
     /// <summary><see cref="ErrorIds.CgroupUnfinished"/>, saying what to do.</summary>
     internal static CgroupException Unfinished(CgroupTarget target, CgroupCompleteness state, string action) =>
         new(ErrorIds.CgroupUnfinished, CgroupErrorKind.ResourceBusy,
-            $"cannot {action}: cgroup {target.CgroupPath} is unfinished — {state.Reason}. Remove it with Remove-KataCgroup, " +
-            "or complete it with New-KataCgroup -Force and the same values",
+            $"cannot {action}: cgroup {target.CgroupPath} is unfinished — {state.Reason}. Remove it with Remove-KataCgroup" +
+            (state.KillInterrupted ? "" : ", or complete it with New-KataCgroup -Force and the same values"),
             target.RequestedPath);
 
     /// <summary>Applies a plan to an existing cgroup and reads it back (unless <paramref name="readBack"/> is false).</summary>
@@ -313,9 +321,20 @@ public sealed partial class CgroupManager : IDisposable
         if (Host.RootlessReason is { } why) return new(null, why);
         WarnIfUnfinished(driver, target, log, "changing");
         ReportPlan(plan, log);
-        driver.Apply(target, plan, log);
+        try { driver.Apply(target, plan, log); }
+        catch (CgroupException e) when (e.Errno is Errno.ENOENT or Errno.ENODEV && driver.Kind != DriverKind.Systemd && GoneMeanwhile(driver, target, e))
+        {
+            // Removed by another process between the existence check and a write: not a failed write. A removal
+            // takes one hierarchy after the other, so the file's own directory is what tells.
+            throw new CgroupException(ErrorIds.CgroupNotFound, CgroupErrorKind.NotFound,
+                $"cgroup {target.CgroupPath} was removed by another process while it was being changed ({e.Message})", target.RequestedPath, e.Errno, e);
+        }
         return new(readBack ? driver.Read(target) : null, null);
     }
+
+    /// <summary>True when a write failed because another process removed the cgroup under it (<see cref="CgroupTree.RemovedUnder"/>).</summary>
+    private bool GoneMeanwhile(ICgroupDriver driver, CgroupTarget target, CgroupException e) =>
+        CgroupTree.RemovedUnder(_fs, e.Target, e.Errno) || !driver.Exists(target);
 
     /// <summary>
     /// Says what the plan skipped and what it converted: an OCI value that lands in a file as a different number

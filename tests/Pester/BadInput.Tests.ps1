@@ -400,8 +400,10 @@ Stop-Process -Id `$p
 }
 
 # A path a user mistypes or a hostile one: a FIFO (open would wait for a writer forever), a device that never ends,
-# a file far larger than any config, a directory, a binary file. Each runs in a child pwsh so that a hang shows as
-# the child still running after a generous bound (killed by its PID), never as a stuck suite.
+# a file far larger than any config, a directory, a binary file (and a symlink to it), JSON nested past the depth limit.
+# Each runs in a child pwsh so that a hang shows as the child still running after a generous bound (killed by its PID),
+# never as a stuck suite. The child reports its peak resident memory (VmHWM, proc(5)) as it ends, and each case is
+# compared with a child that read a tiny valid config: reading /dev/zero or the 100 MB file would add at least 100 MB.
 Describe '-OciConfig that is not a config file' {
     BeforeAll {
         $script:Dir = Join-Path ([System.IO.Path]::GetTempPath()) "kcbadcfg-$([guid]::NewGuid().ToString('n'))"
@@ -411,8 +413,35 @@ Describe '-OciConfig that is not a config file' {
         # 100 MB of JSON-looking text, sparse: a real file size without 100 MB of disk
         $big = [System.IO.File]::Create((Join-Path $Dir 'big.json')); $big.SetLength(100MB); $big.Dispose()
         [System.IO.File]::WriteAllBytes((Join-Path $Dir 'secret.bin'), [byte[]](0x53, 0x45, 0x43, 0x52, 0x45, 0x54, 0x00, 0xff))
+        [void][System.IO.File]::CreateSymbolicLink((Join-Path $Dir 'link.json'), (Join-Path $Dir 'secret.bin'))
+        [System.IO.File]::WriteAllText((Join-Path $Dir 'deep.json'), '{"linux":{"resources":{"memory":' + ('[' * 200) + (']' * 200) + '}}}')
+        [System.IO.File]::WriteAllText((Join-Path $Dir 'tiny.json'), '{"linux":{"resources":{"pids":{"limit":5}}}}')
         $script:Exe = [Environment]::ProcessPath
         $script:Pre = @(if ([System.IO.Path]::GetFileNameWithoutExtension($Exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+
+        # Runs New-KataCgroup -OciConfig $Path in a child pwsh; returns whether it ended, the error id and message,
+        # and the child's VmHWM in bytes.
+        function Invoke-KcOciConfigChild([string] $Path, [string] $Root) {
+            $script = "Import-Module '$(Get-KcModulePath)'; `$r = try { New-KataCgroup -Path '$Root/pod1/sb' -OciConfig '$Path' -ErrorAction Stop -WarningAction SilentlyContinue | Out-Null; 'none|' } catch { `$_.FullyQualifiedErrorId + '|' + `$_.Exception.Message }; " +
+                "'KCHWM:' + ((Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''); 'KCRESULT:' + `$r"
+            $psi = [System.Diagnostics.ProcessStartInfo]::new($Exe)
+            foreach ($a in $Pre + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+            $child = [System.Diagnostics.Process]::Start($psi)
+            Register-KcProcess $child
+            $out = $child.StandardOutput.ReadToEndAsync()
+            # a liveness bound, not a measurement: the command must end; 120 s covers a slow start of pwsh
+            $ended = $child.WaitForExit(120000)
+            if (-not $ended) { Stop-KcProcess -Id $child.Id; return @{ Ended = $false } }
+            $lines = $out.Result -split "`n"
+            $line = $lines | Where-Object { $_.StartsWith('KCRESULT:') } | Select-Object -First 1
+            $hwm = $lines | Where-Object { $_.StartsWith('KCHWM:') } | Select-Object -First 1
+            $id, $message = if ($line) { $line.Substring('KCRESULT:'.Length).Split('|', 2) } else { $null, ($out.Result + $child.StandardError.ReadToEnd()) }
+            @{ Ended = $true; Id = $id; Message = $message; Hwm = $(if ($hwm) { [long] $hwm.Substring(6) * 1KB }) }
+        }
+        # the same child reading a valid config of a few bytes: what a pwsh that imports the module and creates one
+        # cgroup takes anyway (its test root goes with Clear-KcTestState)
+        $script:Baseline = Invoke-KcOciConfigChild (Join-Path $Dir 'tiny.json') (New-KcTestRoot)
     }
     AfterAll {
         Remove-Item -LiteralPath $script:Dir -Recurse -Force -ErrorAction Ignore
@@ -420,32 +449,33 @@ Describe '-OciConfig that is not a config file' {
         Clear-KcTestState
     }
 
-    It '<Case> ends with <Id>, naming why, without echoing its content, and creates nothing' -ForEach @(
+    It 'the baseline child reads a tiny valid config without an error and reports its peak memory' {
+        $Baseline.Ended | Should -BeTrue
+        $Baseline.Id | Should -Be 'none'
+        $Baseline.Hwm | Should -BeGreaterThan 0
+    }
+
+    It '<Case> ends with <Id>, naming why, without echoing its content, in bounded memory, and creates nothing' -ForEach @(
         @{ Case = 'a FIFO'; File = 'fifo.json'; Id = 'InvalidOciConfig'; Why = 'is a FIFO, not a regular file' }
         @{ Case = '/dev/zero'; File = '/dev/zero'; Id = 'InvalidOciConfig'; Why = 'is a character device, not a regular file' }
+        @{ Case = '/dev/urandom'; File = '/dev/urandom'; Id = 'InvalidOciConfig'; Why = 'is a character device, not a regular file' }
         @{ Case = 'a 100 MB file'; File = 'big.json'; Id = 'InvalidOciConfig'; Why = 'larger than 16 MiB' }
         @{ Case = 'a directory'; File = '.'; Id = 'InvalidOciConfig'; Why = 'is a directory, not a regular file' }
         @{ Case = 'a binary file'; File = 'secret.bin'; Id = 'InvalidOciConfig'; Why = 'not valid JSON at line 1, byte 1' }
+        @{ Case = 'a symlink to a binary file'; File = 'link.json'; Id = 'InvalidOciConfig'; Why = 'not valid JSON at line 1, byte 1' }
+        @{ Case = 'JSON nested 200 deep'; File = 'deep.json'; Id = 'InvalidOciConfig'; Why = 'nested deeper than 32 levels' }
     ) {
         $path = if ($File.StartsWith('/')) { $File } else { Join-Path $Dir $File }
         $root = New-KcTestRoot
-        $script = "Import-Module '$(Get-KcModulePath)'; try { New-KataCgroup -Path '$root/pod1/sb' -OciConfig '$path' -ErrorAction Stop -WarningAction SilentlyContinue | Out-Null; 'KCRESULT:none' } catch { 'KCRESULT:' + `$_.FullyQualifiedErrorId + '|' + `$_.Exception.Message }"
-        $psi = [System.Diagnostics.ProcessStartInfo]::new($Exe)
-        foreach ($a in $Pre + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
-        $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
-        $child = [System.Diagnostics.Process]::Start($psi)
-        Register-KcProcess $child
-        $out = $child.StandardOutput.ReadToEndAsync()
-        # a liveness bound, not a measurement: the command must end; 120 s covers a slow start of pwsh
-        $ended = $child.WaitForExit(120000)
-        if (-not $ended) { Stop-KcProcess -Id $child.Id }
-        $ended | Should -BeTrue -Because "New-KataCgroup -OciConfig $Case must not hang"
-        $line = ($out.Result -split "`n") | Where-Object { $_.StartsWith('KCRESULT:') } | Select-Object -First 1
-        $line | Should -Not -BeNullOrEmpty
-        $gotId, $message = $line.Substring('KCRESULT:'.Length).Split('|', 2)
-        $gotId | Should -Be "$Id,KataCgroups.PowerShell.Commands.NewKataCgroupCommand"
-        $message | Should -Match ([regex]::Escape($Why))
-        $message | Should -Not -MatchExactly 'SECRET' -Because 'the content is never echoed (the file name is lower case)'
+        $r = Invoke-KcOciConfigChild $path $root
+        $r.Ended | Should -BeTrue -Because "New-KataCgroup -OciConfig $Case must not hang"
+        $r.Id | Should -Be "$Id,KataCgroups.PowerShell.Commands.NewKataCgroupCommand" -Because $r.Message
+        $r.Message | Should -Match ([regex]::Escape($Why))
+        $r.Message | Should -Not -MatchExactly 'SECRET' -Because 'the content is never echoed (the file name is lower case)'
+        # Bounded memory: the refusal costs no more than the baseline. 64 MiB of slack covers the run-to-run spread of
+        # a pwsh's peak; reading the 100 MB file would not fit, nor /dev/zero read without a bound (gigabytes).
+        $r.Hwm | Should -BeGreaterThan 0
+        $r.Hwm | Should -BeLessThan ($Baseline.Hwm + 64MB) -Because "peak memory $($r.Hwm) vs baseline $($Baseline.Hwm)"
         Get-KcExistingDirectory $root | Should -BeNullOrEmpty
     }
 
@@ -454,5 +484,24 @@ Describe '-OciConfig that is not a config file' {
         foreach ($i in 1..40) { $h.next = @{}; $h = $h.next }
         { New-KataCgroup -Path "$(New-KcTestRoot)/pod1/sb" -Resources $deep -ErrorAction Stop -WarningAction SilentlyContinue } |
             Should -Throw -ErrorId 'InvalidOciConfig,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+    }
+}
+
+Describe 'A process into a cpuset without CPUs' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'Add-KataCgroupProcess fails with CpusetEmpty naming cpuset.cpus (the kernel''s bare ENOSPC), and moves nothing' {
+        $cpuset = (Get-KcHierarchy | Where-Object { 'cpuset' -in $_.Controllers } | Select-Object -First 1).MountPoint
+        Skip-KcBecause $(if (-not $cpuset) { 'no v1 cpuset hierarchy on this host (cgroup v2 has no empty-cpuset refusal)' })
+        $cg = New-KataCgroup -Path "$Root/pod/sb" -WarningAction SilentlyContinue
+        [System.IO.File]::WriteAllText("$cpuset$($cg.CgroupPath)/cpuset.cpus", "`n")
+        Get-KcCgroupFile cpuset $cg.CgroupPath cpuset.cpus | Should -BeNullOrEmpty
+        $sleep = Start-KcSleep
+        $err = { Add-KataCgroupProcess -Path "$Root/pod/sb" -Id $sleep.Id -ErrorAction Stop } |
+            Should -Throw -ErrorId "CpusetEmpty,$ns.AddKataCgroupProcessCommand" -PassThru
+        $err.Exception.Message | Should -Match 'ENOSPC.*cpuset\.cpus is empty'
+        (Get-KataCgroup -Path "$Root/pod/sb").Pids | Should -BeNullOrEmpty
+        Remove-KataCgroup -Path "$Root/pod/sb"
     }
 }

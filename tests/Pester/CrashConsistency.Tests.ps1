@@ -118,6 +118,47 @@ Describe 'A removal killed half-way, or finished by hand' {
     }
 }
 
+Describe 'A Remove -Kill killed between its freeze and its thaw' {
+    BeforeEach { $Root = New-KcTestRoot }
+    AfterEach { Clear-KcTestState }
+
+    It 'left FROZEN with its process in it: Get says why (State Unfinished, StateReason), New -Force refuses, Set warns, and Remove (-Kill: <Kill>) finishes' -ForEach @(
+        @{ Kill = $false }, @{ Kill = $true }
+    ) {
+        Skip-KcUnlessCapability Freezer
+        $sleep = Start-KcSleep
+        $cg = New-KataCgroup -Path "$Root/d/f" -ProcessId $sleep.Id -WarningAction SilentlyContinue
+        Invoke-KcCrashedChild 'remove:frozen' "Remove-KataCgroup -Path '$Root/d/f' -Kill" | Should -Be 137
+
+        $got = Get-KataCgroup -Path "$Root/d/f"
+        $got.FreezerState | Should -Be 'FROZEN'
+        $got.Pids | Should -Be @($sleep.Id)
+        $got.State | Should -Be 'Unfinished'
+        $got.StateReason | Should -Match 'Remove-KataCgroup -Kill did not finish.*frozen.*Remove-KataCgroup finishes'
+        ($got | Format-List | Out-String) | Should -Match 'StateReason'
+        (@(Get-KataCgroup -Root $Root) | Where-Object CgroupPath -EQ $cg.CgroupPath).State | Should -Be 'Unfinished'
+        { New-KataCgroup -Path "$Root/d/f" -Force -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'CgroupUnfinished,KataCgroups.PowerShell.Commands.NewKataCgroupCommand'
+        Set-KataCgroupResource -Path "$Root/d/f" -PidsLimit 20 -WarningVariable w -WarningAction SilentlyContinue
+        ($w -join "`n") | Should -Match 'unfinished.*trusted\.katacgroups\.killing'
+
+        $out = Remove-KataCgroup -Path "$Root/d/f" -Kill:$Kill -PassThru
+        Get-KcExistingDirectory $cg.CgroupPath | Should -BeNullOrEmpty
+        if ($Kill) {
+            $out.KilledProcesses | Should -Be 1
+            $sleep.WaitForExit(10000) | Should -BeTrue -Because 'the finished -Kill ends it'
+        }
+        else {
+            $out.MovedProcesses | Should -Be 1
+            # moved out of the frozen cgroup into a thawed parent, the process is thawed (legacy_freezer.c freezer_attach)
+            $state = [System.IO.File]::ReadAllText((Get-KcControllerMount freezer) + "$Root/d/freezer.state").Trim()
+            $state | Should -Be 'THAWED'
+            $sleep.HasExited | Should -BeFalse
+            (Get-KcProcessCgroup $sleep.Id | Where-Object Controllers -EQ 'freezer').Path | Should -Be "$Root/d"
+        }
+    }
+}
+
 Describe 'Processes in one hierarchy only' {
     BeforeEach { $Root = New-KcTestRoot }
     AfterEach { Clear-KcTestState }

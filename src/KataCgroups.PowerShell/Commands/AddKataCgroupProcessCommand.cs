@@ -118,31 +118,31 @@ public sealed class AddKataCgroupProcessCommand : KataCgroupCommandBase
         try
         {
             string? skipped;
-            List<(int Id, bool Added, bool Vanished, string? Error)> results;
+            List<(int Id, bool Added, bool Vanished, string? Error, string? ErrorId)> results;
             var whole = new List<ThreadOutcome>();
             if (threads)
             {
                 var outcome = Manager.AddThreads(target, ids, Log, Force.IsPresent);
                 skipped = outcome.SkippedReason;
-                results = (outcome.Value ?? Array.Empty<ThreadOutcome>()).Select(o => (o.ThreadId, o.Added, o.Vanished, o.Error)).ToList();
+                results = (outcome.Value ?? Array.Empty<ThreadOutcome>()).Select(o => (o.ThreadId, o.Added, o.Vanished, o.Error, (string?)null)).ToList();
                 whole.AddRange((outcome.Value ?? Array.Empty<ThreadOutcome>()).Where(o => o.Placement == ThreadPlacement.WholeProcess));
             }
             else
             {
                 var outcome = Manager.AddProcesses(target, ids, Log, Force.IsPresent);
                 skipped = outcome.SkippedReason;
-                results = (outcome.Value ?? Array.Empty<ProcessOutcome>()).Select(o => (o.Pid, o.Added, o.Vanished, o.Error)).ToList();
+                results = (outcome.Value ?? Array.Empty<ProcessOutcome>()).Select(o => (o.Pid, o.Added, o.Vanished, o.Error, o.ErrorId)).ToList();
             }
             if (skipped is not null)
             {
                 WriteSkipped($"moving {what} into cgroup {target.CgroupPath}", skipped);
                 return;
             }
-            foreach (var (id, added, vanished, error) in results)
+            foreach (var (id, added, vanished, error, errorId) in results)
             {
                 if (added) continue;
-                WriteError(new ErrorRecord(new InvalidOperationException(error), vanished ? ErrorIds.ProcessNotFound : ErrorIds.ProcessMoveFailed,
-                    vanished ? ErrorCategory.ObjectNotFound : ErrorCategory.WriteError, id));
+                WriteError(new ErrorRecord(new InvalidOperationException(error), errorId ?? (vanished ? ErrorIds.ProcessNotFound : ErrorIds.ProcessMoveFailed),
+                    vanished || errorId == ErrorIds.CgroupNotFound ? ErrorCategory.ObjectNotFound : ErrorCategory.WriteError, id));
             }
             if (whole.Count > 0)
                 WriteWarning($"cgroup v2 keeps every thread of a process in one domain cgroup: thread(s) {string.Join(", ", whole.Select(o => o.ThreadId))} " +

@@ -12,6 +12,7 @@ internal static class Snapshots
         Driver = s.Driver.ToString(),
         Mode = s.Mode.ToString(),
         State = s.Unfinished ? "Unfinished" : "Complete",
+        StateReason = s.UnfinishedReason,
         Pids = s.Pids.ToArray(),
         Threads = s.Threads.ToArray(),
         MemoryLimit = s.MemoryLimit,

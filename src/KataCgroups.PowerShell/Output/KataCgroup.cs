@@ -29,6 +29,12 @@ public sealed class KataCgroup
     /// Remove an unfinished cgroup, or complete it with New-KataCgroup -Force.
     /// </summary>
     public string State { get; set; } = "Complete";
+    /// <summary>
+    /// Why the cgroup is <c>Unfinished</c>, in words (null when it is complete): the create mark, the hierarchies it is
+    /// missing in, or a Remove-KataCgroup -Kill cut short that left it frozen with its processes in it (a later
+    /// Remove-KataCgroup finishes it).
+    /// </summary>
+    public string? StateReason { get; set; }
     /// <summary>Processes in the cgroup, in any hierarchy.</summary>
     public int[] Pids { get; set; } = Array.Empty<int>();
     /// <summary>

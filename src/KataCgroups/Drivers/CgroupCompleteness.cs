@@ -1,3 +1,5 @@
+using KataCgroups.Model;
+
 namespace KataCgroups.Drivers;
 
 /// <summary>
@@ -8,14 +10,12 @@ namespace KataCgroups.Drivers;
 /// <param name="Marked">The create mark is set (<see cref="CreateMark"/>).</param>
 /// <param name="MissingIn">Hierarchies where the directory is missing.</param>
 /// <param name="InProgress">The mark names a process that is still running: being created right now.</param>
-public sealed record CgroupCompleteness(bool Exists, bool Marked, IReadOnlyList<string> MissingIn, bool InProgress = false)
+/// <param name="KillInterrupted">A Remove-KataCgroup -Kill was cut short between its freeze and its thaw (<see cref="KillMark"/>).</param>
+public sealed record CgroupCompleteness(bool Exists, bool Marked, IReadOnlyList<string> MissingIn, bool InProgress = false, bool KillInterrupted = false)
 {
     /// <summary>There, but not finished.</summary>
-    public bool Unfinished => Exists && (Marked || MissingIn.Count > 0);
+    public bool Unfinished => Exists && (Marked || MissingIn.Count > 0 || KillInterrupted);
 
     /// <summary>Why it is unfinished, in words (null when it is not).</summary>
-    public string? Reason => !Unfinished ? null
-        : Marked && MissingIn.Count > 0 ? $"a create did not finish ({CreateMark.Name} is set) and its directory is missing in: {string.Join(", ", MissingIn)}"
-        : Marked ? $"a create did not finish ({CreateMark.Name} is set): its limits, device rules or processes may be incomplete"
-        : $"its directory is missing in: {string.Join(", ", MissingIn)} (a create or a removal did not finish)";
+    public string? Reason => Unfinished ? UnfinishedCgroup.Describe(Marked, MissingIn, KillInterrupted) : null;
 }

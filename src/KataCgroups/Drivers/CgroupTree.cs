@@ -311,8 +311,21 @@ internal static class CgroupTree
     }
 
     /// <summary>
+    /// True when an operation on cgroup file <paramref name="file"/> failed with <paramref name="errno"/> because another
+    /// process removed its cgroup meanwhile: ENODEV is kernfs saying the node was deactivated by an rmdir
+    /// (fs/kernfs/file.c); ENOENT counts when the file's directory is gone now, or when the file is back (removed and
+    /// made again meanwhile) — not when the file is simply one this kernel lacks.
+    /// </summary>
+    internal static bool RemovedUnder(CgroupFs fs, string? file, int errno) =>
+        errno == Errno.ENODEV
+        || (errno == Errno.ENOENT && file is not null && Path.GetDirectoryName(file) is { } dir && (!fs.DirectoryExists(dir) || File.Exists(file)));
+
+    /// <summary>
     /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is
-    /// given; if it throws, those are removed again, newest first, and the error says so.
+    /// given; if it throws, those are removed again, newest first, and the error says so. A write that found its file
+    /// gone (ENOENT, or ENODEV from a file whose directory kernfs deactivated) in a directory this create made, which is
+    /// no longer there, means another process removed the cgroup meanwhile (a Remove-KataCgroup racing this create):
+    /// that is <see cref="ErrorIds.CgroupRemovedConcurrently"/>, not a failed write.
     /// </summary>
     internal static void Transactional(CgroupFs fs, CgroupTarget target, ICgroupLog log, Action<List<string>> body)
     {
@@ -320,12 +333,15 @@ internal static class CgroupTree
         try { body(created); }
         catch (Exception e)
         {
+            bool removedMeanwhile = e is CgroupException ce0
+                                    && (RemovedUnder(fs, ce0.Target, ce0.Errno) || (ce0.ErrorId == ErrorIds.CgroupNotFound && created.Any(d => !fs.DirectoryExists(d))));
             for (int i = created.Count - 1; i >= 0; i--)
             {
                 int errno = fs.Rmdir(created[i], log);
                 if (errno != 0) log.Warning($"rollback: could not remove {created[i]}: {Errno.Describe(errno)}");
             }
             if (e is CgroupException { ErrorId: ErrorIds.CgroupAlreadyExists }) throw;   // it is there, and not ours
+            if (removedMeanwhile) throw CgroupErrors.RemovedConcurrently(target.CgroupPath, target.RequestedPath, "was being created", (CgroupException)e);
             if (e is CgroupException ce)
                 throw new CgroupException(ce.ErrorId, ce.Kind,
                     $"creating cgroup {target.CgroupPath} failed, nothing was left behind: {ce.Message}", ce.Target, ce.Errno, ce);
@@ -346,13 +362,39 @@ internal static class CgroupTree
             : "the kernel still holds it)");
     }
 
-    internal static ProcessOutcome AddOutcome(int pid, int errno, string dir) => errno switch
+    internal static ProcessOutcome AddOutcome(CgroupFs fs, int pid, int errno, string dir) => errno switch
     {
         0 => new ProcessOutcome(pid, true),
         Errno.ESRCH => new ProcessOutcome(pid, false, $"process {pid} does not exist (or exited during the move)", Vanished: true),
         // A kernel thread has an empty cmdline and refuses to move (EINVAL): say so rather than leave a bare errno.
         Errno.EINVAL when CgroupFs.TryReadSystemFile($"/proc/{pid}/cmdline") is "" =>
             new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}: it is a kernel thread, which cannot change cgroups"),
+        // cgroup.procs gone (ENOENT), or deactivated by kernfs as its directory went (ENODEV): another process removed
+        // the cgroup while this one moved processes in.
+        Errno.ENOENT or Errno.ENODEV when RemovedUnder(fs, Path.Combine(dir, "cgroup.procs"), errno) =>
+            new ProcessOutcome(pid, false, $"could not move process {pid} into {dir}: the cgroup was removed by another process meanwhile ({Errno.Describe(errno)})",
+                ErrorId: ErrorIds.CgroupNotFound),
+        Errno.ENOSPC => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}: {EmptyCpuset(fs, dir)}",
+            ErrorId: ErrorIds.CpusetEmpty),
         _ => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}"),
     };
+
+    /// <summary>
+    /// Why a move was ENOSPC: a v1 cpuset whose cpuset.cpus or cpuset.mems is empty has nowhere to run a task, and
+    /// the kernel refuses to attach one (kernel/cgroup/cpuset.c cpuset_can_attach; cgroup-v1/cpusets.rst). Names the
+    /// empty file when it can read it.
+    /// </summary>
+    private static string EmptyCpuset(CgroupFs fs, string dir)
+    {
+        var empty = new[] { "cpuset.cpus", "cpuset.mems" }.Where(f => IsEmpty(Path.Combine(dir, f))).ToList();
+        var which = empty.Count > 0 ? string.Join(" and ", empty) : "cpuset.cpus or cpuset.mems";
+        return $"its {which} is empty, and the kernel puts no process into a cpuset without CPUs or memory nodes; " +
+            "set them with Set-KataCgroupResource -Cpus/-Mems";
+
+        bool IsEmpty(string file)
+        {
+            try { return fs.TryReadValue(file) is ""; }
+            catch (CgroupException) { return false; }   // unreadable: the message then names both files
+        }
+    }
 }

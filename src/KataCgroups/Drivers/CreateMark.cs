@@ -46,33 +46,39 @@ internal static class CreateMark
     /// The attribute; its value names the creating process (<c>pid N start T</c>), so a racing creator can tell a create
     /// in progress from one that was killed (<see cref="CreatorAlive"/>); <c>getfattr -n trusted.katacgroups.creating</c> shows it.
     /// </summary>
-    internal const string Name = "trusted.katacgroups.creating";
+    internal const string Name = Model.UnfinishedCgroup.CreateMarkName;
 
     /// <summary>
     /// Marks <paramref name="dir"/> unfinished. The directory is opened beneath its hierarchy (CgroupRoots), so the
     /// mark, like every write, lands only on cgroupfs. Returns 0 or the errno.
     /// </summary>
-    internal static int Set(CgroupFs fs, string dir, ICgroupLog log)
+    internal static int Set(CgroupFs fs, string dir, ICgroupLog log) => SetAttribute(fs, dir, Name, Own.Value, log);
+
+    /// <summary>Removes the mark (the create's last step); 0 also when it was not there or the directory is gone.</summary>
+    internal static int Clear(CgroupFs fs, string dir, ICgroupLog log) => ClearAttribute(fs, dir, Name, log);
+
+    /// <summary>Sets attribute <paramref name="name"/> on a cgroup directory opened beneath its hierarchy; 0 or the errno.</summary>
+    internal static int SetAttribute(CgroupFs fs, string dir, string name, string value, ICgroupLog log)
     {
         int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0) return errno;
         try
         {
-            log.Verbose($"setxattr {dir} {Name}");
-            return Xattr.TrySet(fd, Name, Own.Value);
+            log.Verbose($"setxattr {dir} {name}");
+            return Xattr.TrySet(fd, name, value);
         }
         finally { Libc.Close(fd); }
     }
 
-    /// <summary>Removes the mark (the create's last step); 0 also when it was not there or the directory is gone.</summary>
-    internal static int Clear(CgroupFs fs, string dir, ICgroupLog log)
+    /// <summary>Removes attribute <paramref name="name"/>; 0 also when it was not there or the directory is gone.</summary>
+    internal static int ClearAttribute(CgroupFs fs, string dir, string name, ICgroupLog log)
     {
         int fd = fs.Open(dir, Libc.O_RDONLY | Openat2.O_DIRECTORY, out int errno);
         if (fd < 0) return errno == Errno.ENOENT ? 0 : errno;
         try
         {
-            log.Verbose($"removexattr {dir} {Name}");
-            return Xattr.TryRemove(fd, Name);
+            log.Verbose($"removexattr {dir} {name}");
+            return Xattr.TryRemove(fd, name);
         }
         finally { Libc.Close(fd); }
     }
@@ -127,6 +133,39 @@ internal static class CreateMark
         if (errno != 0)
             log.Warning($"could not remove the mark {Name} from {dir} ({Errno.Describe(errno)}): the cgroup is complete but will be listed as Unfinished");
     }
+}
+
+/// <summary>
+/// The mark of a <c>Remove-KataCgroup -Kill</c> under way where the kernel has no cgroup.kill (cgroup v1, and cgroup v2
+/// before Linux 5.14): the removal freezes the cgroup so nothing forks while it sends SIGKILL, then thaws it
+/// (runc's signalAllProcesses in libcontainer/init_linux.go does the same). Killed between the freeze and the thaw, it
+/// leaves the cgroup FROZEN with its processes in it, which a Suspend-KataCgroup also leaves. So the removal sets this
+/// attribute on the freezer directory before it freezes and clears it after the thaw: a frozen cgroup that carries it
+/// is a removal cut short (<see cref="CgroupCompleteness.KillInterrupted"/>), which a later Remove-KataCgroup finishes
+/// (a process moved out of a frozen v1 cgroup into a thawed one is thawed: kernel/cgroup/legacy_freezer.c
+/// freezer_attach). A mark left on a thawed cgroup (killed after the thaw) means nothing and is not read as one.
+/// </summary>
+internal static class KillMark
+{
+    /// <summary>The attribute; <c>getfattr -n trusted.katacgroups.killing</c> shows it.</summary>
+    internal const string Name = Model.UnfinishedCgroup.KillMarkName;
+
+    /// <summary>Marks the freezer directory before the freeze. A failure only means a cut-short kill is shown as a plain FROZEN.</summary>
+    internal static void Set(CgroupFs fs, string dir, ICgroupLog log)
+    {
+        int errno = CreateMark.SetAttribute(fs, dir, Name, "Remove-KataCgroup -Kill", log);
+        if (errno != 0) log.Debug($"could not set {Name} on {dir} ({Errno.Describe(errno)})");
+    }
+
+    /// <summary>Clears the mark after the thaw.</summary>
+    internal static void Clear(CgroupFs fs, string dir, ICgroupLog log) => CreateMark.ClearAttribute(fs, dir, Name, log);
+
+    /// <summary>True when <paramref name="dir"/> carries the mark.</summary>
+    internal static bool IsSet(string dir) => Xattr.IsSet(dir, Name, out _);
+
+    /// <summary>A removal with -Kill cut short: the freezer state is not THAWED and the mark is there.</summary>
+    internal static bool Interrupted(string dir, string? freezerState) =>
+        freezerState is "FROZEN" or "FREEZING" && IsSet(dir);
 }
 
 /// <summary>

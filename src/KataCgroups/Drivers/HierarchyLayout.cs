@@ -167,7 +167,7 @@ internal sealed class HierarchyLayout
                 var dir = h.DirectoryOf(target.CgroupPath);
                 int errno = Fs.TryAddProcess(dir, pid, log);
                 if (errno == 0) continue;
-                outcome = CgroupTree.AddOutcome(pid, errno, dir);
+                outcome = CgroupTree.AddOutcome(Fs, pid, errno, dir);
                 break;
             }
             outcomes.Add(outcome);

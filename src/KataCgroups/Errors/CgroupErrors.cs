@@ -23,6 +23,15 @@ internal static class CgroupErrors
             $"cgroup {cgroupPath} already exists; use Set-KataCgroupResource to change it or Remove-KataCgroup first",
             requestedPath);
 
+    /// <summary>
+    /// Another process (a Remove-KataCgroup in another session) removed the cgroup while this command
+    /// <paramref name="during"/>: said as what happened, rather than as the not-found or failed write it caused.
+    /// </summary>
+    internal static CgroupException RemovedConcurrently(string cgroupPath, string requestedPath, string during, CgroupException cause) =>
+        new(ErrorIds.CgroupRemovedConcurrently, CgroupErrorKind.NotFound,
+            $"cgroup {cgroupPath} was removed by another process while it {during} ({cause.Message}); nothing of this create is left, run it again",
+            requestedPath, cause.Errno, cause);
+
     /// <summary>A removal left directories behind: <paramref name="failures"/> says which and why; EBUSY is "busy".</summary>
     internal static CgroupException RemoveFailed(string cgroupPath, IEnumerable<string> failures, int errno) =>
         new(errno == Errno.EBUSY ? ErrorIds.CgroupBusy : ErrorIds.CgroupRemoveFailed,

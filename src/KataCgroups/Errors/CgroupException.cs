@@ -70,6 +70,7 @@ public static class ErrorIds
     public const string CgroupNotFound = "CgroupNotFound";
     public const string CgroupAlreadyExists = "CgroupAlreadyExists";
     public const string CgroupUnfinished = "CgroupUnfinished";
+    public const string CgroupRemovedConcurrently = "CgroupRemovedConcurrently";
     public const string CgroupWriteFailed = "CgroupWriteFailed";
     public const string CgroupReadFailed = "CgroupReadFailed";
     public const string CgroupCreateFailed = "CgroupCreateFailed";
@@ -93,6 +94,7 @@ public static class ErrorIds
     public const string DeviceStateUnknown = "DeviceStateUnknown";
     public const string CpusetNotSubset = "CpusetNotSubset";
     public const string CpusetBusy = "CpusetBusy";
+    public const string CpusetEmpty = "CpusetEmpty";
     // [threads and sandboxes]
     public const string ThreadPlacementUnsupported = "ThreadPlacementUnsupported";
     public const string CgroupMoveIncomplete = "CgroupMoveIncomplete";

@@ -33,7 +33,16 @@ public sealed record CgroupSnapshot
     /// create or a removal that did not finish. systemd keeps its own unit state and trims hierarchies it does not
     /// manage, so there only the mark counts.
     /// </summary>
-    public bool Unfinished => Marked || (MissingIn.Count > 0 && Driver != DriverKind.Systemd);
+    public bool Unfinished => Marked || KillInterrupted || (MissingIn.Count > 0 && Driver != DriverKind.Systemd);
+    /// <summary>
+    /// True when a Remove-KataCgroup -Kill was cut short between its freeze and its thaw (Drivers/CreateMark.cs,
+    /// KillMark): the cgroup is frozen with its processes in it, and a later Remove-KataCgroup finishes the removal.
+    /// </summary>
+    public bool KillInterrupted { get; init; }
+    /// <summary>Why the cgroup is <see cref="Unfinished"/>, in words; null when it is complete.</summary>
+    public string? UnfinishedReason => Unfinished
+        ? UnfinishedCgroup.Describe(Marked, Driver == DriverKind.Systemd ? Array.Empty<string>() : MissingIn, KillInterrupted)
+        : null;
     /// <summary>Processes in the cgroup in any hierarchy (the union: a process left in one hierarchy only is one), sorted.</summary>
     public required IReadOnlyList<int> Pids { get; init; }
     /// <summary>

@@ -5,7 +5,8 @@ namespace KataCgroups.Model;
 /// <param name="Added">True when it is now in the cgroup in every hierarchy.</param>
 /// <param name="Error">Why not, when not (e.g. the process no longer exists).</param>
 /// <param name="Vanished">True when the process did not exist or exited during the move.</param>
-public sealed record ProcessOutcome(int Pid, bool Added, string? Error = null, bool Vanished = false);
+/// <param name="ErrorId">A more precise error id than the generic move failure (e.g. <c>CpusetEmpty</c>), or null.</param>
+public sealed record ProcessOutcome(int Pid, bool Added, string? Error = null, bool Vanished = false, string? ErrorId = null);
 
 /// <summary>How a thread of an add was placed (ICgroupDriver.AddThreads).</summary>
 public enum ThreadPlacement

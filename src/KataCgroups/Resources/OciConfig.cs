@@ -34,7 +34,10 @@ public static class OciConfig
     /// (a key, a binary), and an error message is no place to echo it.
     /// </summary>
     private static string Where(JsonException e) =>
-        $"not valid JSON at line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1}" +
+        // The reader's depth refusal is a JsonException like any syntax error; its message (never the content) is how
+        // System.Text.Json tells it apart, and saying "too deep" is what lets a user act on it.
+        (e.Message.Contains("maximum configured depth", StringComparison.Ordinal) ? $"nested deeper than {MaxDepth} levels" : "not valid JSON") +
+        $" at line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1}" +
         (string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (in {e.Path})");
 
     /// <summary>

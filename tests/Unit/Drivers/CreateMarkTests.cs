@@ -285,4 +285,84 @@ public sealed class CreateMarkTests : IDisposable
         Assert.Equal(new[] { 100 }, read[7].Value!.Pids);
         Assert.All(read.Where((_, i) => i != 7), r => Assert.Empty(r.Value!.Pids));
     }
+
+    /// <summary>A cgroup in every hierarchy whose freezer reads <paramref name="freezerState"/>, with the kill mark set.</summary>
+    private void KillMarked(string freezerState)
+    {
+        _fake.MakeCgroupEverywhere(Leaf);
+        _fake.Touch("freezer", Leaf, "freezer.state", freezerState);
+        KillMark.Set(_fake.Fs(_fake.Probe()), _fake.Dir("freezer", Leaf), new RecordingLog());
+    }
+
+    [Fact]
+    public void KillMark_OnAFrozenCgroup_IsUnfinishedSayingWhy_AndNewForceRefusesIt()
+    {
+        KillMarked("FROZEN");
+
+        var s = Driver().Read(Target);
+        Assert.True(s.KillInterrupted);
+        Assert.True(s.Unfinished);
+        Assert.Contains(KillMark.Name, s.UnfinishedReason, StringComparison.Ordinal);
+        Assert.Contains("frozen", s.UnfinishedReason, StringComparison.Ordinal);
+        var c = Driver().Check(Target);
+        Assert.True(c.KillInterrupted);
+        Assert.Equal(s.UnfinishedReason, c.Reason);
+
+        var manager = Manager();
+        var e = Assert.Throws<CgroupException>(() =>
+            manager.Create(manager.Resolve("/kubepods/pod1/sandbox1"), CgroupPlan.Empty, new RecordingLog(), completeUnfinished: true));
+        Assert.Equal(ErrorIds.CgroupUnfinished, e.ErrorId);
+        Assert.DoesNotContain("New-KataCgroup -Force", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void KillMark_OnAThawedCgroup_MeansNothing()
+    {
+        KillMarked("THAWED");
+        Assert.False(Driver().Read(Target).Unfinished);
+        Assert.False(Driver().Check(Target).Unfinished);
+    }
+
+    [Fact]
+    public void RemovedUnder_TellsARemovalFromAFileThisKernelLacks()
+    {
+        _fake.MakeCgroupEverywhere(Leaf);
+        var dir = _fake.Dir("pids", Leaf);
+        var fs = _fake.Fs(_fake.Probe());
+        Assert.False(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.nope"), Errno.ENOENT));   // directory there, file never was
+        Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.nope"), Errno.ENODEV));   // kernfs: the node was deactivated
+        _fake.Touch("pids", Leaf, "pids.max", "max");
+        Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.ENOENT));    // back again: removed and made anew
+        Directory.Delete(dir, recursive: true);
+        Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.ENOENT));    // the directory is gone
+        Assert.False(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.EINVAL));
+    }
+
+    [Fact]
+    public void Create_WhoseDirectoryAnotherProcessRemoved_IsCgroupRemovedConcurrently()
+    {
+        var dir = _fake.Dir("pids", Leaf);
+        var e = Assert.Throws<CgroupException>(() => CgroupTree.Transactional(_fake.Fs(_fake.Probe()), Target, new RecordingLog(), created =>
+        {
+            Directory.CreateDirectory(dir);
+            created.Add(dir);
+            Directory.Delete(dir);   // what a Remove-KataCgroup in another process does meanwhile
+            throw CgroupFs.WriteFailed(Path.Combine(dir, "pids.max"), "10", Errno.ENOENT);
+        }));
+        Assert.Equal(ErrorIds.CgroupRemovedConcurrently, e.ErrorId);
+        Assert.Contains("removed by another process", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddOutcome_Enospc_IsCpusetEmpty_NamingTheEmptyFile()
+    {
+        _fake.MakeCgroupEverywhere(Leaf);
+        _fake.Touch("cpuset", Leaf, "cpuset.cpus", "");
+        _fake.Touch("cpuset", Leaf, "cpuset.mems", "0");
+        var o = CgroupTree.AddOutcome(_fake.Fs(_fake.Probe()), 42, Errno.ENOSPC, _fake.Dir("cpuset", Leaf));
+        Assert.False(o.Added);
+        Assert.Equal(ErrorIds.CpusetEmpty, o.ErrorId);
+        Assert.Contains("cpuset.cpus is empty", o.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("cpuset.mems", o.Error, StringComparison.Ordinal);
+    }
 }

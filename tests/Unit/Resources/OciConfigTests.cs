@@ -147,6 +147,15 @@ public class OciConfigTests
     }
 
     [Fact]
+    public void ParseConfig_NestedPastTheDepthLimit_SaysSo()
+    {
+        var json = "{\"linux\":{\"resources\":{\"memory\":" + new string('[', 200) + new string(']', 200) + "}}}";
+        var e = Assert.Throws<CgroupException>(() => OciConfig.ParseConfig(json));
+        Assert.Equal(ErrorIds.InvalidOciConfig, e.ErrorId);
+        Assert.Contains($"nested deeper than {OciConfig.MaxDepth} levels", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadFile_MissingFileIsOciConfigNotFound()
     {
         using var dir = new TempDir();

@@ -62,7 +62,9 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             else missing.Add(h.Name);
         }
         bool marked = any && MarkDir(target) is { } m && CreateMark.IsSet(m);
-        return new CgroupCompleteness(any, marked, missing, marked && CreateMark.CreatorAlive(MarkDir(target)!));
+        bool killInterrupted = any && _layout.TryGet("freezer", out var fz) && fz.DirectoryOf(target.CgroupPath) is var fzDir
+                               && KillMark.IsSet(fzDir) && Fs.TryReadValue(Path.Combine(fzDir, "freezer.state")) is "FROZEN" or "FREEZING";
+        return new CgroupCompleteness(any, marked, missing, marked && CreateMark.CreatorAlive(MarkDir(target)!), killInterrupted);
     }
 
     /// <inheritdoc/>
@@ -325,6 +327,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             Paths = paths,
             MissingIn = missing,
             Marked = marked,
+            KillInterrupted = freezer is "FROZEN" or "FREEZING" && _layout.TryGet("freezer", out var fz) && KillMark.Interrupted(fz.DirectoryOf(target.CgroupPath), freezer),
             Pids = allPids,
             Threads = threads,
             MemoryLimit = memoryLimit,
@@ -445,8 +448,14 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     /// <summary>v1 has no cgroup.kill: freeze so nothing forks, SIGKILL every task, thaw so they can die.</summary>
     private void KillAll(CgroupTarget target, HashSet<int> killed, ICgroupLog log)
     {
-        bool canFreeze = _layout.TryGet("freezer", out var freezer) && Directory.Exists(freezer.DirectoryOf(target.CgroupPath));
-        if (canFreeze) SetFreezer(target, FreezerState.Frozen, log);
+        var freezerDir = _layout.TryGet("freezer", out var freezer) ? freezer.DirectoryOf(target.CgroupPath) : null;
+        bool canFreeze = freezerDir is not null && Directory.Exists(freezerDir);
+        if (canFreeze)
+        {
+            KillMark.Set(Fs, freezerDir!, log);   // a kill cut short from here to the thaw leaves it frozen: say so (KillMark)
+            SetFreezer(target, FreezerState.Frozen, log);
+            CrashPoint.Hit("remove:frozen");
+        }
         try
         {
             foreach (var h in _layout.All)
@@ -460,7 +469,11 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
         }
         finally
         {
-            if (canFreeze) SetFreezer(target, FreezerState.Thawed, log);
+            if (canFreeze)
+            {
+                SetFreezer(target, FreezerState.Thawed, log);
+                KillMark.Clear(Fs, freezerDir!, log);
+            }
         }
         // Killed tasks leave cgroup.procs once reaped; wait up to ~2 s.
         for (int i = 0; i < 200 && GetProcesses(target).Count > 0; i++) Thread.Sleep(10);

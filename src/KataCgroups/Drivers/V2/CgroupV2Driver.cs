@@ -47,7 +47,8 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         bool exists = Exists(target);
         bool marked = exists && CreateMark.IsSet(Dir(target));
-        return new CgroupCompleteness(exists, marked, Array.Empty<string>(), marked && CreateMark.CreatorAlive(Dir(target)));
+        bool killInterrupted = exists && KillMark.IsSet(Dir(target)) && Fs.TryReadValue(Path.Combine(Dir(target), "cgroup.freeze")) == "1";
+        return new CgroupCompleteness(exists, marked, Array.Empty<string>(), marked && CreateMark.CreatorAlive(Dir(target)), killInterrupted);
     }
 
     /// <inheritdoc/>
@@ -186,7 +187,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
         var outcomes = new List<ProcessOutcome>(pids.Count);
         foreach (var pid in pids)
         {
-            outcomes.Add(CgroupTree.AddOutcome(pid, Fs.TryAddProcess(Dir(target), pid, log), Dir(target)));
+            outcomes.Add(CgroupTree.AddOutcome(Fs, pid, Fs.TryAddProcess(Dir(target), pid, log), Dir(target)));
         }
         return outcomes;
     }
@@ -220,6 +221,7 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             Mode = Host.Mode,
             Paths = GetPaths(target),
             Marked = CreateMark.IsSet(dir),
+            KillInterrupted = KillMark.Interrupted(dir, freezer),
             Pids = membership.Pids,
             Threads = membership.Threads,
             MemoryLimit = Num("memory.max"),
@@ -261,9 +263,11 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
             }
             else
             {
+                KillMark.Set(Fs, dir, log);   // a kill cut short from here to the thaw leaves it frozen: say so (KillMark)
                 SetFreezer(target, FreezerState.Frozen, log);
                 foreach (var pid in killed.Where(p => !TaskMoves.OutOfReach(p))) { log.Verbose($"kill -KILL {pid}"); Libc.Kill(pid, 9); }
                 SetFreezer(target, FreezerState.Thawed, log);
+                KillMark.Clear(Fs, dir, log);
             }
             for (int i = 0; i < 200 && CgroupTree.PostOrder(dir).Any(d => Fs.ReadTasksToMove(d).Ids.Count > 0); i++) Thread.Sleep(10);
         }
