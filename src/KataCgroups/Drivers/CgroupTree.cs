@@ -312,13 +312,21 @@ internal static class CgroupTree
 
     /// <summary>
     /// True when an operation on cgroup file <paramref name="file"/> failed with <paramref name="errno"/> because another
-    /// process removed its cgroup meanwhile: ENODEV is kernfs saying the node was deactivated by an rmdir
-    /// (fs/kernfs/file.c); ENOENT counts when the file's directory is gone now, or when the file is back (removed and
-    /// made again meanwhile) — not when the file is simply one this kernel lacks.
+    /// process removed its cgroup meanwhile. Either errno counts when the file's directory is gone now, or when the file
+    /// is there again (removed and made anew by another process meanwhile): ENOENT then cannot be a file this kernel
+    /// lacks, and ENODEV is kernfs saying the node it opened was deactivated by an rmdir (fs/kernfs/file.c) — except in
+    /// the files whose values name a block or RDMA device, where ENODEV is the kernel refusing a device it does not have
+    /// (blk-cgroup.c blkg_conf_prep, rdma_cgroup.c).
     /// </summary>
-    internal static bool RemovedUnder(CgroupFs fs, string? file, int errno) =>
-        errno == Errno.ENODEV
-        || (errno == Errno.ENOENT && file is not null && Path.GetDirectoryName(file) is { } dir && (!fs.DirectoryExists(dir) || File.Exists(file)));
+    internal static bool RemovedUnder(CgroupFs fs, string? file, int errno)
+    {
+        if (errno is not (Errno.ENOENT or Errno.ENODEV) || file is null || Path.GetDirectoryName(file) is not { } dir) return false;
+        if (!fs.DirectoryExists(dir)) return true;
+        var name = Path.GetFileName(file);
+        bool namesDevice = name.StartsWith("blkio.", StringComparison.Ordinal) || name.StartsWith("io.", StringComparison.Ordinal)
+                           || name.StartsWith("rdma.", StringComparison.Ordinal);
+        return File.Exists(file) && !(errno == Errno.ENODEV && namesDevice);
+    }
 
     /// <summary>
     /// Runs a create all or nothing: <paramref name="body"/> records each directory it makes in the list it is

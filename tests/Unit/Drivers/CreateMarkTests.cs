@@ -330,9 +330,11 @@ public sealed class CreateMarkTests : IDisposable
         var dir = _fake.Dir("pids", Leaf);
         var fs = _fake.Fs(_fake.Probe());
         Assert.False(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.nope"), Errno.ENOENT));   // directory there, file never was
-        Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.nope"), Errno.ENODEV));   // kernfs: the node was deactivated
         _fake.Touch("pids", Leaf, "pids.max", "max");
         Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.ENOENT));    // back again: removed and made anew
+        Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.ENODEV));    // kernfs: the node it opened was deactivated
+        var throttle = _fake.Touch("blkio", Leaf, "blkio.throttle.read_bps_device");
+        Assert.False(CgroupTree.RemovedUnder(fs, throttle, Errno.ENODEV));                         // a block device the host does not have
         Directory.Delete(dir, recursive: true);
         Assert.True(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.ENOENT));    // the directory is gone
         Assert.False(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.EINVAL));
