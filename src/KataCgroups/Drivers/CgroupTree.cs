@@ -333,16 +333,25 @@ internal static class CgroupTree
     /// given; if it throws, those are removed again, newest first, and the error says so. A write that found its file
     /// gone (ENOENT, or ENODEV from a file whose directory kernfs deactivated) in a directory this create made, which is
     /// no longer there, means another process removed the cgroup meanwhile (a Remove-KataCgroup racing this create):
-    /// that is <see cref="ErrorIds.CgroupRemovedConcurrently"/>, not a failed write.
+    /// that is <see cref="ErrorIds.CgroupRemovedConcurrently"/>, not a failed write. So is any failure after
+    /// <paramref name="lost"/> says the create's own mark is gone from its directory (<see cref="CreateMark.IsOwn"/>):
+    /// another process removed the directories and may have made them again for its own create, so they are not
+    /// rolled back — they are not this call's any more.
     /// </summary>
-    internal static void Transactional(CgroupFs fs, CgroupTarget target, ICgroupLog log, Action<List<string>> body)
+    internal static void Transactional(CgroupFs fs, CgroupTarget target, ICgroupLog log, Action<List<string>> body, Func<bool>? lost = null)
     {
         var created = new List<string>();
         try { body(created); }
         catch (Exception e)
         {
-            bool removedMeanwhile = e is CgroupException ce0
-                                    && (RemovedUnder(fs, ce0.Target, ce0.Errno) || (ce0.ErrorId == ErrorIds.CgroupNotFound && created.Any(d => !fs.DirectoryExists(d))));
+            bool lostToAnother = e is CgroupException && lost?.Invoke() == true;
+            bool removedMeanwhile = lostToAnother || (e is CgroupException ce0
+                                    && (RemovedUnder(fs, ce0.Target, ce0.Errno) || (ce0.ErrorId == ErrorIds.CgroupNotFound && created.Any(d => !fs.DirectoryExists(d)))));
+            if (lostToAnother)
+            {
+                log.Verbose($"not rolling back {target.CgroupPath}: its directories were removed by another process and are not this create's any more");
+                created.Clear();
+            }
             for (int i = created.Count - 1; i >= 0; i--)
             {
                 int errno = fs.Rmdir(created[i], log);

@@ -119,12 +119,20 @@ internal static class CreateMark
     }
 
     /// <summary>Sets the mark or says, once per create, that this create is not crash-consistent.</summary>
-    internal static void SetOrWarn(CgroupFs fs, string dir, ICgroupLog log)
+    internal static bool SetOrWarn(CgroupFs fs, string dir, ICgroupLog log)
     {
         int errno = Set(fs, dir, log);
         if (errno != 0)
             log.Warning($"could not mark {dir} as being created ({Name}: {Errno.Describe(errno)}): if this command is killed before it ends, the cgroup may look complete while it is not");
+        return errno == 0;
     }
+
+    /// <summary>
+    /// True while <paramref name="dir"/> carries this process's own mark. A create that set it and finds it gone, or
+    /// naming another process, lost its directory to another process (removed, and perhaps made again by another
+    /// create) before it finished.
+    /// </summary>
+    internal static bool IsOwn(string dir) => Xattr.TryGet(dir, Name, out _) == Own.Value;
 
     /// <summary>Clears the mark or says that the finished cgroup will still be listed as unfinished.</summary>
     internal static void ClearOrWarn(CgroupFs fs, string dir, ICgroupLog log)

@@ -340,19 +340,35 @@ public sealed class CreateMarkTests : IDisposable
         Assert.False(CgroupTree.RemovedUnder(fs, Path.Combine(dir, "pids.max"), Errno.EINVAL));
     }
 
+    /// <summary>A create that makes <paramref name="dir"/>, then meets <paramref name="meanwhile"/> and fails with <paramref name="failure"/>.</summary>
+    private CgroupException FailedCreate(string dir, Action meanwhile, CgroupException failure, Func<bool>? lost = null) =>
+        Assert.Throws<CgroupException>(() => CgroupTree.Transactional(_fake.Fs(_fake.Probe()), Target, new RecordingLog(), created =>
+        {
+            Directory.CreateDirectory(dir);
+            created.Add(dir);
+            meanwhile();
+            throw failure;
+        }, lost));
+
     [Fact]
     public void Create_WhoseDirectoryAnotherProcessRemoved_IsCgroupRemovedConcurrently()
     {
         var dir = _fake.Dir("pids", Leaf);
-        var e = Assert.Throws<CgroupException>(() => CgroupTree.Transactional(_fake.Fs(_fake.Probe()), Target, new RecordingLog(), created =>
-        {
-            Directory.CreateDirectory(dir);
-            created.Add(dir);
-            Directory.Delete(dir);   // what a Remove-KataCgroup in another process does meanwhile
-            throw CgroupFs.WriteFailed(Path.Combine(dir, "pids.max"), "10", Errno.ENOENT);
-        }));
+        // what a Remove-KataCgroup in another process does meanwhile
+        var e = FailedCreate(dir, () => Directory.Delete(dir), CgroupFs.WriteFailed(Path.Combine(dir, "pids.max"), "10", Errno.ENOENT));
         Assert.Equal(ErrorIds.CgroupRemovedConcurrently, e.ErrorId);
         Assert.Contains("removed by another process", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Create_WhoseMarkAnotherProcessTook_IsCgroupRemovedConcurrently_AndLeavesTheOthersDirectories()
+    {
+        var dir = _fake.Dir("devices", Leaf);
+        // removed and made again by another create meanwhile: the devices list read back is not what was written
+        var e = FailedCreate(dir, () => { }, new CgroupException(ErrorIds.DevicesMismatch, CgroupErrorKind.WriteFailed, "devices.list has [a *:* rwm]"),
+            lost: () => true);
+        Assert.Equal(ErrorIds.CgroupRemovedConcurrently, e.ErrorId);
+        Assert.True(Directory.Exists(dir));   // not this create's any more: not rolled back
     }
 
     [Fact]

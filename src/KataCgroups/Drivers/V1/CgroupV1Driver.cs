@@ -152,6 +152,7 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdirs decide it
         var markDir = MarkDir(target);
+        bool marked = false;
         CgroupTree.Transactional(Fs, target, log, created =>
         {
             // Whoever made the leaf owns it: one found there already (before, or made by a racing creator) fails
@@ -160,13 +161,13 @@ public sealed partial class CgroupV1Driver : ICgroupDriver
             // rollback removes it last (newest first), so no moment shows a leaf that looks complete and is not.
             _layout.MakeDirectories(target, created, log, exclusive: fresh, afterFirst: () =>
             {
-                CreateMark.SetOrWarn(Fs, markDir!, log);
+                marked = CreateMark.SetOrWarn(Fs, markDir!, log);
                 CrashPoint.Hit("create:marked");
             });
             CrashPoint.Hit("create:dirs");
             Execute(target, plan, log);
             CrashPoint.Hit("create:written");
-        });
+        }, lost: () => marked && !CreateMark.IsOwn(markDir!));
         // Just made: no existence check before the moves.
         var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : (IReadOnlyList<ProcessOutcome>)_layout.MoveIn(target, pids, log, null);
         CrashPoint.Hit("create:moved");

@@ -97,16 +97,17 @@ public sealed partial class CgroupV2Driver : ICgroupDriver
     {
         bool fresh = plan.MustBeNew;   // a create: the cgroup must be new, and the leaf mkdir decides it
         var dir = Dir(target);
+        bool marked = false;
         CgroupTree.Transactional(Fs, target, log, created =>
         {
             if (!CgroupTree.MakeLevels(Fs, _h.DirectoryOf, target.CgroupPath, created, log, exclusive: fresh)) throw CgroupErrors.AlreadyExists(target.CgroupPath, target.RequestedPath);
             // Marked right after the mkdir that made it ours (CreateMark: on a unified-only host these two calls are
             // the one window, where the new leaf is empty and bounded by its parent).
-            CreateMark.SetOrWarn(Fs, dir, log);
+            marked = CreateMark.SetOrWarn(Fs, dir, log);
             CrashPoint.Hit("create:marked");
             Execute(target, plan, log);
             CrashPoint.Hit("create:written");
-        });
+        }, lost: () => marked && !CreateMark.IsOwn(dir));
         var outcomes = pids.Count == 0 ? Array.Empty<ProcessOutcome>() : AddProcesses(target, pids, log);
         CrashPoint.Hit("create:moved");
         CreateMark.ClearOrWarn(Fs, dir, log);   // the very last step: now it is complete
