@@ -144,8 +144,8 @@ internal static class CreateMark
 }
 
 /// <summary>
-/// The mark of a <c>Remove-KataCgroup -Kill</c> under way where the kernel has no cgroup.kill (cgroup v1, and cgroup v2
-/// before Linux 5.14): the removal freezes the cgroup so nothing forks while it sends SIGKILL, then thaws it
+/// The mark of a <c>Remove-KataCgroup -Kill</c> under way where the kernel has no cgroup.kill (cgroup v1, cgroup v2
+/// before Linux 5.14, and a threaded v2 cgroup, which refuses it): the removal freezes the cgroup so nothing forks while it sends SIGKILL, then thaws it
 /// (runc's signalAllProcesses in libcontainer/init_linux.go does the same). Killed between the freeze and the thaw, it
 /// leaves the cgroup FROZEN with its processes in it, which a Suspend-KataCgroup also leaves. So the removal sets this
 /// attribute on the freezer directory before it freezes and clears it after the thaw: a frozen cgroup that carries it
