@@ -363,8 +363,26 @@ public sealed partial class CgroupManager : IDisposable
             if (!force) throw Unfinished(target, state, $"move process(es) {string.Join(", ", pids)} in");
             log.Warning($"moving process(es) into cgroup {target.CgroupPath}, which is unfinished (-Force): {state.Reason}");
         }
-        return new(driver.AddProcesses(target, pids, log), null);
+        var outcomes = driver.AddProcesses(target, pids, log);
+        if (!outcomes.Any(o => o.ErrorId == ErrorIds.CpusetEmpty) || driver.Check(target) is not { Unfinished: true } now)
+            return new(outcomes, null);
+        return new(EmptyCpusetOfUnfinished(target, outcomes, now), null);
     }
+
+    /// <summary>
+    /// A move refused for an empty cpuset (<see cref="ErrorIds.CpusetEmpty"/>) into a cgroup that is unfinished right
+    /// after the refusal: its cpuset directory is there but a create has not written <c>cpuset.cpus</c> yet — another
+    /// process removed the cgroup and is making it again, or a create was cut short. That is what the user is told,
+    /// with the id of an unfinished cgroup, rather than to set CPUs on a cgroup whose create will write them.
+    /// </summary>
+    internal static List<ProcessOutcome> EmptyCpusetOfUnfinished(CgroupTarget target, IEnumerable<ProcessOutcome> outcomes, CgroupCompleteness now) =>
+        outcomes.Select(o => o.ErrorId != ErrorIds.CpusetEmpty ? o : o with
+        {
+            ErrorId = ErrorIds.CgroupUnfinished,
+            Error = $"could not move process {o.Pid} into cgroup {target.CgroupPath}: it is unfinished — {now.Reason} " +
+                (now.InProgress ? "(another process is creating it now, so its cpuset has no CPUs yet)" : "(its cpuset has no CPUs yet)") +
+                ". Remove it with Remove-KataCgroup" + (now.KillInterrupted ? "" : ", or complete it with New-KataCgroup -Force"),
+        }).ToList();
 
     /// <summary>
     /// Moves or kills the processes, then removes every directory of the cgroup; with

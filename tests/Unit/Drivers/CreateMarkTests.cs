@@ -3,6 +3,7 @@ using KataCgroups.Drivers.V1;
 using KataCgroups.Errors;
 using KataCgroups.Host;
 using KataCgroups.Interop;
+using KataCgroups.Model;
 using KataCgroups.Paths;
 using KataCgroups.Resources;
 using KataCgroups.Tests.Support;
@@ -382,5 +383,20 @@ public sealed class CreateMarkTests : IDisposable
         Assert.Equal(ErrorIds.CpusetEmpty, o.ErrorId);
         Assert.Contains("cpuset.cpus is empty", o.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("cpuset.mems", o.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EmptyCpusetOfUnfinished_SaysTheCgroupIsBeingCreated_AndKeepsOtherOutcomes()
+    {
+        var refused = new ProcessOutcome(42, false, "failed to move process 42: ENOSPC: its cpuset.cpus is empty", ErrorId: ErrorIds.CpusetEmpty);
+        var vanished = new ProcessOutcome(43, false, "process 43 does not exist", Vanished: true);
+        var inProgress = new CgroupCompleteness(true, Marked: true, MissingIn: ["memory"], InProgress: true);
+        var outcomes = CgroupManager.EmptyCpusetOfUnfinished(Target, [refused, vanished, new ProcessOutcome(44, true)], inProgress);
+        Assert.Equal(ErrorIds.CgroupUnfinished, outcomes[0].ErrorId);
+        Assert.Contains("another process is creating it now", outcomes[0].Error, StringComparison.Ordinal);
+        Assert.Contains("New-KataCgroup -Force", outcomes[0].Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Set-KataCgroupResource", outcomes[0].Error, StringComparison.Ordinal);
+        Assert.Equal(vanished, outcomes[1]);
+        Assert.True(outcomes[2].Added);
     }
 }
