@@ -143,6 +143,9 @@ Describe 'Two processes racing on the same paths' {
         $stats = @{ Rounds = 0; Commands = 0; Failed = 0; Kills = 0; Complete = 0; Unfinished = 0 }
         $ids = @{}
         $violations = [System.Collections.Generic.List[string]]::new()
+        # The kill lands at a random moment inside the race: within the span the last round without a kill took (its
+        # children run 300 commands in about a second on a quiet host, far longer on a loaded one), not after the end.
+        $raceMs = 1500
         for ($round = 0; $round -lt $rounds; $round++) {
             $children = foreach ($n in 'a', 'b') {
                 $ready = Join-Path $TestDrive "ready-$round-$n"
@@ -151,9 +154,10 @@ Describe 'Two processes racing on the same paths' {
                 @{ Process = $p; Ready = $ready; Result = $result }
             }
             foreach ($c in $children) { Wait-KcReady $c.Ready $c.Process }
+            $race = [Diagnostics.Stopwatch]::StartNew()
             $victim = if ($round % 2) { $children[1] }
             if ($victim) {
-                Start-Sleep -Milliseconds ($rng.Next(20, 1500))
+                Start-Sleep -Milliseconds ($rng.Next([int] ($raceMs / 10), [int] ($raceMs * 8 / 10) + 1))
                 if (-not $victim.Process.HasExited) { $victim.Process.Kill(); $stats.Kills++ }   # SIGKILL, this child's pid only
             }
             foreach ($c in $children) {
@@ -170,6 +174,7 @@ Describe 'Two processes racing on the same paths' {
                     if ($id -notin $allowed[$command]) { $violations.Add("round $round`: $command failed with $id`: $message") }
                 }
             }
+            if (-not $victim) { $raceMs = [Math]::Max(50, $race.ElapsedMilliseconds) }
             $stats.Rounds++
             Test-KcLeftover $Root $stats $violations "round $round"
         }
@@ -178,6 +183,7 @@ Describe 'Two processes racing on the same paths' {
             $stats.Kills, $stats.Complete, $stats.Unfinished)
         $violations | Should -BeNullOrEmpty
         $stats.Commands | Should -BeGreaterOrEqual (300 * $rounds) -Because 'every unkilled child ran all its commands'
+        $stats.Kills | Should -BeGreaterThan 0 -Because 'a kill aimed inside the race lands in at least one of its rounds'
 
         Get-KataCgroup -Root $Root | Remove-KataCgroup
         @(Get-KcLeafName $Root) | Should -BeNullOrEmpty

@@ -391,27 +391,34 @@ internal static class CgroupTree
         Errno.ENOENT or Errno.ENODEV when RemovedUnder(fs, Path.Combine(dir, "cgroup.procs"), errno) =>
             new ProcessOutcome(pid, false, $"could not move process {pid} into {dir}: the cgroup was removed by another process meanwhile ({Errno.Describe(errno)})",
                 ErrorId: ErrorIds.CgroupNotFound),
-        Errno.ENOSPC => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}: {EmptyCpuset(fs, dir)}",
-            ErrorId: ErrorIds.CpusetEmpty),
+        Errno.ENOSPC => EmptyCpuset(fs, pid, dir, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}"),
         _ => new ProcessOutcome(pid, false, $"failed to move process {pid} into {dir}: {Errno.Describe(errno)}"),
     };
 
     /// <summary>
     /// Why a move was ENOSPC: a v1 cpuset whose cpuset.cpus or cpuset.mems is empty has nowhere to run a task, and
-    /// the kernel refuses to attach one (kernel/cgroup/cpuset.c cpuset_can_attach; cgroup-v1/cpusets.rst). Names the
-    /// empty file when it can read it.
+    /// the kernel refuses to attach one (kernel/cgroup/cpuset.c cpuset_can_attach; cgroup-v1/cpusets.rst). The files
+    /// are read again to name the empty one. When neither is empty any more, another process was creating the cgroup
+    /// (a create writes them right after its mkdir) and has written them since: that is an unfinished cgroup, not one
+    /// to set CPUs on; when the directory is gone, another process removed it.
     /// </summary>
-    private static string EmptyCpuset(CgroupFs fs, string dir)
+    private static ProcessOutcome EmptyCpuset(CgroupFs fs, int pid, string dir, string failed)
     {
-        var empty = new[] { "cpuset.cpus", "cpuset.mems" }.Where(f => IsEmpty(Path.Combine(dir, f))).ToList();
+        if (!fs.DirectoryExists(dir))
+            return new ProcessOutcome(pid, false, $"{failed}: the cgroup was removed by another process meanwhile", ErrorId: ErrorIds.CgroupNotFound);
+        var values = new[] { "cpuset.cpus", "cpuset.mems" }.Select(f => (File: f, Value: Read(Path.Combine(dir, f)))).ToList();
+        if (values.All(v => !string.IsNullOrEmpty(v.Value)))
+            return new ProcessOutcome(pid, false, $"{failed}: the cgroup was unfinished at that moment — another process was creating it, " +
+                "and has written its cpuset.cpus and cpuset.mems since", ErrorId: ErrorIds.CgroupUnfinished);
+        var empty = values.Where(v => v.Value is "").Select(v => v.File).ToList();
         var which = empty.Count > 0 ? string.Join(" and ", empty) : "cpuset.cpus or cpuset.mems";
-        return $"its {which} is empty, and the kernel puts no process into a cpuset without CPUs or memory nodes; " +
-            "set them with Set-KataCgroupResource -Cpus/-Mems";
+        return new ProcessOutcome(pid, false, $"{failed}: its {which} is empty, and the kernel puts no process into a cpuset without CPUs " +
+            "or memory nodes; set them with Set-KataCgroupResource -Cpus/-Mems", ErrorId: ErrorIds.CpusetEmpty);
 
-        bool IsEmpty(string file)
+        string? Read(string file)
         {
-            try { return fs.TryReadValue(file) is ""; }
-            catch (CgroupException) { return false; }   // unreadable: the message then names both files
+            try { return fs.TryReadValue(file); }
+            catch (CgroupException) { return null; }   // unreadable: the message then names both files
         }
     }
 }

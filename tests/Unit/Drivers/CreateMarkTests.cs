@@ -372,17 +372,21 @@ public sealed class CreateMarkTests : IDisposable
         Assert.True(Directory.Exists(dir));   // not this create's any more: not rolled back
     }
 
-    [Fact]
-    public void AddOutcome_Enospc_IsCpusetEmpty_NamingTheEmptyFile()
+    // "": still empty when read again, a cpuset to set CPUs on; "0-1": another process's create wrote the cpuset
+    // values between the kernel's refusal and the read, so the cgroup was unfinished at the move
+    [Theory]
+    [InlineData("", ErrorIds.CpusetEmpty, "cpuset.cpus is empty")]
+    [InlineData("0-1", ErrorIds.CgroupUnfinished, "another process was creating it")]
+    public void AddOutcome_Enospc_ReadsTheCpusetAgain(string cpus, string id, string says)
     {
         _fake.MakeCgroupEverywhere(Leaf);
-        _fake.Touch("cpuset", Leaf, "cpuset.cpus", "");
+        _fake.Touch("cpuset", Leaf, "cpuset.cpus", cpus);
         _fake.Touch("cpuset", Leaf, "cpuset.mems", "0");
         var o = CgroupTree.AddOutcome(_fake.Fs(_fake.Probe()), 42, Errno.ENOSPC, _fake.Dir("cpuset", Leaf));
         Assert.False(o.Added);
-        Assert.Equal(ErrorIds.CpusetEmpty, o.ErrorId);
-        Assert.Contains("cpuset.cpus is empty", o.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain("cpuset.mems", o.Error, StringComparison.Ordinal);
+        Assert.Equal(id, o.ErrorId);
+        Assert.Contains(says, o.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("cpuset.mems is", o.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -398,5 +402,13 @@ public sealed class CreateMarkTests : IDisposable
         Assert.DoesNotContain("Set-KataCgroupResource", outcomes[0].Error, StringComparison.Ordinal);
         Assert.Equal(vanished, outcomes[1]);
         Assert.True(outcomes[2].Added);
+    }
+
+    [Fact]
+    public void AddOutcome_Enospc_WhoseDirectoryIsGone_IsCgroupNotFound()
+    {
+        var o = CgroupTree.AddOutcome(_fake.Fs(_fake.Probe()), 42, Errno.ENOSPC, _fake.Dir("cpuset", Leaf));
+        Assert.Equal(ErrorIds.CgroupNotFound, o.ErrorId);
+        Assert.Contains("removed by another process", o.Error, StringComparison.Ordinal);
     }
 }
